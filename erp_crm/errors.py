@@ -1,0 +1,19 @@
+"""Errors a user can fix: the CLI prints them as one line, without a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in configuration, input or environment that the user can correct.
+
+    The message must name what is wrong and where (file, key, entity), because it is
+    all the user will see unless they pass --debug.
+    """
+
+
+class ConfigError(UserError):
+    """A settings file or connector definition is invalid."""
+
+
+class SourceError(UserError):
+    """The ERP database cannot be reached or does not look as the definition says."""

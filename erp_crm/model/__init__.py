@@ -1,0 +1,1 @@
+"""The overlay schema: synced copies of ERP rows plus the CRM's own tables."""

@@ -1,0 +1,134 @@
+"""SQLAlchemy tables of the overlay, generated from the canonical entity list.
+
+Every synced row carries its source (which ERP), its ERP key as text, when it was
+last synced, a hash of its canonical values (so unchanged rows are never rewritten)
+and, once the ERP no longer has it, when it vanished: rows are never physically
+deleted, because CRM records (tasks, notes, enrolments) may point at them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from erp_crm.model.canonical import BY_NAME, ENTITIES, Entity, Kind
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+KEY_LENGTH = 200
+_TYPES: dict[Kind, sa.types.TypeEngine] = {
+    Kind.TEXT: sa.Text(),
+    Kind.INT: sa.BigInteger(),
+    Kind.DECIMAL: sa.Numeric(18, 4),
+    Kind.BOOL: sa.Boolean(create_constraint=False),
+    Kind.DATE: sa.Date(),
+    Kind.DATETIME: sa.DateTime(),
+}
+
+
+def ref_key_column(field_name: str) -> str:
+    """Column holding the referenced row's ERP key (kept even when it does not resolve)."""
+    return f"{field_name}_key"
+
+
+def ref_id_column(field_name: str) -> str:
+    """Column holding the referenced overlay row's id, for joins."""
+    return f"{field_name}_id"
+
+
+def _synced_table(entity: Entity) -> sa.Table:
+    columns: list[sa.schema.SchemaItem] = [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("erp_key", sa.String(KEY_LENGTH), nullable=False),
+    ]
+    for f in entity.fields:
+        if f.ref:
+            columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
+            columns.append(
+                sa.Column(ref_id_column(f.name), sa.Integer, sa.ForeignKey(f"{BY_NAME[f.ref].table}.id"), index=True)
+            )
+        else:
+            columns.append(sa.Column(f.name, _TYPES[f.kind]))
+    columns += [
+        sa.Column("row_hash", sa.String(32), nullable=False),
+        sa.Column("synced_at", sa.DateTime, nullable=False),
+        sa.Column("erp_deleted_at", sa.DateTime),
+        sa.UniqueConstraint("source", "erp_key", name=f"uq_{entity.table}_source_key"),
+    ]
+    if entity.parent_field is not None:
+        key = ref_key_column(entity.parent_field.name)
+        columns.append(sa.Index(f"ix_{entity.table}_parent", "source", key))
+    return sa.Table(entity.table, metadata, *columns)
+
+
+SYNCED: dict[str, sa.Table] = {e.name: _synced_table(e) for e in ENTITIES}
+
+partner_profile = sa.Table(
+    "crm_partner_profile",
+    metadata,
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), primary_key=True),
+    sa.Column("industry", sa.Text),
+    sa.Column("size_class", sa.Text),
+    sa.Column("ownership", sa.Text),
+    sa.Column("risk_rating", sa.Text),
+    sa.Column("credit_limit", sa.Numeric(18, 4)),
+    sa.Column("key_account", sa.Boolean(create_constraint=False)),
+    sa.Column("customer_rating", sa.Integer),
+    sa.Column("custom", sa.JSON),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    comment="descriptive and qualitative data kept by the CRM; the sync never overwrites it",
+)
+
+sync_state = sa.Table(
+    "crm_sync_state",
+    metadata,
+    sa.Column("source", sa.String(40), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("cursor", sa.JSON, comment="change value reached by the last finished run"),
+    sa.Column("pending", sa.JSON, comment="progress of an unfinished run, for resuming"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+sync_run = sa.Table(
+    "crm_sync_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("counts", sa.JSON),
+    sa.Column("error", sa.Text),
+)
+
+quarantine = sa.Table(
+    "crm_quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("erp_key", sa.String(KEY_LENGTH)),
+    sa.Column("key_values", sa.JSON, comment="the key columns' raw values, to read the row again"),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("first_seen_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("source", "entity", "erp_key", name="uq_crm_quarantine_row"),
+)
+
+sync_seen = sa.Table(
+    "crm_sync_seen",
+    metadata,
+    sa.Column("source", sa.String(40), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("erp_key", sa.String(KEY_LENGTH), primary_key=True),
+    comment="keys met during a reconciliation pass; what the overlay has beyond them was deleted in the ERP",
+)

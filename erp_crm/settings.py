@@ -1,0 +1,200 @@
+"""Settings: `config/erp_crm.yaml` in a home folder, overridable from the environment.
+
+A home is a folder holding `config/`, `connectors/`, `jobs/`, `templates/` and `var/`.
+The repository root is one; `erp-crm init DIR` makes another from the packaged
+defaults.  Secrets never live in the YAML: passwords come from environment variables
+or files named there, so a settings file can be shown or committed safely.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from erp_crm.errors import ConfigError
+from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
+
+CONFIG_FILE = Path("config") / "erp_crm.yaml"
+ENV_HOME = "ERP_CRM_HOME"
+ENV_PREFIX = "ERP_CRM__"  # ERP_CRM__ERP__URL=... overrides erp.url
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+
+Dialect = Literal["postgresql", "mysql", "mssql", "sqlite"]
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | int) -> int:
+    """`10m` → 600 seconds; a bare number is seconds."""
+    if isinstance(text, int):
+        return text
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError("expected a duration such as 30s, 10m, 2h or 1d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Secret(_Strict):
+    """Where a password comes from: an environment variable, else a file."""
+
+    password_env: str
+    password_file: str | None = None
+
+    def read_password(self, home: Path, owner: str) -> str | None:
+        if self.password_file:
+            path = resolve_path(home, self.password_file)
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{owner}.password_file: cannot read {path}: {exc.strerror}") from None
+        return os.environ.get(self.password_env) or None
+
+
+class OverlaySettings(Secret):
+    url: str = "sqlite:///var/crm.sqlite"
+    password_env: str = "ERP_CRM_OVERLAY_PASSWORD"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value)
+
+
+class ErpSettings(Secret):
+    connector: str = "dolibarr"
+    source: str = Field("erp", pattern=r"^[a-z0-9_]{1,40}$")
+    url: str | None = None
+    odbc: str | None = None
+    dialect: Dialect | None = None
+    password_env: str = "ERP_CRM_ERP_PASSWORD"
+    require_read_only: bool = True
+    batch_size: int | None = Field(None, ge=1, le=1_000_000)
+    lookback: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_url(value)
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str | None = "var/log/erp_crm.log"
+
+
+class Settings(_Strict):
+    overlay: OverlaySettings = OverlaySettings()
+    erp: ErpSettings = ErpSettings()
+    logging: LoggingSettings = LoggingSettings()
+    home: Path = Path(".")
+    config_file: Path | None = None
+
+    def overlay_url(self) -> URL:
+        """The overlay URL with relative SQLite paths anchored at the home and the password filled in."""
+        url = anchor_sqlite(make_url(self.overlay.url), self.home)
+        password = self.overlay.read_password(self.home, "overlay")
+        return url.set(password=password) if password and url.password is None else url
+
+    def erp_url(self) -> URL | None:
+        if self.erp.url is None:
+            return None
+        url = anchor_sqlite(make_url(self.erp.url), self.home)
+        password = self.erp.read_password(self.home, "erp")
+        return url.set(password=password) if password and url.password is None else url
+
+    def erp_odbc(self) -> str | None:
+        if self.erp.odbc is None:
+            return None
+        password = self.erp.read_password(self.home, "erp")
+        if password and "pwd=" not in self.erp.odbc.lower():
+            return f"{self.erp.odbc.rstrip(';')};PWD={{{password}}}"
+        return self.erp.odbc
+
+
+def _check_url(value: str) -> str:
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError("expected a database URL such as sqlite:///var/crm.sqlite or postgresql+psycopg://user@host/db") from None
+    return value
+
+
+def anchor_sqlite(url: URL, home: Path) -> URL:
+    """SQLite paths in settings are relative to the home, not to the current directory."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.is_absolute() and not url.database.startswith("file:"):
+            return url.set(database=str(home / path))
+    return url
+
+
+def resolve_path(home: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else home / path
+
+
+def find_home(explicit: str | Path | None = None) -> Path:
+    """--home, else $ERP_CRM_HOME, else the current folder if it holds a config."""
+    chosen = explicit or os.environ.get(ENV_HOME)
+    if chosen:
+        home = Path(chosen).expanduser().resolve()
+        if not (home / CONFIG_FILE).is_file():
+            raise ConfigError(f"{home}: not an erp-crm home (no {CONFIG_FILE}); create one with `erp-crm init {chosen}`")
+        return home
+    cwd = Path.cwd()
+    if (cwd / CONFIG_FILE).is_file():
+        return cwd
+    raise ConfigError(f"no erp-crm home here ({cwd} has no {CONFIG_FILE}): pass --home DIR, set {ENV_HOME}, or run `erp-crm init DIR`")
+
+
+def _env_overrides(environ: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    return [
+        (tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__")), value)
+        for name, value in sorted(environ.items())
+        if name.startswith(ENV_PREFIX)
+    ]
+
+
+def _apply(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment {ENV_PREFIX}{'__'.join(path).upper()}: {part} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate `<home>/config/erp_crm.yaml`, then apply ERP_CRM__* overrides."""
+    path = home / CONFIG_FILE
+    doc: YamlDocument = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (overlay, erp, logging)")
+    data: dict[str, Any] = dict(doc.data)
+    for section in ("home", "config_file"):
+        if section in data:
+            raise ConfigError(f"{doc.where((section,))}: {section}: unknown key")
+    for key_path, value in _env_overrides(dict(os.environ if environ is None else environ)):
+        _apply(data, key_path, value)
+    try:
+        return Settings(**data, home=home, config_file=path)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(doc, exc)) from None

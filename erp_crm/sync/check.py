@@ -1,0 +1,178 @@
+"""`erp-crm check`: does the connector definition fit the live ERP?
+
+Checks what loading a definition cannot: that every table and column exists, that the
+columns' types can become the canonical kinds, that filters and SQL expressions run,
+and that the connection cannot write.  It reads only the catalogue and `WHERE 1 = 0`
+queries, so it is safe to run against production at any time.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from erp_crm.errors import SourceError
+from erp_crm.model.canonical import ENTITIES, Kind
+from erp_crm.settings import Settings
+from erp_crm.sync.engine import load_connector
+from erp_crm.sync.plan import ReadPlan, build_plans
+from erp_crm.sync.source import ErpSource
+
+_CATALOG_SCHEMA = {"postgresql": "current_schema()", "mysql": "DATABASE()", "mssql": "SCHEMA_NAME()"}
+_KINDS = (
+    ("bool", ("bool", "bit")),
+    ("number", ("int", "dec", "num", "real", "float", "double", "money", "serial")),
+    ("temporal", ("date", "time")),
+    ("text", ("char", "text", "clob", "string", "enum", "json", "uuid")),
+)
+
+
+def type_class(type_name: str) -> str:
+    name = type_name.lower()
+    for kind, words in _KINDS:
+        if any(w in name for w in words):
+            return kind
+    return "other" if name else "text"  # SQLite columns may have no declared type
+
+
+def _fit(kind: Kind, column_class: str) -> tuple[str, str] | None:
+    """(level, message) when a column of this class is a poor source for the kind."""
+    if kind in (Kind.DATE, Kind.DATETIME):
+        if column_class == "temporal":
+            return None
+        if column_class == "text":
+            return ("WARN", "is text: dates are parsed, bad ones go to quarantine")
+        return ("FAIL", f"is {column_class}, cannot become a {kind.value}")
+    if kind in (Kind.DECIMAL, Kind.INT):
+        if column_class in ("number", "bool"):
+            return None
+        if column_class == "text":
+            return ("WARN", "is text: numbers are parsed, bad ones go to quarantine")
+        return ("FAIL", f"is {column_class}, cannot become a number")
+    if kind is Kind.BOOL and column_class == "temporal":
+        return ("FAIL", "is a date, cannot become yes/no")
+    return None
+
+
+@dataclass
+class CheckReport:
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+
+    def add(self, level: str, text: str) -> None:
+        if level == "FAIL":
+            self.ok = False
+        self.lines.append(f"{level:<5}{text}")
+
+
+def _run(erp: ErpSource, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
+    return [row for batch in erp.rows(erp.compile(statement), 1000) for row in batch]
+
+
+def _table_columns(erp: ErpSource, table: str) -> dict[str, str]:
+    """Column name → declared type, from the catalogue."""
+    schema, _, name = table.rpartition(".")
+    if erp.dialect_name == "sqlite":
+        rows = _run(erp, sa.text("SELECT name, type FROM pragma_table_info(:t)").bindparams(t=name))
+    else:
+        owner = sa.literal(schema) if schema else sa.literal_column(_CATALOG_SCHEMA[erp.dialect_name])
+        columns = sa.table("columns", sa.column("column_name"), sa.column("data_type"), sa.column("table_name"), sa.column("table_schema"), schema="information_schema")
+        rows = _run(erp, sa.select(columns.c.column_name, columns.c.data_type).where(columns.c.table_name == name, columns.c.table_schema == owner))
+    return {str(n): str(t or "") for n, t in rows}
+
+
+def _query_columns(erp: ErpSource, plan: ReadPlan) -> list[str]:
+    cursor = erp.conn.cursor()
+    try:
+        cursor.execute(erp.compile(sa.select(sa.text("*")).select_from(plan.source).where(sa.false())).sql)
+        return [d[0] for d in cursor.description]
+    finally:
+        cursor.close()
+        erp.conn.rollback()
+
+
+def _find(name: str, columns: dict[str, str], case_sensitive: bool) -> str | None:
+    if name in columns:
+        return name
+    if not case_sensitive:
+        return next((c for c in columns if c.lower() == name.lower()), None)
+    return None
+
+
+def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
+    spec, name = plan.spec, plan.entity.name
+    source_label = spec.table or "query"
+    try:
+        columns = _table_columns(erp, spec.table) if spec.table else {c: "" for c in _query_columns(erp, plan)}
+    except SourceError as exc:
+        report.add("FAIL", f"{name}: the query does not run: {exc}")
+        return
+    if not columns:
+        report.add("FAIL", f"{name}: table {spec.table} not found")
+        return
+    case_sensitive = erp.dialect_name == "postgresql"
+    problems = 0
+    for selected in plan.mapper.select:
+        if selected.column is None:
+            continue
+        found = _find(selected.column, columns, case_sensitive)
+        if found is None:
+            hint = difflib.get_close_matches(selected.column, list(columns), n=1)
+            report.add("FAIL", f"{name}: column {selected.column!r} not in {source_label}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            problems += 1
+    if problems:
+        return
+    for field_name, fspec in spec.fields.items():
+        field = plan.entity.by_name[field_name]
+        if fspec.column is None or fspec.map is not None or not spec.table:
+            continue
+        verdict = _fit(field.kind, type_class(columns[_find(fspec.column, columns, case_sensitive) or fspec.column]))
+        if verdict:
+            report.add(verdict[0], f"{name}.{field_name}: column {fspec.column} {verdict[1]}")
+            problems += verdict[0] == "FAIL"
+    try:
+        count = _run(erp, sa.select(sa.func.count()).select_from(plan.source).where(*plan.conditions()))[0][0]
+        _run(erp, plan.select(plan.conditions(), limit=1))
+    except SourceError as exc:
+        report.add("FAIL", f"{name}: the entity's query fails (filter or SQL expressions): {exc}")
+        return
+    if not problems:
+        report.add("OK", f"{name}: {source_label}, {count:,} rows pass the filter")
+
+
+def check_connector(settings: Settings) -> CheckReport:
+    definition = load_connector(settings)
+    report = CheckReport()
+    report.add("OK", f"connector {definition.name} ({definition.path}) is valid")
+    with ErpSource(settings, definition) as erp:
+        report.add("OK", f"connected to {erp.label}")
+        why = erp.can_write()
+        if why:
+            level = "FAIL" if settings.erp.require_read_only else "WARN"
+            report.add(level, f"the connection can write ({why}); use a read-only role (docs/operations.md)")
+        else:
+            report.add("OK", "the connection is read-only")
+        for plan in build_plans(definition).values():
+            _check_entity(erp, plan, report)
+    report.lines.append("all checks passed" if report.ok else "some checks failed")
+    return report
+
+
+def describe_fields() -> str:
+    """The canonical entities and fields, for people writing a definition."""
+    lines = []
+    for entity in ENTITIES:
+        lines.append(f"{entity.name} ({entity.table}): {entity.doc}")
+        for f in entity.fields:
+            notes = [f.kind.value]
+            if f.required:
+                notes.append("required")
+            if f.ref:
+                notes.append(f"ERP key of a {f.ref}")
+            if f.choices:
+                notes.append("one of " + "/".join(f.choices))
+            lines.append(f"  {f.name:<20} {', '.join(notes)}{'  - ' + f.doc if f.doc else ''}")
+    return "\n".join(lines)

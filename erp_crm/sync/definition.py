@@ -1,0 +1,212 @@
+"""Connector definitions: where one ERP keeps each canonical entity (docs/connectors.md).
+
+Loading validates everything that can be known without a database: unknown entities
+and fields, maps to values the canonical schema does not allow, required fields left
+unmapped, references to entities the definition does not read.  `erp-crm check` then
+validates the rest against the live ERP.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from erp_crm.errors import ConfigError
+from erp_crm.model.canonical import BY_NAME, SYNC_ORDER, Entity, Kind
+from erp_crm.settings import DEFAULTS_DIR, parse_duration
+from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
+
+Scalar = str | int | float | bool | None
+_NAME = r"^[A-Za-z_][A-Za-z0-9_ $#.]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Condition(_Strict):
+    """`{column: type, in: [2]}`: true when the column's value is one of the listed."""
+
+    column: str | None = Field(None, pattern=_NAME)
+    sql: str | None = None
+    values: list[Scalar] = Field(alias="in", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Condition":
+        if (self.column is None) == (self.sql is None):
+            raise ValueError("give exactly one of column or sql")
+        return self
+
+
+class FieldSpec(_Strict):
+    column: str | None = Field(None, pattern=_NAME)
+    sql: str | None = None
+    value: Scalar = None
+    has_value: bool = Field(False, exclude=True)
+    map: dict[Scalar, Scalar] | None = None
+    default: Scalar = None
+    negate_when: Condition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"column": data}
+        if isinstance(data, dict) and "value" in data:
+            data = {**data, "has_value": True}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "FieldSpec":
+        if sum((self.column is not None, self.sql is not None, self.has_value)) != 1:
+            raise ValueError("give exactly one of column, sql or value")
+        return self
+
+
+class ChangeSpec(_Strict):
+    column: str | None = Field(None, pattern=_NAME)
+    sql: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ChangeSpec":
+        if (self.column is None) == (self.sql is None):
+            raise ValueError("give exactly one of column or sql")
+        return self
+
+
+class EntitySpec(_Strict):
+    table: str | None = Field(None, pattern=_NAME)
+    query: str | None = None
+    key: list[str] = Field(min_length=1)
+    change: ChangeSpec | None = None
+    filter: str | None = None
+    fields: dict[str, FieldSpec]
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "EntitySpec":
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table or query")
+        return self
+
+
+class ConnectionSpec(_Strict):
+    url: str | None = None
+    odbc: str | None = None
+    dialect: Literal["postgresql", "mysql", "mssql", "sqlite"] | None = None
+
+
+class Definition(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str = ""
+    connection: ConnectionSpec = ConnectionSpec()
+    params: dict[str, Scalar] = {}
+    batch_size: int = Field(5000, ge=1, le=1_000_000)
+    lookback: str = "10m"
+    entities: dict[str, EntitySpec]
+    path: Path | None = Field(None, exclude=True)
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def lookback_seconds(self) -> int:
+        return parse_duration(self.lookback)
+
+    def ordered(self) -> list[tuple[Entity, EntitySpec]]:
+        """Mapped entities in dependency order: partners before invoices before lines."""
+        return [(BY_NAME[name], self.entities[name]) for name in SYNC_ORDER if name in self.entities]
+
+
+def _validate_semantics(definition: Definition, doc: YamlDocument) -> None:
+    """What pydantic cannot see: the fit between the definition and the canonical schema."""
+
+    def fail(loc: tuple[str | int, ...], message: str) -> None:
+        raise ConfigError(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {message}")
+
+    for name, spec in definition.entities.items():
+        if name not in BY_NAME:
+            fail(("entities", name), f"unknown entity; expected one of {', '.join(SYNC_ORDER)}")
+        entity = BY_NAME[name]
+        for field_name, fspec in spec.fields.items():
+            loc = ("entities", name, "fields", field_name)
+            field = entity.by_name.get(field_name)
+            if field is None:
+                fail(loc, f"unknown field of {name}; expected one of {', '.join(entity.by_name)}")
+            if field.ref and field.ref not in definition.entities and field.required:
+                fail(loc, f"refers to {field.ref}, which this definition does not map")
+            allowed = list(field.choices) + ([True, False] if field.kind is Kind.BOOL else [])
+            if allowed:
+                targets = list((fspec.map or {}).values()) + [fspec.default] + ([fspec.value] if fspec.has_value else [])
+                for target in targets:
+                    if target is not None and target not in allowed:
+                        fail(loc, f"{target!r} is not a {name} {field_name}; expected one of {', '.join(map(str, allowed))}")
+            if fspec.negate_when is not None and field.kind not in (Kind.DECIMAL, Kind.INT):
+                fail(loc + ("negate_when",), "only numbers can be negated")
+        for field in entity.fields:
+            if field.required and field.name not in spec.fields:
+                fail(("entities", name, "fields"), f"required field {field.name!r} is not mapped")
+        parent = entity.parent_field
+        if parent is not None and spec.change is None:
+            pspec = definition.entities.get(parent.ref or "")
+            if pspec is None:
+                fail(("entities", name), f"lines without a change column follow their {parent.ref}, which is not mapped")
+            if spec.fields[parent.name].column is None:
+                fail(("entities", name, "fields", parent.name), "must be a column: lines are read by their parent's key")
+            if len(pspec.key) != 1:
+                fail(("entities", parent.ref, "key"), f"{name} follows {parent.ref} by key, so its key must be one column (or give {name} a change column)")
+        for param in _params_used(spec):
+            if param not in definition.params:
+                fail(("entities", name, "filter"), f"uses :{param} but params has no {param!r}")
+
+
+_PARAM = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+def _params_used(spec: EntitySpec) -> set[str]:
+    return set(_PARAM.findall(spec.filter or ""))
+
+
+def find_definition(name_or_path: str, home: Path) -> Path:
+    """A path as given, else `<home>/connectors/<name>.yaml`, else the packaged one."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        path = candidate if candidate.is_absolute() else home / candidate
+        if not path.is_file():
+            raise ConfigError(f"connector definition {path} not found")
+        return path
+    for folder in (home / "connectors", DEFAULTS_DIR / "connectors"):
+        path = folder / f"{name_or_path}.yaml"
+        if path.is_file():
+            return path
+    raise ConfigError(f"no connector definition named {name_or_path!r} in {home / 'connectors'} or the packaged ones")
+
+
+def load_definition(path: Path) -> Definition:
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: expected a mapping with name and entities")
+    try:
+        definition = Definition(**doc.data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(doc, exc)) from None
+    except TypeError as exc:  # non-string keys at the top level
+        raise ConfigError(f"{path}: {exc}") from None
+    _validate_semantics(definition, doc)
+    definition.path = path
+    return definition

@@ -1,0 +1,383 @@
+"""`sync_source`: copy an ERP's history into the overlay, in batches, resumably.
+
+Each entity is read in key order.  Every batch is written in one overlay transaction
+together with how far the run got, so a run killed at any point resumes where its
+last batch committed and re-reading a batch is harmless (unchanged rows are skipped by
+hash).  Incremental runs read rows changed since the cursor minus a lookback window;
+lines without a change column are read through their changed parents; reconciliation
+runs also compare key sets to find what the ERP deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator, Literal, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from erp_crm.errors import SourceError, UserError
+from erp_crm.model import migrate
+from erp_crm.model.db import overlay_engine
+from erp_crm.model.tables import SYNCED, quarantine, ref_key_column, sync_run, sync_seen
+from erp_crm.settings import Settings, parse_duration
+from erp_crm.sync import state as sync_state
+from erp_crm.sync.definition import Definition, find_definition, load_definition
+from erp_crm.sync.locking import sync_lock
+from erp_crm.sync.mapping import BadValue, erp_key
+from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
+from erp_crm.sync.source import ErpSource
+from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, quarantine_rows, release_from_quarantine
+
+Mode = Literal["incremental", "full", "reconcile"]
+PARENT_CHUNK = 500
+
+
+@dataclass
+class EntityCounts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    mode: str
+    source: str
+    entities: dict[str, EntityCounts] = field(default_factory=dict)
+    seconds: float = 0.0
+    quarantine_total: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "entities": {k: asdict(v) for k, v in self.entities.items()}}
+
+
+Progress = Callable[[str, int], None]
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def open_overlay(settings: Settings) -> Engine:
+    """The overlay engine, refusing to work on a schema that is not up to date."""
+    engine = overlay_engine(settings.overlay_url())
+    if engine.dialect.name not in ("sqlite", "postgresql"):
+        raise UserError(f"{settings.config_file}: overlay.url: the overlay must be SQLite or PostgreSQL, not {engine.dialect.name}")
+    try:
+        current = migrate.current(engine)
+    except sa.exc.OperationalError as exc:
+        raise UserError(f"cannot open the overlay database {engine.url.render_as_string(hide_password=True)}: {str(exc.orig).splitlines()[0]}") from None
+    if current != migrate.head():
+        raise UserError(f"the overlay schema is at {current or 'nothing'}, the code needs {migrate.head()}: run `erp-crm db upgrade`")
+    return engine
+
+
+def load_connector(settings: Settings) -> Definition:
+    return load_definition(find_definition(settings.erp.connector, settings.home))
+
+
+class EntitySync:
+    """One entity of one run."""
+
+    def __init__(self, run: "SyncRun", plan: ReadPlan) -> None:
+        self.run = run
+        self.plan = plan
+        self.entity = plan.entity
+        self.name = plan.entity.name
+        self.counts = EntityCounts()
+        self.mapper = plan.mapper
+        self.seen_keys: list[str] = []
+
+    # -- the run --------------------------------------------------------------------
+
+    def execute(self) -> EntityCounts:
+        started = time.perf_counter()
+        run, overlay = self.run, self.run.overlay
+        with overlay.begin() as conn:
+            self.writer = EntityWriter(conn, self.entity, run.source_name)
+            previous = sync_state.load(conn, run.source_name, self.name)
+            self.has_quarantine = self._quarantine_count(conn) > 0
+        pending = previous.pending if previous.pending and previous.pending.get("mode") == run.mode else None
+        if pending is None:
+            high = self._high_water()
+            whole = run.mode != "incremental" or previous.cursor is None or self._cursor_plan().change is None
+            since = None if whole else sync_state.before(previous.cursor, run.lookback)
+            pending = {"mode": run.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "started": _now().isoformat()}
+            with overlay.begin() as conn:
+                if run.mode == "reconcile":
+                    conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
+                sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
+        self.pending = pending
+        self.since = sync_state.decode(pending["since"])
+        if self._follows_parent():
+            self._read_through_parents()
+        else:
+            self._read_in_key_order()
+        if run.mode == "incremental" and self.has_quarantine:
+            self._retry_quarantined()
+        with overlay.begin() as conn:
+            self._finish(conn)
+        self.counts.seconds = round(time.perf_counter() - started, 3)
+        return self.counts
+
+    def _follows_parent(self) -> bool:
+        return isinstance(self.plan, LinePlan) and self.plan.change is None
+
+    def _cursor_plan(self) -> ReadPlan:
+        return self.plan.parent if isinstance(self.plan, LinePlan) and self._follows_parent() else self.plan
+
+    def _high_water(self) -> Any:
+        """The change value reached at the start: the next cursor (rows changed during the run are read again next time)."""
+        plan = self._cursor_plan()
+        return self.run.erp.scalar(plan.max_change()) if plan.change is not None else None
+
+    def _quarantine_count(self, conn: Connection) -> int:
+        q = quarantine
+        return conn.execute(
+            sa.select(sa.func.count()).where(q.c.source == self.run.source_name, q.c.entity == self.name)
+        ).scalar_one()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _pages(self, where: Sequence[sa.ColumnElement[bool]], last_key: Sequence[Any] | None) -> Iterator[list[tuple[Any, ...]]]:
+        """Batches in key order after `last_key`: one streamed query, or keyed pages."""
+        erp, size = self.run.erp, self.run.batch_size
+        if erp.streams:
+            yield from erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)])), size)
+            return
+        while True:
+            rows = [r for batch in erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)], limit=size)), size) for r in batch]
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            last_key = [rows[-1][i] for i in self.mapper.key_positions]
+
+    def _read_in_key_order(self) -> None:
+        where = self.plan.conditions(self.since)
+        if isinstance(self.plan, LinePlan):
+            where += self.plan.of_kept_parents()
+        last_key = sync_state.decode(self.pending["last_key"])
+        for rows in self._pages(where, last_key):
+            self.pending["last_key"] = sync_state.encode([rows[-1][i] for i in self.mapper.key_positions])
+            self._write_batch(rows, save_progress=True)
+
+    def _read_through_parents(self) -> None:
+        plan = self.plan
+        assert isinstance(plan, LinePlan)
+        erp = self.run.erp
+        parent_where = plan.parent.conditions(self.since)
+        own_where = plan.conditions()
+        last = sync_state.decode(self.pending["last_key"])
+        while True:
+            query = erp.compile(plan.parent.key_select([*parent_where, *plan.parent.after(last)], limit=PARENT_CHUNK))
+            parent_keys = [row[0] for batch in erp.rows(query, PARENT_CHUNK) for row in batch]
+            if not parent_keys:
+                return
+            self.seen_keys = []
+            for rows in self._pages([*own_where, *plan.of_parents(parent_keys)], None):
+                self._write_batch(rows, save_progress=False)
+            last = [parent_keys[-1]]
+            self.pending["last_key"] = sync_state.encode(last)
+            with self.run.overlay.begin() as conn:
+                self._sweep_lines(conn, parent_keys)
+                self._save_progress(conn)
+            if len(parent_keys) < PARENT_CHUNK:
+                return
+
+    def _retry_quarantined(self) -> None:
+        """Rows that failed before are read again by key: the ERP may have fixed them,
+        or the partner they pointed at may have arrived since."""
+        q = quarantine
+        with self.run.overlay.connect() as conn:
+            keyed = conn.execute(
+                sa.select(q.c.erp_key, q.c.key_values).where(
+                    q.c.source == self.run.source_name,
+                    q.c.entity == self.name,
+                    q.c.erp_key.is_not(None),
+                    q.c.key_values.is_not(None),
+                    q.c.last_seen_at < datetime.fromisoformat(self.pending["started"]),  # not already met in this run
+                )
+            ).all()
+        where = self.plan.conditions()
+        if isinstance(self.plan, LinePlan):
+            where += self.plan.of_kept_parents()
+        for part in chunks(keyed, PARENT_CHUNK):
+            found: set[str] = set()
+            erp = self.run.erp
+            for rows in erp.rows(erp.compile(self.plan.select([*where, self.plan.key_in([kv for _, kv in part])])), self.run.batch_size):
+                found.update(k for k in map(self.mapper.key_of, rows) if k is not None)
+                self._write_batch(rows, save_progress=False)
+            gone = [key for key, _ in part if key not in found]
+            if gone:  # deleted in the ERP or no longer passing the filter: nothing left to fix
+                with self.run.overlay.begin() as conn:
+                    release_from_quarantine(conn, self.run.source_name, self.name, gone)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _write_batch(self, rows: list[tuple[Any, ...]], *, save_progress: bool) -> None:
+        mapped, bad = [], []
+        map_row = self.mapper.map_row
+        for row in rows:
+            try:
+                mapped.append(map_row(row))
+            except BadValue as exc:
+                bad.append(self._bad_row(row, str(exc)))
+        now = _now()
+        with self.run.overlay.begin() as conn:
+            result = self.writer.write(conn, mapped, now)
+            if result.rejected:
+                raw_by_key = {self.mapper.key_of(r): r for r in rows}
+                bad.extend(self._bad_row(raw_by_key[mapped_row[0]], reason) for mapped_row, reason in result.rejected)
+            quarantine_rows(conn, self.run.source_name, self.name, bad, now)
+            if self.has_quarantine:
+                release_from_quarantine(conn, self.run.source_name, self.name, result.written_keys)
+            if self.run.mode == "reconcile":
+                self._record_seen(conn, result.written_keys + [b["erp_key"] for b in bad if b["erp_key"]])
+            if self._follows_parent():
+                self.seen_keys.extend(result.written_keys)
+                self.seen_keys.extend(b["erp_key"] for b in bad if b["erp_key"])
+            if save_progress:
+                self._save_progress(conn)
+        c = self.counts
+        c.read += len(rows)
+        c.inserted += result.inserted
+        c.updated += result.updated
+        c.unchanged += result.unchanged
+        c.quarantined += len(bad)
+        self.run.progress(self.name, c.read)
+
+    def _bad_row(self, row: tuple[Any, ...], reason: str) -> dict[str, Any]:
+        key = self.mapper.key_of(row)
+        return {
+            "erp_key": key,
+            "key_values": [row[i] for i in self.mapper.key_positions] if key is not None else None,
+            "reason": reason,
+            "raw": self.mapper.raw(row),
+        }
+
+    def _record_seen(self, conn: Connection, keys: list[str]) -> None:
+        if keys:
+            conn.execute(
+                dialect_insert(conn, sync_seen).on_conflict_do_nothing(),
+                [{"source": self.run.source_name, "entity": self.name, "erp_key": k} for k in dict.fromkeys(keys)],
+            )
+
+    def _save_progress(self, conn: Connection) -> None:
+        previous = sync_state.load(conn, self.run.source_name, self.name)
+        sync_state.save(conn, self.run.source_name, self.name, cursor=previous.cursor, pending=self.pending, now=_now())
+
+    def _sweep_lines(self, conn: Connection, parent_keys: list[Any]) -> None:
+        """Lines of re-read parents that the ERP no longer has were deleted there."""
+        t = SYNCED[self.name]
+        parent_col = t.c[ref_key_column(self.entity.parent_field.name)]  # type: ignore[union-attr]
+        seen = set(self.seen_keys)
+        gone: list[str] = []
+        for part in chunks([erp_key(k) for k in parent_keys]):
+            rows = conn.execute(
+                sa.select(t.c.erp_key).where(t.c.source == self.run.source_name, parent_col.in_(part), t.c.erp_deleted_at.is_(None))
+            ).scalars()
+            gone.extend(k for k in rows if k not in seen)
+        for part in chunks(gone):
+            conn.execute(sa.update(t).where(t.c.source == self.run.source_name, t.c.erp_key.in_(part)).values(erp_deleted_at=_now()))
+        self.counts.deleted += len(gone)
+
+    def _finish(self, conn: Connection) -> None:
+        run, t = self.run, SYNCED[self.name]
+        self.writer.resolve_late_references(conn)
+        if run.mode == "reconcile":
+            seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
+            result = conn.execute(
+                sa.update(t)
+                .where(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
+                .values(erp_deleted_at=_now())
+            )
+            self.counts.deleted += result.rowcount or 0
+            conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
+        if run.mode != "incremental":
+            started = datetime.fromisoformat(self.pending["started"])
+            conn.execute(
+                sa.delete(quarantine).where(
+                    quarantine.c.source == run.source_name, quarantine.c.entity == self.name, quarantine.c.last_seen_at < started
+                )
+            )
+        cursor = sync_state.decode(self.pending["high"])
+        sync_state.save(conn, run.source_name, self.name, cursor=cursor, pending=None, now=_now())
+
+
+class SyncRun:
+    def __init__(self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress) -> None:
+        self.settings = settings
+        self.definition = definition
+        self.overlay = overlay
+        self.erp = erp
+        self.mode = mode
+        self.progress = progress
+        self.source_name = settings.erp.source
+        self.batch_size = settings.erp.batch_size or definition.batch_size
+        self.lookback = parse_duration(settings.erp.lookback) if settings.erp.lookback else definition.lookback_seconds
+
+
+def sync_source(
+    settings: Settings,
+    *,
+    mode: Mode = "incremental",
+    entities: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Sync the configured ERP into the overlay and record the run."""
+    definition = load_connector(settings)
+    unknown = [e for e in entities or () if e not in definition.entities]
+    if unknown:
+        raise UserError(f"--entity {unknown[0]}: the connector {definition.name} maps {', '.join(definition.entities)}")
+    overlay = open_overlay(settings)
+    started = time.perf_counter()
+    with sync_lock(overlay, settings.erp.source), ErpSource(settings, definition) as erp:
+        if settings.erp.require_read_only:
+            why = erp.can_write()
+            if why:
+                raise SourceError(
+                    f"the ERP connection {erp.label} can write ({why}); connect with a read-only role "
+                    "(see docs/operations.md) or set erp.require_read_only: false"
+                )
+        with overlay.begin() as conn:
+            run_id = conn.execute(
+                sa.insert(sync_run).values(source=settings.erp.source, mode=mode, started_at=_now(), status="running")
+            ).inserted_primary_key[0]
+        report = RunReport(run_id=run_id, mode=mode, source=settings.erp.source)
+        run = SyncRun(settings, definition, overlay, erp, mode, progress or (lambda _e, _n: None))
+        plans = build_plans(definition, check_encoding=erp.dialect_name == "sqlite" and not erp.is_odbc)
+        try:
+            for name, plan in plans.items():
+                if entities and name not in entities:
+                    continue
+                report.entities[name] = EntitySync(run, plan).execute()
+        except BaseException as exc:
+            with overlay.begin() as conn:
+                conn.execute(
+                    sa.update(sync_run).where(sync_run.c.id == run_id).values(
+                        status="failed", finished_at=_now(), error=str(exc)[:2000], counts={k: asdict(v) for k, v in report.entities.items()}
+                    )
+                )
+            raise
+        report.seconds = round(time.perf_counter() - started, 3)
+        with overlay.begin() as conn:
+            report.quarantine_total = conn.execute(
+                sa.select(sa.func.count()).select_from(quarantine).where(quarantine.c.source == settings.erp.source)
+            ).scalar_one()
+            conn.execute(
+                sa.update(sync_run).where(sync_run.c.id == run_id).values(
+                    status="ok", finished_at=_now(), counts={k: asdict(v) for k, v in report.entities.items()}
+                )
+            )
+    overlay.dispose()
+    return report

@@ -1,0 +1,118 @@
+"""The SELECT statements one entity is read with.
+
+One place builds every variant (whole table, changed since a cursor, after a key,
+the lines of some parents, some keys again), so ordering and filtering can never
+disagree between a full run, an incremental one and a resumed one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from erp_crm.model.canonical import Entity
+from erp_crm.sync.definition import Definition, EntitySpec
+from erp_crm.sync.mapping import RowMapper, compile_mapper
+
+
+def _source(spec: EntitySpec, columns: Sequence[str], name: str) -> sa.FromClause:
+    if spec.table is not None:
+        schema, _, table = spec.table.rpartition(".")
+        return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema or None)
+    return sa.text(spec.query or "").columns(*(sa.column(c) for c in dict.fromkeys(columns))).subquery(name)
+
+
+class ReadPlan:
+    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition, *, check_encoding: bool = False) -> None:
+        self.entity = entity
+        self.spec = spec
+        self.mapper: RowMapper = compile_mapper(entity, spec, check_encoding=check_encoding)
+        plain = [s.column for s in self.mapper.select if s.column is not None]
+        self.source = _source(spec, plain, f"src_{entity.name}")
+        self.items = [s.expression(self.source) for s in self.mapper.select]
+        self.keys = [self._column(k) for k in spec.key]
+        self.change = None
+        if spec.change is not None:
+            self.change = self._column(spec.change.column) if spec.change.column else sa.literal_column(f"({spec.change.sql})")
+        self.params = {k: v for k, v in definition.params.items()}
+        self.filter = sa.text(spec.filter).bindparams(**{k: v for k, v in self.params.items() if f":{k}" in spec.filter}) if spec.filter else None
+
+    def _column(self, name: str) -> sa.ColumnElement[Any]:
+        return self.source.c[name] if name in self.source.c else sa.column(name)
+
+    # -- predicates ---------------------------------------------------------------
+
+    def conditions(self, since: Any = None) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if self.filter is not None:
+            where.append(self.filter)  # type: ignore[arg-type]
+        if since is not None and self.change is not None:
+            where.append(sa.or_(self.change >= sa.bindparam("since", since), self.change.is_(None)))
+        return where
+
+    def after(self, last_key: Sequence[Any] | None) -> list[sa.ColumnElement[bool]]:
+        """Rows after `last_key` in key order, written out so SQL Server understands it too."""
+        if not last_key:
+            return []
+        alternatives = []
+        for n in range(len(self.keys)):
+            equal = [self.keys[i] == sa.bindparam(f"k{i}", last_key[i]) for i in range(n)]
+            alternatives.append(sa.and_(*equal, self.keys[n] > sa.bindparam(f"k{n}", last_key[n])))
+        return [sa.or_(*alternatives)]
+
+    def key_in(self, keys: Sequence[Sequence[Any]]) -> sa.ColumnElement[bool]:
+        if len(self.keys) == 1:
+            return self.keys[0].in_([k[0] for k in keys])
+        return sa.or_(*(sa.and_(*(col == value for col, value in zip(self.keys, key))) for key in keys))
+
+    # -- statements ---------------------------------------------------------------
+
+    def select(self, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None) -> sa.Select[Any]:
+        statement = sa.select(*self.items).select_from(self.source).where(*where).order_by(*self.keys)
+        return statement.limit(limit) if limit else statement
+
+    def key_select(self, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None, with_change: bool = False) -> sa.Select[Any]:
+        """Only the keys (and the change value): for paging parents and for key sets."""
+        columns = list(self.keys) + ([self.change] if with_change and self.change is not None else [])
+        statement = sa.select(*columns).select_from(self.source).where(*where).order_by(*self.keys)
+        return statement.limit(limit) if limit else statement
+
+    def max_change(self) -> sa.Select[Any]:
+        assert self.change is not None
+        return sa.select(sa.func.max(self.change)).select_from(self.source).where(*self.conditions())
+
+
+class LinePlan(ReadPlan):
+    """Lines read through their parent: the lines of chosen parents, and only of parents the parent's filter keeps."""
+
+    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition, parent: ReadPlan, **kw: Any) -> None:
+        super().__init__(entity, spec, definition, **kw)
+        self.parent = parent
+        parent_field = entity.parent_field
+        assert parent_field is not None
+        column = spec.fields[parent_field.name].column
+        assert column is not None
+        self.parent_column = self._column(column)
+
+    def of_kept_parents(self) -> list[sa.ColumnElement[bool]]:
+        """Lines whose parent passes the parent's filter (drafts' lines are not wanted)."""
+        if self.parent.filter is None:
+            return []
+        kept = sa.select(self.parent.keys[0]).select_from(self.parent.source).where(*self.parent.conditions())
+        return [self.parent_column.in_(kept)]
+
+    def of_parents(self, parent_keys: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
+        return [self.parent_column.in_(list(parent_keys))]
+
+
+def build_plans(definition: Definition, *, check_encoding: bool = False) -> dict[str, ReadPlan]:
+    """Plans for every mapped entity; lines without a change column follow their parent."""
+    plans: dict[str, ReadPlan] = {}
+    for entity, spec in definition.ordered():
+        parent = entity.parent_field
+        if parent is not None and parent.ref in plans:
+            plans[entity.name] = LinePlan(entity, spec, definition, plans[parent.ref], check_encoding=check_encoding)
+        else:
+            plans[entity.name] = ReadPlan(entity, spec, definition, check_encoding=check_encoding)
+    return plans

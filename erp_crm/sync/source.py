@@ -1,0 +1,267 @@
+"""Reading the ERP: read-only connections, SQL in the ERP's dialect, rows in batches.
+
+Rows are read through the raw DB-API driver, not SQLAlchemy's result objects: the
+typed result processing costs more than the whole rest of a sync.  SQLAlchemy still
+writes the SQL, so quoting, LIMIT/TOP and parameter styles are right for every
+database, including ones reached through ODBC.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterator
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from erp_crm.errors import ConfigError, SourceError
+from erp_crm.settings import Settings
+from erp_crm.sync.definition import Definition
+
+_DIALECTS = {
+    "postgresql": "sqlalchemy.dialects.postgresql.base:PGDialect",
+    "mysql": "sqlalchemy.dialects.mysql.base:MySQLDialect",
+    "mssql": "sqlalchemy.dialects.mssql.base:MSDialect",
+    "sqlite": "sqlalchemy.dialects.sqlite.base:SQLiteDialect",
+}
+_READ_ONLY_SESSION = {
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "sqlite": "PRAGMA query_only = 1",
+}
+_scan_names = itertools.count(1)
+
+
+def _dialect(name: str, paramstyle: str) -> Dialect:
+    module, cls = _DIALECTS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(paramstyle=paramstyle)
+
+
+def import_pyodbc() -> Any:
+    """pyodbc, or one line saying which system package is missing."""
+    try:
+        import pyodbc
+    except ImportError as exc:
+        if "libodbc" in str(exc):
+            raise SourceError("ODBC needs the unixODBC library: install it (Debian/Ubuntu: apt-get install unixodbc)") from None
+        raise SourceError(f"ODBC needs the pyodbc package: pip install pyodbc ({exc})") from None
+    return pyodbc
+
+
+def mask_odbc(text: str) -> str:
+    """An ODBC connection string with its password hidden, for messages."""
+    parts = []
+    for part in text.split(";"):
+        name, _, _ = part.partition("=")
+        parts.append(f"{name}=***" if name.strip().lower() in ("pwd", "password") else part)
+    return ";".join(parts)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+@dataclass
+class Query:
+    sql: str
+    params: tuple[Any, ...] | dict[str, Any]
+
+
+class ErpSource:
+    """One read-only connection to the ERP database."""
+
+    def __init__(self, settings: Settings, definition: Definition) -> None:
+        self.url: URL | None = settings.erp_url()
+        self.odbc: str | None = settings.erp_odbc()
+        if self.url is None and self.odbc is None:
+            self.url = _definition_url(definition)
+            self.odbc = definition.connection.odbc
+        if self.url is None and self.odbc is None:
+            raise ConfigError(f"{settings.config_file}: erp.url or erp.odbc is required (the connector {definition.name} gives no connection)")
+        if self.url is not None:
+            self.dialect_name = self.url.get_backend_name()
+            if self.dialect_name not in _DIALECTS:
+                raise ConfigError(f"{settings.config_file}: erp.url: unsupported database {self.dialect_name!r}; expected one of {', '.join(_DIALECTS)}")
+            self.label = self.url.render_as_string(hide_password=True)
+        else:
+            name = settings.erp.dialect or definition.connection.dialect
+            if name is None:
+                raise ConfigError(f"{settings.config_file}: erp.dialect is required with erp.odbc (postgresql, mysql, mssql or sqlite)")
+            self.dialect_name = name
+            self.label = mask_odbc(self.odbc or "")
+        self.is_odbc = self.url is None
+        paramstyle = "qmark" if self.is_odbc or self.dialect_name == "sqlite" else "format"
+        if self.dialect_name == "mssql" and not self.is_odbc:
+            paramstyle = "qmark"
+        self.dialect = _dialect(self.dialect_name, paramstyle)
+        self.params = definition.params
+        self.conn: Any = None
+        self._engine: sa.Engine | None = None
+
+    # -- connecting ---------------------------------------------------------------
+
+    def connect(self) -> "ErpSource":
+        try:
+            if self.is_odbc:
+                pyodbc = import_pyodbc()
+                self.conn = pyodbc.connect(self.odbc, autocommit=False)
+            elif self.dialect_name == "sqlite":
+                self.conn = self._sqlite_read_only()
+            else:
+                self._engine = sa.create_engine(self.url, poolclass=NullPool)
+                self.conn = self._engine.raw_connection().dbapi_connection
+        except SourceError:
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            raise SourceError(f"cannot connect to the ERP database {self.label}: {_first_line(exc)}") from None
+        except Exception as exc:  # pyodbc.Error and driver errors share no base class
+            if type(exc).__module__.split(".")[0] in ("pyodbc", "psycopg", "pymysql"):
+                raise SourceError(f"cannot connect to the ERP database {self.label}: {_first_line(exc)}") from None
+            raise
+        statement = _READ_ONLY_SESSION.get(self.dialect_name)
+        if statement:
+            cursor = self.conn.cursor()
+            cursor.execute(statement)
+            cursor.close()
+            self.conn.commit()
+        return self
+
+    def _sqlite_read_only(self) -> sqlite3.Connection:
+        """Open the file itself read-only: no statement can change it."""
+        path = self.url.database if self.url else None
+        if not path or path == ":memory:":
+            raise ConfigError("erp.url: an SQLite ERP must be a file")
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
+        # Broken bytes must reach the mapper (and quarantine), not abort the batch.
+        conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+        return conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.rollback()
+                self.conn.close()
+            finally:
+                self.conn = None
+                if self._engine is not None:
+                    self._engine.dispose()
+
+    def __enter__(self) -> "ErpSource":
+        return self.connect()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- SQL ----------------------------------------------------------------------
+
+    def compile(self, statement: sa.ClauseElement) -> Query:
+        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        values = compiled.construct_params()
+        if compiled.positiontup is not None:
+            return Query(str(compiled), tuple(values[name] for name in compiled.positiontup))
+        return Query(str(compiled), values)
+
+    @property
+    def streams(self) -> bool:
+        """Whether one query can be read in batches without the driver loading it whole.
+
+        The SQLite ODBC driver loads a whole result at execute, so ODBC sources are read
+        in keyed pages instead; native drivers stream with server-side cursors.
+        """
+        return not self.is_odbc
+
+    def rows(self, query: Query, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Execute and yield lists of rows; the cursor is always closed."""
+        cursor = self._cursor(batch_size)
+        try:
+            try:
+                cursor.execute(query.sql, query.params)
+            except Exception as exc:
+                raise SourceError(f"the ERP database refused a query: {_first_line(exc)}\n  SQL: {query.sql}") from None
+            while True:
+                rows = cursor.fetchmany(batch_size)
+                if not rows:
+                    break
+                yield [tuple(r) for r in rows] if self.is_odbc else rows
+        finally:
+            cursor.close()
+            self.conn.rollback()  # end the read transaction (and its snapshot)
+
+    def _cursor(self, batch_size: int) -> Any:
+        if self.is_odbc or self.dialect_name in ("sqlite", "mssql"):
+            return self.conn.cursor()
+        if self.dialect_name == "postgresql":
+            cursor = self.conn.cursor(name=f"erp_crm_scan_{next(_scan_names)}")
+            cursor.itersize = batch_size
+            return cursor
+        import pymysql.cursors
+
+        return self.conn.cursor(pymysql.cursors.SSCursor)
+
+    def scalar(self, statement: sa.ClauseElement) -> Any:
+        query = self.compile(statement)
+        for rows in self.rows(query, 1):
+            return rows[0][0]
+        return None
+
+    def can_write(self) -> str | None:
+        """Why this connection could change the ERP, or None when it cannot."""
+        if self.dialect_name == "sqlite":
+            return None  # opened read-only / query_only
+        query = _WRITE_CHECKS[self.dialect_name]
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(query)
+            found = [str(row[0]) for row in cursor.fetchall() if row and row[0]]
+        finally:
+            cursor.close()
+            self.conn.rollback()
+        return ", ".join(sorted(set(found))[:8]) or None
+
+
+def _definition_url(definition: Definition) -> URL | None:
+    if definition.connection.url is None:
+        return None
+    try:
+        return sa.engine.make_url(definition.connection.url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{definition.path}: connection.url is not a database URL") from None
+
+
+_WRITE_CHECKS = {
+    "postgresql": """
+        SELECT CASE WHEN r.rolsuper THEN 'superuser ' || r.rolname END FROM pg_roles r WHERE r.rolname = current_user
+        UNION ALL
+        SELECT 'can modify ' || n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%'
+          AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
+               OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))
+    """,
+    "mysql": """
+        SELECT CONCAT(privilege_type, ' on *.*') FROM information_schema.user_privileges
+        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER', 'CREATE')
+          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
+        UNION ALL
+        SELECT CONCAT(privilege_type, ' on ', table_schema, '.*') FROM information_schema.schema_privileges
+        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER', 'CREATE') AND table_schema = DATABASE()
+          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
+        UNION ALL
+        SELECT CONCAT(privilege_type, ' on ', table_schema, '.', table_name) FROM information_schema.table_privileges
+        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER') AND table_schema = DATABASE()
+          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
+    """,
+    "mssql": """
+        SELECT permission_name FROM fn_my_permissions(NULL, 'DATABASE')
+        WHERE permission_name IN ('INSERT', 'UPDATE', 'DELETE', 'ALTER', 'CONTROL')
+    """,
+}

@@ -1,0 +1,91 @@
+"""Where each entity's sync stands: the cursor of the last finished run and the progress
+of an unfinished one.  Both are written in the same transaction as the rows they
+describe, so a crash can never leave a cursor ahead of the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.model.tables import sync_state
+from erp_crm.sync.writer import dialect_insert
+
+
+def encode(value: Any) -> Any:
+    """A cursor or key value as JSON that decodes to the same Python type."""
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        (kind, text), = value.items()
+        return {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}[kind](text)
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def before(value: Any, seconds: int) -> Any:
+    """The cursor moved back by the lookback window, in the change column's own type.
+
+    SQLite (and some ODBC drivers) hand dates back as text; the result keeps that shape
+    so the comparison in the ERP stays a like-for-like one.
+    """
+    if seconds <= 0 or value is None:
+        return value
+    if isinstance(value, datetime):
+        return value - timedelta(seconds=seconds)
+    if isinstance(value, date):
+        return value - timedelta(days=max(1, -(-seconds // 86400)))
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        moved = parsed - timedelta(seconds=seconds)
+        if len(value.strip()) == 10:
+            return (parsed.date() - timedelta(days=max(1, -(-seconds // 86400)))).isoformat()
+        return moved.isoformat(" " if " " in value else "T", timespec="seconds" if len(value.strip()) <= 19 else "auto")
+    return value
+
+
+@dataclass
+class EntityState:
+    cursor: Any = None
+    pending: dict[str, Any] | None = None
+    exists: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load(conn: Connection, source: str, entity: str) -> EntityState:
+    row = conn.execute(
+        sa.select(sync_state.c.cursor, sync_state.c.pending).where(sync_state.c.source == source, sync_state.c.entity == entity)
+    ).first()
+    if row is None:
+        return EntityState()
+    return EntityState(cursor=decode(row.cursor), pending=row.pending, exists=True)
+
+
+def save(conn: Connection, source: str, entity: str, *, cursor: Any, pending: dict[str, Any] | None, now: datetime) -> None:
+    statement = dialect_insert(conn, sync_state).values(
+        source=source, entity=entity, cursor=encode(cursor), pending=pending, updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["source", "entity"],
+        set_={"cursor": statement.excluded.cursor, "pending": statement.excluded.pending, "updated_at": now},
+    )
+    conn.execute(statement)

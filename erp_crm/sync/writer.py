@@ -1,0 +1,191 @@
+"""Writing mapped rows into the overlay: resolve references, skip unchanged rows, upsert.
+
+Per batch this costs a few set-based statements, never one per row: the stored hashes
+of the batch's keys in one query, the ids of the referenced rows in one query per
+reference (with a bounded cache, since most batches point at the same partners and
+products), then one executemany upsert of only the new and changed rows.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from erp_crm.model.canonical import BY_NAME, Entity
+from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, ref_key_column
+
+IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
+REF_CACHE_LIMIT = 200_000
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT for the overlay's database (SQLite or PostgreSQL)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def json_safe(value: Any) -> Any:
+    """Raw ERP values as JSON: dates as ISO text, numbers exact, broken text visible."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+@dataclass
+class BatchResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)  # (mapped row, reason)
+    written_keys: list[str] = field(default_factory=list)
+
+
+class EntityWriter:
+    """Upserts one entity's mapped rows (from `RowMapper.map_row`)."""
+
+    def __init__(self, conn: Connection, entity: Entity, source: str) -> None:
+        self.entity = entity
+        self.source = source
+        self.table = SYNCED[entity.name]
+        self.refs = [(i, f) for i, f in enumerate(entity.fields) if f.ref]
+        self._cache: dict[str, dict[str, int]] = {f.ref: {} for _, f in self.refs if f.ref}
+        value_columns = [ref_key_column(f.name) if f.ref else f.name for f in entity.fields]
+        id_columns = [ref_id_column(f.name) for _, f in self.refs]
+        self.columns = ["source", "erp_key", *value_columns, *id_columns, "row_hash", "synced_at", "erp_deleted_at"]
+        self.sql = self._upsert_sql(conn)
+
+    def _upsert_sql(self, conn: Connection) -> str:
+        statement = dialect_insert(conn, self.table).values({c: sa.bindparam(c) for c in self.columns})
+        updates = {c: statement.excluded[c] for c in self.columns if c not in ("source", "erp_key")}
+        statement = statement.on_conflict_do_update(index_elements=["source", "erp_key"], set_=updates)
+        style = "qmark" if conn.dialect.name == "sqlite" else "format"
+        dialect = type(conn.dialect)(paramstyle=style)
+        compiled = statement.compile(dialect=dialect)
+        positions = {name: i for i, name in enumerate(self.columns)}
+        # The SQL takes its parameters in the table's column order; rows are built in ours.
+        self.reorder = operator.itemgetter(*(positions[name] for name in compiled.positiontup or ()))
+        return str(compiled)
+
+    def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """Hash and deleted flag of the overlay rows with these keys."""
+        t = self.table
+        found: dict[str, tuple[str, bool]] = {}
+        for part in chunks(keys):
+            rows = conn.execute(
+                sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None)).where(t.c.source == self.source, t.c.erp_key.in_(part))
+            )
+            found.update((k, (h, bool(d))) for k, h, d in rows)
+        return found
+
+    def _resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
+        cache = self._cache[ref]
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            if len(cache) > REF_CACHE_LIMIT:
+                cache.clear()
+            t = SYNCED[ref]
+            for part in chunks(missing):
+                rows = conn.execute(sa.select(t.c.erp_key, t.c.id).where(t.c.source == self.source, t.c.erp_key.in_(part)))
+                cache.update((key, ident) for key, ident in rows)
+        return cache
+
+    def write(self, conn: Connection, mapped: list[tuple[Any, ...]], now: datetime) -> BatchResult:
+        result = BatchResult()
+        latest = {row[0]: row for row in mapped}  # a key twice in one batch: the last one wins
+        stored = self.stored(conn, list(latest))
+        resolved = {
+            i: self._resolve(conn, f.ref or "", {row[i + 1] for row in latest.values() if row[i + 1] is not None})
+            for i, f in self.refs
+        }
+        params = []
+        source, reorder = self.source, self.reorder
+        for key, row in latest.items():
+            before = stored.get(key)
+            ids = []
+            reason = None
+            for i, f in self.refs:
+                ref_key = row[i + 1]
+                ref_id = resolved[i].get(ref_key) if ref_key is not None else None
+                if ref_id is None and f.required:
+                    reason = f"{f.name}: unknown {BY_NAME[f.ref or ''].name} {ref_key!r} (not in the overlay: filtered out, quarantined or not synced yet)"
+                    break
+                ids.append(ref_id)
+            if reason is not None:
+                result.rejected.append((row, reason))
+                continue
+            result.written_keys.append(key)
+            row_hash = row[-1]
+            if before is not None and before[0] == row_hash and not before[1]:
+                result.unchanged += 1
+                continue
+            if before is None:
+                result.inserted += 1
+            else:
+                result.updated += 1
+            params.append(reorder((source, *row[:-1], *ids, row_hash, now, None)))
+        if params:
+            conn.exec_driver_sql(self.sql, params)
+        return result
+
+    def resolve_late_references(self, conn: Connection) -> None:
+        """Optional references whose row arrived after the referring one."""
+        t = self.table
+        for _, f in self.refs:
+            if f.required:
+                continue
+            target = SYNCED[f.ref or ""]
+            key_col, id_col = t.c[ref_key_column(f.name)], t.c[ref_id_column(f.name)]
+            found = sa.select(target.c.id).where(target.c.source == t.c.source, target.c.erp_key == key_col).scalar_subquery()
+            conn.execute(sa.update(t).where(t.c.source == self.source, id_col.is_(None), key_col.is_not(None)).values({id_col: found}))
+
+
+def quarantine_rows(conn: Connection, source: str, entity: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Store or refresh bad rows; a key already in quarantine keeps its first_seen_at."""
+    if not rows:
+        return
+    statement = dialect_insert(conn, quarantine)
+    statement = statement.on_conflict_do_update(
+        index_elements=["source", "entity", "erp_key"],
+        set_={c: statement.excluded[c] for c in ("key_values", "reason", "raw", "last_seen_at")},
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "source": source,
+                "entity": entity,
+                "erp_key": r["erp_key"],
+                "key_values": json.loads(json.dumps([json_safe(v) for v in r["key_values"]])) if r["key_values"] else None,
+                "reason": r["reason"],
+                "raw": {k: json_safe(v) for k, v in r["raw"].items()},
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for r in rows
+        ],
+    )
+
+
+def release_from_quarantine(conn: Connection, source: str, entity: str, keys: Sequence[str]) -> None:
+    for part in chunks(keys):
+        conn.execute(sa.delete(quarantine).where(quarantine.c.source == source, quarantine.c.entity == entity, quarantine.c.erp_key.in_(part)))

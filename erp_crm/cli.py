@@ -23,7 +23,10 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from erp_crm.logs import configure_logging
+
             self._settings = load_settings(find_home(self.home_option))
+            configure_logging(self._settings)
         return self._settings
 
 

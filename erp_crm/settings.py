@@ -106,18 +106,17 @@ class Settings(_Strict):
     home: Path = Path(".")
     config_file: Path | None = None
 
-    def overlay_url(self) -> URL:
-        """The overlay URL with relative SQLite paths anchored at the home and the password filled in."""
-        url = anchor_sqlite(make_url(self.overlay.url), self.home)
-        password = self.overlay.read_password(self.home, "overlay")
+    def _full_url(self, text: str, secret: Secret, owner: str) -> URL:
+        """Relative SQLite paths anchored at the home; the password filled in from its secret."""
+        url = anchor_sqlite(make_url(text), self.home)
+        password = secret.read_password(self.home, owner)
         return url.set(password=password) if password and url.password is None else url
 
+    def overlay_url(self) -> URL:
+        return self._full_url(self.overlay.url, self.overlay, "overlay")
+
     def erp_url(self) -> URL | None:
-        if self.erp.url is None:
-            return None
-        url = anchor_sqlite(make_url(self.erp.url), self.home)
-        password = self.erp.read_password(self.home, "erp")
-        return url.set(password=password) if password and url.password is None else url
+        return None if self.erp.url is None else self._full_url(self.erp.url, self.erp, "erp")
 
     def erp_odbc(self) -> str | None:
         if self.erp.odbc is None:

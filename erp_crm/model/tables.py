@@ -121,6 +121,7 @@ quarantine = sa.Table(
     sa.Column("raw", sa.JSON, nullable=False),
     sa.Column("first_seen_at", sa.DateTime, nullable=False),
     sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.Column("last_run_id", sa.Integer, nullable=False, comment="the sync run that last met the row"),
     sa.UniqueConstraint("source", "entity", "erp_key", name="uq_crm_quarantine_row"),
 )
 

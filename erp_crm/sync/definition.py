@@ -27,6 +27,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _exactly_one(*given: bool, names: str) -> None:
+    if sum(given) != 1:
+        raise ValueError(f"give exactly one of {names}")
+
+
 class Condition(_Strict):
     """`{column: type, in: [2]}`: true when the column's value is one of the listed."""
 
@@ -36,8 +41,7 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "Condition":
-        if (self.column is None) == (self.sql is None):
-            raise ValueError("give exactly one of column or sql")
+        _exactly_one(self.column is not None, self.sql is not None, names="column or sql")
         return self
 
 
@@ -61,8 +65,7 @@ class FieldSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "FieldSpec":
-        if sum((self.column is not None, self.sql is not None, self.has_value)) != 1:
-            raise ValueError("give exactly one of column, sql or value")
+        _exactly_one(self.column is not None, self.sql is not None, self.has_value, names="column, sql or value")
         return self
 
 
@@ -77,8 +80,7 @@ class ChangeSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "ChangeSpec":
-        if (self.column is None) == (self.sql is None):
-            raise ValueError("give exactly one of column or sql")
+        _exactly_one(self.column is not None, self.sql is not None, names="column or sql")
         return self
 
 
@@ -97,8 +99,7 @@ class EntitySpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "EntitySpec":
-        if (self.table is None) == (self.query is None):
-            raise ValueError("give exactly one of table or query")
+        _exactly_one(self.table is not None, self.query is not None, names="table or query")
         return self
 
 

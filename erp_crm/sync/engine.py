@@ -10,6 +10,7 @@ runs also compare key sets to find what the ERP deleted.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,7 @@ from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
 from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, quarantine_rows, release_from_quarantine
 
+log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]
 PARENT_CHUNK = 500
 
@@ -111,7 +113,7 @@ class EntitySync:
             high = self._high_water()
             whole = run.mode != "incremental" or previous.cursor is None or self._cursor_plan().change is None
             since = None if whole else sync_state.before(previous.cursor, run.lookback)
-            pending = {"mode": run.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "started": _now().isoformat()}
+            pending = {"mode": run.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "first_run": run.run_id}
             with overlay.begin() as conn:
                 if run.mode == "reconcile":
                     conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
@@ -127,6 +129,9 @@ class EntitySync:
         with overlay.begin() as conn:
             self._finish(conn)
         self.counts.seconds = round(time.perf_counter() - started, 3)
+        log.info("%s: %s", self.name, asdict(self.counts))
+        if self.counts.quarantined:
+            log.warning("%s: %d rows went to quarantine (erp-crm sync quarantine --entity %s)", self.name, self.counts.quarantined, self.name)
         return self.counts
 
     def _follows_parent(self) -> bool:
@@ -205,7 +210,7 @@ class EntitySync:
                     q.c.entity == self.name,
                     q.c.erp_key.is_not(None),
                     q.c.key_values.is_not(None),
-                    q.c.last_seen_at < datetime.fromisoformat(self.pending["started"]),  # not already met in this run
+                    q.c.last_run_id != self.run.run_id,  # not already met in this run
                 )
             ).all()
         where = self.plan.conditions()
@@ -238,7 +243,7 @@ class EntitySync:
             if result.rejected:
                 raw_by_key = {self.mapper.key_of(r): r for r in rows}
                 bad.extend(self._bad_row(raw_by_key[mapped_row[0]], reason) for mapped_row, reason in result.rejected)
-            quarantine_rows(conn, self.run.source_name, self.name, bad, now)
+            quarantine_rows(conn, self.run.source_name, self.name, bad, now, self.run.run_id)
             if self.has_quarantine:
                 release_from_quarantine(conn, self.run.source_name, self.name, result.written_keys)
             if self.run.mode == "reconcile":
@@ -303,11 +308,12 @@ class EntitySync:
             )
             self.counts.deleted += result.rowcount or 0
             conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
-        if run.mode != "incremental":
-            started = datetime.fromisoformat(self.pending["started"])
+        if run.mode != "incremental":  # a whole pass met every row still there: older entries are gone from the ERP
             conn.execute(
                 sa.delete(quarantine).where(
-                    quarantine.c.source == run.source_name, quarantine.c.entity == self.name, quarantine.c.last_seen_at < started
+                    quarantine.c.source == run.source_name,
+                    quarantine.c.entity == self.name,
+                    quarantine.c.last_run_id < self.pending["first_run"],
                 )
             )
         cursor = sync_state.decode(self.pending["high"])
@@ -315,7 +321,10 @@ class EntitySync:
 
 
 class SyncRun:
-    def __init__(self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress) -> None:
+    def __init__(
+        self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress, run_id: int
+    ) -> None:
+        self.run_id = run_id
         self.settings = settings
         self.definition = definition
         self.overlay = overlay
@@ -354,7 +363,8 @@ def sync_source(
                 sa.insert(sync_run).values(source=settings.erp.source, mode=mode, started_at=_now(), status="running")
             ).inserted_primary_key[0]
         report = RunReport(run_id=run_id, mode=mode, source=settings.erp.source)
-        run = SyncRun(settings, definition, overlay, erp, mode, progress or (lambda _e, _n: None))
+        log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.erp.source, erp.label)
+        run = SyncRun(settings, definition, overlay, erp, mode, progress or (lambda _e, _n: None), run_id)
         plans = build_plans(definition, check_encoding=erp.dialect_name == "sqlite" and not erp.is_odbc)
         try:
             for name, plan in plans.items():
@@ -362,6 +372,7 @@ def sync_source(
                     continue
                 report.entities[name] = EntitySync(run, plan).execute()
         except BaseException as exc:
+            log.error("sync run %s (%s) failed: %s", run_id, mode, exc)
             with overlay.begin() as conn:
                 conn.execute(
                     sa.update(sync_run).where(sync_run.c.id == run_id).values(

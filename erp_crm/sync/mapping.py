@@ -150,8 +150,12 @@ def to_datetime(value: Any, field: str, required: bool) -> datetime | None:
 
 
 def row_hash(values: tuple[Any, ...]) -> str:
-    """A stable fingerprint of canonical values; `hash_form` made them marshal-able."""
-    return hashlib.md5(marshal.dumps(values), usedforsecurity=False).hexdigest()
+    """A stable fingerprint of canonical values (made marshal-able by `_hash_form`).
+
+    marshal format 2: later formats emit back-references that depend on reference counts,
+    so equal values could serialise differently.
+    """
+    return hashlib.md5(marshal.dumps(values, 2), usedforsecurity=False).hexdigest()
 
 
 def _lookup(mapping: dict[Any, Any]) -> dict[Any, Any]:

@@ -105,6 +105,7 @@ class ErpSource:
         self.params = definition.params
         self.conn: Any = None
         self._engine: sa.Engine | None = None
+        self._pooled: Any = None
 
     # -- connecting ---------------------------------------------------------------
 
@@ -117,7 +118,8 @@ class ErpSource:
                 self.conn = self._sqlite_read_only()
             else:
                 self._engine = sa.create_engine(self.url, poolclass=NullPool)
-                self.conn = self._engine.raw_connection().dbapi_connection
+                self._pooled = self._engine.raw_connection()  # the connection lives as long as this wrapper
+                self.conn = self._pooled.dbapi_connection
         except SourceError:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
@@ -148,9 +150,9 @@ class ErpSource:
         if self.conn is not None:
             try:
                 self.conn.rollback()
-                self.conn.close()
+                (self._pooled or self.conn).close()
             finally:
-                self.conn = None
+                self.conn = self._pooled = None
                 if self._engine is not None:
                     self._engine.dispose()
 

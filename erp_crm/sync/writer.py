@@ -159,14 +159,14 @@ class EntityWriter:
             conn.execute(sa.update(t).where(t.c.source == self.source, id_col.is_(None), key_col.is_not(None)).values({id_col: found}))
 
 
-def quarantine_rows(conn: Connection, source: str, entity: str, rows: list[dict[str, Any]], now: datetime) -> None:
+def quarantine_rows(conn: Connection, source: str, entity: str, rows: list[dict[str, Any]], now: datetime, run_id: int) -> None:
     """Store or refresh bad rows; a key already in quarantine keeps its first_seen_at."""
     if not rows:
         return
     statement = dialect_insert(conn, quarantine)
     statement = statement.on_conflict_do_update(
         index_elements=["source", "entity", "erp_key"],
-        set_={c: statement.excluded[c] for c in ("key_values", "reason", "raw", "last_seen_at")},
+        set_={c: statement.excluded[c] for c in ("key_values", "reason", "raw", "last_seen_at", "last_run_id")},
     )
     conn.execute(
         statement,
@@ -180,6 +180,7 @@ def quarantine_rows(conn: Connection, source: str, entity: str, rows: list[dict[
                 "raw": {k: json_safe(v) for k, v in r["raw"].items()},
                 "first_seen_at": now,
                 "last_seen_at": now,
+                "last_run_id": run_id,
             }
             for r in rows
         ],

@@ -1,0 +1,85 @@
+"""Settings: defaults, environment overrides, secrets, and one-line errors with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from erp_crm.errors import ConfigError
+from erp_crm.settings import find_home, load_settings, parse_duration
+
+
+def write(home: Path, text: str) -> Path:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "erp_crm.yaml").write_text(text, encoding="utf-8")
+    return home
+
+
+def test_defaults_anchor_sqlite_paths_at_the_home(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "{}\n"), environ={})
+    assert settings.overlay_url().database == str(tmp_path / "var" / "crm.sqlite")
+    assert settings.erp.require_read_only is True
+
+
+def test_environment_overrides_nested_keys(tmp_path: Path) -> None:
+    home = write(tmp_path, "erp:\n  url: sqlite:///var/a.sqlite\n")
+    settings = load_settings(home, environ={"ERP_CRM__ERP__URL": "postgresql+psycopg://u@h/db", "ERP_CRM__ERP__BATCH_SIZE": "100"})
+    assert settings.erp.url == "postgresql+psycopg://u@h/db"
+    assert settings.erp.batch_size == 100
+
+
+def test_password_comes_from_environment_and_is_hidden_in_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ERP_CRM_ERP_PASSWORD", "t0p-s3cret")
+    settings = load_settings(write(tmp_path, "erp:\n  url: postgresql+psycopg://reader@db/erp\n"))
+    url = settings.erp_url()
+    assert url is not None and url.password == "t0p-s3cret"
+    assert "t0p-s3cret" not in url.render_as_string(hide_password=True)
+    assert "t0p-s3cret" not in repr(settings)
+
+
+def test_password_file_and_odbc(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("pw;with{braces}\n")
+    settings = load_settings(write(tmp_path, "erp:\n  odbc: DRIVER={X};SERVER=s\n  dialect: mssql\n  password_file: secret.txt\n"), environ={})
+    assert settings.erp_odbc() == "DRIVER={X};SERVER=s;PWD={pw;with{braces}}"
+
+
+def test_missing_password_file_names_the_key(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "erp:\n  url: postgresql+psycopg://r@h/d\n  password_file: nope.txt\n"), environ={})
+    with pytest.raises(ConfigError, match=r"erp.password_file: cannot read .*nope.txt"):
+        settings.erp_url()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("erp:\n  conector: odoo\n", r"erp_crm.yaml:2: erp.conector: unknown key"),
+        ("erp:\n  batch_size: many\n", r"erp_crm.yaml:2: erp.batch_size: .*integer"),
+        ("overlay:\n  url: not a url\n", r"erp_crm.yaml:2: overlay.url: .*database URL"),
+        ("erp:\n  dialect: oracle\n", r"erp_crm.yaml:2: erp.dialect: .*'postgresql'"),
+        ("erp:\n  lookback: soon\n", r"erp_crm.yaml:2: erp.lookback: .*duration"),
+        ("erp: [1, 2\n", r"erp_crm.yaml:2: invalid YAML"),
+        ("- just\n- a list\n", r"expected a mapping"),
+        ("home: /tmp\n", r"erp_crm.yaml:1: home: unknown key"),
+    ],
+)
+def test_mistakes_give_one_line_with_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert "\n" not in str(caught.value)
+
+
+def test_find_home_explains_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ERP_CRM_HOME", raising=False)
+    with pytest.raises(ConfigError, match="erp-crm init"):
+        find_home(None)
+    with pytest.raises(ConfigError, match="not an erp-crm home"):
+        find_home(tmp_path / "elsewhere")
+    write(tmp_path, "{}\n")
+    assert find_home(None) == tmp_path
+
+
+@pytest.mark.parametrize("text, seconds", [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), (45, 45)])
+def test_durations(text: str | int, seconds: int) -> None:
+    assert parse_duration(text) == seconds

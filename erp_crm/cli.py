@@ -102,13 +102,19 @@ def check(obj: Context, fields: bool) -> None:
 
 
 def _progress_printer(enabled: bool) -> Any:
-    state = {"entity": None}
+    """A one-line progress bar per entity on stderr (a counter when the total is unknown)."""
+    state: dict[str, Any] = {"entity": None}
 
-    def show(entity: str, rows: int) -> None:
+    def show(entity: str, rows: int, expected: int | None) -> None:
         if entity != state["entity"] and state["entity"] is not None:
             click.echo("", err=True)
         state["entity"] = entity
-        click.echo(f"\r  {entity:<14} {rows:>12,} rows read", nl=False, err=True)
+        if expected:
+            done = min(rows / expected, 1.0)
+            bar = "#" * int(done * 30)
+            click.echo(f"\r  {entity:<14} [{bar:<30}] {done:>4.0%} {rows:>12,} / {expected:,}", nl=False, err=True)
+        else:
+            click.echo(f"\r  {entity:<14} {rows:>12,} rows read", nl=False, err=True)
 
     def done() -> None:
         if state["entity"] is not None:

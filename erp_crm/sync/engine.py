@@ -62,7 +62,7 @@ class RunReport:
         return {**asdict(self), "entities": {k: asdict(v) for k, v in self.entities.items()}}
 
 
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int, int | None], None]  # entity, rows read, rows expected (if known)
 
 
 def _now() -> datetime:
@@ -120,6 +120,7 @@ class EntitySync:
                 sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
         self.pending = pending
         self.since = sync_state.decode(pending["since"])
+        self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
         if self._follows_parent():
             self._read_through_parents()
         else:
@@ -144,6 +145,11 @@ class EntitySync:
         """The change value reached at the start: the next cursor (rows changed during the run are read again next time)."""
         plan = self._cursor_plan()
         return self.run.erp.scalar(plan.max_change()) if plan.change is not None else None
+
+    def _expected_rows(self) -> int:
+        """How many rows a whole pass reads, for a progress bar."""
+        where = self.plan.conditions() + (self.plan.of_kept_parents() if isinstance(self.plan, LinePlan) else [])
+        return int(self.run.erp.scalar(sa.select(sa.func.count()).select_from(self.plan.source).where(*where)) or 0)
 
     def _quarantine_count(self, conn: Connection) -> int:
         q = quarantine
@@ -259,7 +265,7 @@ class EntitySync:
         c.updated += result.updated
         c.unchanged += result.unchanged
         c.quarantined += len(bad)
-        self.run.progress(self.name, c.read)
+        self.run.progress(self.name, c.read, self.expected)
 
     def _bad_row(self, row: tuple[Any, ...], reason: str) -> dict[str, Any]:
         key = self.mapper.key_of(row)
@@ -322,7 +328,7 @@ class EntitySync:
 
 class SyncRun:
     def __init__(
-        self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress, run_id: int
+        self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress | None, run_id: int
     ) -> None:
         self.run_id = run_id
         self.settings = settings
@@ -330,7 +336,8 @@ class SyncRun:
         self.overlay = overlay
         self.erp = erp
         self.mode = mode
-        self.progress = progress
+        self.progress = progress or (lambda _entity, _read, _expected: None)
+        self.counts_rows = progress is not None
         self.source_name = settings.erp.source
         self.batch_size = settings.erp.batch_size or definition.batch_size
         self.lookback = parse_duration(settings.erp.lookback) if settings.erp.lookback else definition.lookback_seconds
@@ -364,7 +371,7 @@ def sync_source(
             ).inserted_primary_key[0]
         report = RunReport(run_id=run_id, mode=mode, source=settings.erp.source)
         log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.erp.source, erp.label)
-        run = SyncRun(settings, definition, overlay, erp, mode, progress or (lambda _e, _n: None), run_id)
+        run = SyncRun(settings, definition, overlay, erp, mode, progress, run_id)
         plans = build_plans(definition, check_encoding=erp.dialect_name == "sqlite" and not erp.is_odbc)
         try:
             for name, plan in plans.items():

@@ -134,8 +134,8 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
             report.add(verdict[0], f"{name}.{field_name}: column {fspec.column} {verdict[1]}")
             problems += verdict[0] == "FAIL"
     try:
-        count = _run(erp, sa.select(sa.func.count()).select_from(plan.source).where(*plan.conditions()))[0][0]
-        _run(erp, plan.select(plan.conditions(), limit=1))
+        count = _run(erp, sa.select(sa.func.count()).select_from(plan.source).where(*plan.whole_pass()))[0][0]
+        _run(erp, plan.select(plan.whole_pass(), limit=1))
     except SourceError as exc:
         report.add("FAIL", f"{name}: the entity's query fails (filter or SQL expressions): {exc}")
         return

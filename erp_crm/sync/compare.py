@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from erp_crm.model.tables import SYNCED, quarantine
 from erp_crm.settings import Settings
 from erp_crm.sync.engine import load_connector, open_overlay
-from erp_crm.sync.plan import LinePlan, build_plans
+from erp_crm.sync.plan import build_plans
 from erp_crm.sync.source import ErpSource
 
 
@@ -35,8 +35,7 @@ def compare_counts(settings: Settings) -> list[EntityComparison]:
     erp_counts: dict[str, int] = {}
     with ErpSource(settings, definition) as erp:
         for name, plan in plans.items():
-            where = plan.conditions() + (plan.of_kept_parents() if isinstance(plan, LinePlan) else [])
-            erp_counts[name] = erp.scalar(sa.select(sa.func.count()).select_from(plan.source).where(*where))
+            erp_counts[name] = erp.scalar(sa.select(sa.func.count()).select_from(plan.source).where(*plan.whole_pass()))
     engine = open_overlay(settings)
     source = settings.erp.source
     result = []

@@ -148,7 +148,7 @@ class EntitySync:
 
     def _expected_rows(self) -> int:
         """How many rows a whole pass reads, for a progress bar."""
-        where = self.plan.conditions() + (self.plan.of_kept_parents() if isinstance(self.plan, LinePlan) else [])
+        where = self.plan.whole_pass()
         return int(self.run.erp.scalar(sa.select(sa.func.count()).select_from(self.plan.source).where(*where)) or 0)
 
     def _quarantine_count(self, conn: Connection) -> int:
@@ -174,9 +174,7 @@ class EntitySync:
             last_key = [rows[-1][i] for i in self.mapper.key_positions]
 
     def _read_in_key_order(self) -> None:
-        where = self.plan.conditions(self.since)
-        if isinstance(self.plan, LinePlan):
-            where += self.plan.of_kept_parents()
+        where = self.plan.whole_pass() + self.plan.changed_since(self.since)
         last_key = sync_state.decode(self.pending["last_key"])
         for rows in self._pages(where, last_key):
             self.pending["last_key"] = sync_state.encode([rows[-1][i] for i in self.mapper.key_positions])
@@ -219,9 +217,7 @@ class EntitySync:
                     q.c.last_run_id != self.run.run_id,  # not already met in this run
                 )
             ).all()
-        where = self.plan.conditions()
-        if isinstance(self.plan, LinePlan):
-            where += self.plan.of_kept_parents()
+        where = self.plan.whole_pass()
         for part in chunks(keyed, PARENT_CHUNK):
             found: set[str] = set()
             erp = self.run.erp

@@ -44,12 +44,19 @@ class ReadPlan:
     # -- predicates ---------------------------------------------------------------
 
     def conditions(self, since: Any = None) -> list[sa.ColumnElement[bool]]:
-        where: list[sa.ColumnElement[bool]] = []
-        if self.filter is not None:
-            where.append(self.filter)  # type: ignore[arg-type]
-        if since is not None and self.change is not None:
-            where.append(sa.or_(self.change >= sa.bindparam("since", since), self.change.is_(None)))
-        return where
+        """The filter, and with `since` only rows changed since then."""
+        where: list[sa.ColumnElement[bool]] = [self.filter] if self.filter is not None else []  # type: ignore[list-item]
+        return where + self.changed_since(since)
+
+    def changed_since(self, since: Any) -> list[sa.ColumnElement[bool]]:
+        """Rows whose change value is at or after `since`, and rows without one (they may have changed)."""
+        if since is None or self.change is None:
+            return []
+        return [sa.or_(self.change >= sa.bindparam("since", since), self.change.is_(None))]
+
+    def whole_pass(self) -> list[sa.ColumnElement[bool]]:
+        """The rows a full read takes: those the filter keeps."""
+        return self.conditions()
 
     def after(self, last_key: Sequence[Any] | None) -> list[sa.ColumnElement[bool]]:
         """Rows after `last_key` in key order, written out so SQL Server understands it too."""
@@ -101,6 +108,9 @@ class LinePlan(ReadPlan):
             return []
         kept = sa.select(self.parent.keys[0]).select_from(self.parent.source).where(*self.parent.conditions())
         return [self.parent_column.in_(kept)]
+
+    def whole_pass(self) -> list[sa.ColumnElement[bool]]:
+        return self.conditions() + self.of_kept_parents()
 
     def of_parents(self, parent_keys: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
         return [self.parent_column.in_(list(parent_keys))]

@@ -123,7 +123,8 @@ class Settings(_Strict):
             return None
         password = self.erp.read_password(self.home, "erp")
         if password and "pwd=" not in self.erp.odbc.lower():
-            return f"{self.erp.odbc.rstrip(';')};PWD={{{password}}}"
+            braced = "{" + password.replace("}", "}}") + "}"  # ODBC's only quoting rule
+            return f"{self.erp.odbc.rstrip(';')};PWD={braced}"
         return self.erp.odbc
 
 

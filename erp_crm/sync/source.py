@@ -54,13 +54,45 @@ def import_pyodbc() -> Any:
     return pyodbc
 
 
+def odbc_attributes(text: str) -> list[tuple[str, str]]:
+    """Split an ODBC connection string into (name, raw value) pairs.
+
+    Values in braces may contain `;` and `}}` (an escaped brace), so a plain split on `;`
+    would cut a password in two and show half of it.
+    """
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        eq = text.find("=", i)
+        if eq < 0:
+            if text[i:].strip():
+                pairs.append((text[i:].strip(), ""))
+            break
+        name = text[i:eq].strip()
+        j = eq + 1
+        if j < len(text) and text[j] == "{":
+            k = j + 1
+            while k < len(text):
+                if text[k] == "}":
+                    if text[k + 1 : k + 2] == "}":
+                        k += 2
+                        continue
+                    break
+                k += 1
+            end = text.find(";", k)
+        else:
+            end = text.find(";", j)
+        end = len(text) if end < 0 else end
+        pairs.append((name, text[j:end]))
+        i = end + 1
+    return pairs
+
+
 def mask_odbc(text: str) -> str:
     """An ODBC connection string with its password hidden, for messages."""
-    parts = []
-    for part in text.split(";"):
-        name, _, _ = part.partition("=")
-        parts.append(f"{name}=***" if name.strip().lower() in ("pwd", "password") else part)
-    return ";".join(parts)
+    return ";".join(
+        f"{name}=***" if name.lower() in ("pwd", "password") else f"{name}={value}" for name, value in odbc_attributes(text)
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -41,7 +41,7 @@ def test_password_comes_from_environment_and_is_hidden_in_labels(tmp_path: Path,
 def test_password_file_and_odbc(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("pw;with{braces}\n")
     settings = load_settings(write(tmp_path, "erp:\n  odbc: DRIVER={X};SERVER=s\n  dialect: mssql\n  password_file: secret.txt\n"), environ={})
-    assert settings.erp_odbc() == "DRIVER={X};SERVER=s;PWD={pw;with{braces}}"
+    assert settings.erp_odbc() == "DRIVER={X};SERVER=s;PWD={pw;with{braces}}}"
 
 
 def test_missing_password_file_names_the_key(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 GOODS, SERVICE = 0, 1  # llx_product.fk_product_type
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per product: compared by identity, which is fast
 class Item:
     ref: str
     label: str

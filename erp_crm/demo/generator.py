@@ -641,11 +641,10 @@ class _Generator:
                     city = hu.pick_city(rng)
                 c.city, c.zip = city.name, hu.zip_code(rng, city)
                 c.address = f"{rng.choice(('Szabadság tér', 'Fő tér', 'Városház tér', 'Kossuth Lajos tér'))} {rng.randint(1, 12)}."
-                c.name = f"{city.name} Város Önkormányzata"
-                n = 2
-                while c.name in self.taken_names:
-                    c.name = f"{city.name} Város Önkormányzata – {n}. telephely"
-                    n += 1
+                institutions = ("Város Önkormányzata", "Városi Könyvtár", "Városi Sportközpont",
+                                "Városi Múzeum", "Városi Egészségügyi Központ")
+                names = [f"{city.name} {i}" for i in institutions] + [f"{city.name} Városi Intézmény {n}" for n in range(2, 99)]
+                c.name = next(name for name in names if name not in self.taken_names)
                 self.taken_names.add(c.name)
                 first7 = "15" + "".join(str(rng.randint(0, 9)) for _ in range(5))
                 base = first7 + str(hu.tax_check_digit(first7))

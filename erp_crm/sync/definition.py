@@ -125,6 +125,12 @@ class Definition(_Strict):
         parse_duration(value)
         return value
 
+    @field_validator("connection", "params", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        """A section left with only comments in it is empty, not an error."""
+        return {} if value is None else value
+
     @property
     def lookback_seconds(self) -> int:
         return parse_duration(self.lookback)
@@ -171,16 +177,21 @@ def _validate_semantics(definition: Definition, doc: YamlDocument) -> None:
                 fail(("entities", name, "fields", parent.name), "must be a column: lines are read by their parent's key")
             if len(pspec.key) != 1:
                 fail(("entities", parent.ref, "key"), f"{name} follows {parent.ref} by key, so its key must be one column (or give {name} a change column)")
-        for param in _params_used(spec):
-            if param not in definition.params:
-                fail(("entities", name, "filter"), f"uses :{param} but params has no {param!r}")
+        for part in ("filter", "query"):
+            for param in sorted(params_in(getattr(spec, part))):
+                if param not in definition.params:
+                    fail(("entities", name, part), f"uses :{param} but params has no {param!r}")
+        for field_name, fspec in spec.fields.items():
+            if params_in(fspec.sql):
+                fail(("entities", name, "fields", field_name), "parameters (:name) work in filter and query, not in sql expressions")
 
 
-_PARAM = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+_PARAM = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")  # as sqlalchemy.text() finds them
 
 
-def _params_used(spec: EntitySpec) -> set[str]:
-    return set(_PARAM.findall(spec.filter or ""))
+def params_in(sql: str | None) -> set[str]:
+    """The :name parameters an SQL text uses."""
+    return set(_PARAM.findall(sql or ""))
 
 
 def find_definition(name_or_path: str, home: Path) -> Path:

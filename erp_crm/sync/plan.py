@@ -12,15 +12,21 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 
 from erp_crm.model.canonical import Entity
-from erp_crm.sync.definition import Definition, EntitySpec
+from erp_crm.sync.definition import Definition, EntitySpec, params_in
 from erp_crm.sync.mapping import RowMapper, compile_mapper
 
 
-def _source(spec: EntitySpec, columns: Sequence[str], name: str) -> sa.FromClause:
+def _bound(sql: str, params: dict[str, Any]) -> sa.TextClause:
+    """SQL text from a definition with its :params bound, never pasted in."""
+    clause = sa.text(sql)
+    return clause.bindparams(**{k: params[k] for k in params_in(sql) if k in params})
+
+
+def _source(spec: EntitySpec, columns: Sequence[str], name: str, params: dict[str, Any]) -> sa.FromClause:
     if spec.table is not None:
         schema, _, table = spec.table.rpartition(".")
         return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema or None)
-    return sa.text(spec.query or "").columns(*(sa.column(c) for c in dict.fromkeys(columns))).subquery(name)
+    return _bound(spec.query or "", params).columns(*(sa.column(c) for c in dict.fromkeys(columns))).subquery(name)
 
 
 class ReadPlan:
@@ -29,14 +35,13 @@ class ReadPlan:
         self.spec = spec
         self.mapper: RowMapper = compile_mapper(entity, spec, check_encoding=check_encoding)
         plain = [s.column for s in self.mapper.select if s.column is not None]
-        self.source = _source(spec, plain, f"src_{entity.name}")
+        self.source = _source(spec, plain, f"src_{entity.name}", definition.params)
         self.items = [s.expression(self.source) for s in self.mapper.select]
         self.keys = [self._column(k) for k in spec.key]
         self.change = None
         if spec.change is not None:
             self.change = self._column(spec.change.column) if spec.change.column else sa.literal_column(f"({spec.change.sql})")
-        self.params = {k: v for k, v in definition.params.items()}
-        self.filter = sa.text(spec.filter).bindparams(**{k: v for k, v in self.params.items() if f":{k}" in spec.filter}) if spec.filter else None
+        self.filter = _bound(spec.filter, definition.params) if spec.filter else None
 
     def _column(self, name: str) -> sa.ColumnElement[Any]:
         return self.source.c[name] if name in self.source.c else sa.column(name)

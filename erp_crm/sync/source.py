@@ -176,6 +176,9 @@ class ErpSource:
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
         # Broken bytes must reach the mapper (and quarantine), not abort the batch.
         conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+        # CONCAT as MySQL, PostgreSQL and SQL Server have it (SQLite gained it only in 3.44),
+        # so one definition's expressions run on the demo and on the real server alike.
+        conn.create_function("concat", -1, lambda *parts: "".join("" if p is None else str(p) for p in parts), deterministic=True)
         return conn
 
     def close(self) -> None:

@@ -157,3 +157,13 @@ def test_one_entity_at_a_time(setup: tuple[MiniErp, Settings]) -> None:
     _, settings = setup
     report = sync_source(settings, entities=["partner"])
     assert list(report.entities) == ["partner"]
+
+
+def test_query_sources_bind_params_and_sqlite_has_concat(tmp_path: Path) -> None:
+    erp = MiniErp(f"sqlite:///{tmp_path / 'erp.sqlite'}")
+    settings = mini_settings(tmp_path, erp_url=erp.url)
+    path = settings.home / "connectors" / "mini.yaml"
+    text = path.read_text().replace("    table: soc\n", '    query: "SELECT rowid, CONCAT(nom, \' (\', rowid, \')\') AS nom, tms FROM soc WHERE rowid >= :first"\n')
+    path.write_text("params: {first: 2}\n" + text)
+    sync_source(settings, mode="full", entities=["partner"])
+    assert overlay_rows(settings, "partner", "name") == {"2": ("Kovács Anna (2)",)}

@@ -95,3 +95,17 @@ def test_find_definition_prefers_the_home(tmp_path: Path) -> None:
         find_definition("sage", tmp_path)
     with pytest.raises(ConfigError, match="not found"):
         find_definition("custom/none.yaml", tmp_path)
+
+
+def test_params_bind_in_queries_and_are_refused_in_sql_expressions(tmp_path: Path) -> None:
+    text = BASE.replace("    table: soc\n", "    query: \"SELECT * FROM soc WHERE entity = :entity\"\n")
+    assert load(tmp_path, text).entities["partner"].query
+    with pytest.raises(ConfigError, match="entities.partner.query: uses :tenant but params has no 'tenant'"):
+        load(tmp_path, text.replace(":entity\"", ":tenant\""))
+    with pytest.raises(ConfigError, match="parameters .* not in sql expressions"):
+        load(tmp_path, BASE.replace("      name: nom\n", "      name: {sql: \"CASE WHEN x = :entity THEN nom END\"}\n"))
+
+
+def test_a_section_with_only_comments_is_empty(tmp_path: Path) -> None:
+    definition = load(tmp_path, BASE.replace("params: {entity: 1}\n", "params: {entity: 1}\nconnection:\n  # url: mysql+pymysql://reader@host/db\n"))
+    assert definition.connection.url is None

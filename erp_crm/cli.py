@@ -63,11 +63,12 @@ def db() -> None:
 def upgrade(obj: Context) -> None:
     """Create or migrate the overlay schema to the newest version."""
     from erp_crm.model import migrate
-    from erp_crm.model.db import overlay_engine
+    from erp_crm.model.db import overlay_engine, overlay_errors
 
     engine = overlay_engine(obj.settings.overlay_url())
-    migrate.upgrade(engine)
-    click.echo(f"overlay schema at {migrate.current(engine)}")
+    with overlay_errors(engine.url):
+        migrate.upgrade(engine)
+        click.echo(f"overlay schema at {migrate.current(engine)}")
 
 
 @db.command()
@@ -75,10 +76,11 @@ def upgrade(obj: Context) -> None:
 def current(obj: Context) -> None:
     """Show the overlay schema's version and the newest one."""
     from erp_crm.model import migrate
-    from erp_crm.model.db import overlay_engine
+    from erp_crm.model.db import overlay_engine, overlay_errors
 
     engine = overlay_engine(obj.settings.overlay_url())
-    now, head = migrate.current(engine), migrate.head()
+    with overlay_errors(engine.url):
+        now, head = migrate.current(engine), migrate.head()
     click.echo(f"{now or 'empty'} (newest {head}){'' if now == head else ': run `erp-crm db upgrade`'}")
 
 

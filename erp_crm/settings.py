@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from erp_crm.errors import ConfigError
-from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
+from erp_crm.yamlfile import YamlDocument, describe_validation_error, dotted, load_yaml, validation_problem
 
 CONFIG_FILE = Path("config") / "erp_crm.yaml"
 ENV_HOME = "ERP_CRM_HOME"
@@ -192,9 +192,15 @@ def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings
     for section in ("home", "config_file"):
         if section in data:
             raise ConfigError(f"{doc.where((section,))}: {section}: unknown key")
-    for key_path, value in _env_overrides(dict(os.environ if environ is None else environ)):
+    overridden = _env_overrides(dict(os.environ if environ is None else environ))
+    for key_path, value in overridden:
         _apply(data, key_path, value)
     try:
         return Settings(**data, home=home, config_file=path)
     except ValidationError as exc:
+        loc, message = validation_problem(exc)
+        for key_path, _ in overridden:
+            if tuple(loc[: len(key_path)]) == key_path:  # the bad value came from the environment
+                variable = ENV_PREFIX + "__".join(key_path).upper()
+                raise ConfigError(f"environment {variable}: {dotted(loc)}: {message}") from None
         raise ConfigError(describe_validation_error(doc, exc)) from None

@@ -73,14 +73,23 @@ def load_yaml(path: Path) -> YamlDocument:
     return YamlDocument(path, data if data is not None else {}, lines)
 
 
-def describe_validation_error(doc: YamlDocument, exc: Any, prefix: Location = ()) -> str:
-    """The first pydantic error as `file:line: a.b.c: message`."""
+def validation_problem(exc: Any, prefix: Location = ()) -> tuple[Location, str]:
+    """The first pydantic error as (key path, plain message)."""
     err = exc.errors()[0]
     loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    key = ".".join(str(p) for p in loc) or "(top level)"
     message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     elif err["type"] == "missing":
         message = "required key is missing"
-    return f"{doc.where(loc)}: {key}: {message}"
+    return loc, message
+
+
+def dotted(loc: Location) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def describe_validation_error(doc: YamlDocument, exc: Any, prefix: Location = ()) -> str:
+    """The first pydantic error as `file:line: a.b.c: message`."""
+    loc, message = validation_problem(exc, prefix)
+    return f"{doc.where(loc)}: {dotted(loc)}: {message}"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
+
+from erp_crm.errors import UserError
 
 # Explicit adapters: the sqlite3 defaults are deprecated, and Decimal has none.  The
 # text forms are the ones SQLAlchemy's SQLite Date/DateTime types read back.
@@ -28,10 +33,18 @@ def overlay_engine(url: URL) -> Engine:
     """An engine for the overlay; SQLite files get WAL so panels can read during a sync."""
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            from pathlib import Path
-
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def overlay_errors(url: URL) -> Iterator[None]:
+    """An overlay that cannot be reached is the user's to fix: one line naming overlay.url."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        raise UserError(f"cannot open the overlay database {url.render_as_string(hide_password=True)} (overlay.url): {reason}") from None

@@ -84,6 +84,20 @@ def _table_columns(erp: ErpSource, table: str) -> dict[str, str]:
     return {str(n): str(t or "") for n, t in rows}
 
 
+def _tables(erp: ErpSource) -> list[str]:
+    """Table and view names the connection sees, for "did you mean"."""
+    if erp.dialect_name == "sqlite":
+        return [r[0] for r in _run(erp, sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))]
+    tables = sa.table("tables", sa.column("table_name"), sa.column("table_schema"), schema="information_schema")
+    owner = sa.literal_column(_CATALOG_SCHEMA[erp.dialect_name])
+    return [str(r[0]) for r in _run(erp, sa.select(tables.c.table_name).where(tables.c.table_schema == owner))]
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    hint = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
 def _query_columns(erp: ErpSource, plan: ReadPlan) -> list[str]:
     cursor = erp.conn.cursor()
     try:
@@ -111,7 +125,8 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
         report.add("FAIL", f"{name}: the query does not run: {exc}")
         return
     if not columns:
-        report.add("FAIL", f"{name}: table {spec.table} not found")
+        table = (spec.table or "").rpartition(".")[2]
+        report.add("FAIL", f"{name}: table {spec.table} not found" + _did_you_mean(table, _tables(erp)))
         return
     case_sensitive = erp.dialect_name == "postgresql"
     problems = 0
@@ -120,8 +135,7 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
             continue
         found = _find(selected.column, columns, case_sensitive)
         if found is None:
-            hint = difflib.get_close_matches(selected.column, list(columns), n=1)
-            report.add("FAIL", f"{name}: column {selected.column!r} not in {source_label}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            report.add("FAIL", f"{name}: column {selected.column!r} not in {source_label}" + _did_you_mean(selected.column, list(columns)))
             problems += 1
     if problems:
         return

@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterator, Literal, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from erp_crm.errors import SourceError, UserError
+from erp_crm.errors import ConfigError, SourceError, UserError
 from erp_crm.model import migrate
-from erp_crm.model.db import overlay_engine
+from erp_crm.model.db import overlay_engine, overlay_errors
 from erp_crm.model.tables import SYNCED, quarantine, ref_key_column, sync_run, sync_seen
 from erp_crm.settings import Settings, parse_duration
 from erp_crm.sync import state as sync_state
@@ -74,17 +74,19 @@ def open_overlay(settings: Settings) -> Engine:
     engine = overlay_engine(settings.overlay_url())
     if engine.dialect.name not in ("sqlite", "postgresql"):
         raise UserError(f"{settings.config_file}: overlay.url: the overlay must be SQLite or PostgreSQL, not {engine.dialect.name}")
-    try:
+    with overlay_errors(engine.url):
         current = migrate.current(engine)
-    except sa.exc.OperationalError as exc:
-        raise UserError(f"cannot open the overlay database {engine.url.render_as_string(hide_password=True)}: {str(exc.orig).splitlines()[0]}") from None
     if current != migrate.head():
         raise UserError(f"the overlay schema is at {current or 'nothing'}, the code needs {migrate.head()}: run `erp-crm db upgrade`")
     return engine
 
 
 def load_connector(settings: Settings) -> Definition:
-    return load_definition(find_definition(settings.erp.connector, settings.home))
+    try:
+        path = find_definition(settings.erp.connector, settings.home)
+    except ConfigError as exc:
+        raise ConfigError(f"{settings.config_file}: erp.connector: {exc}") from None
+    return load_definition(path)
 
 
 class EntitySync:
@@ -98,6 +100,7 @@ class EntitySync:
         self.counts = EntityCounts()
         self.mapper = plan.mapper
         self.seen_keys: list[str] = []
+        self.analyzed_at = 0
 
     # -- the run --------------------------------------------------------------------
 
@@ -121,14 +124,19 @@ class EntitySync:
         self.pending = pending
         self.since = sync_state.decode(pending["since"])
         self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
-        if self._follows_parent():
-            self._read_through_parents()
-        else:
-            self._read_in_key_order()
-        if run.mode == "incremental" and self.has_quarantine:
-            self._retry_quarantined()
+        try:
+            if self._follows_parent():
+                self._read_through_parents()
+            else:
+                self._read_in_key_order()
+            if run.mode == "incremental" and self.has_quarantine:
+                self._retry_quarantined()
+        except SourceError as exc:
+            raise SourceError(f"{self.name}: {exc}; `erp-crm check` shows what does not fit") from None
         with overlay.begin() as conn:
             self._finish(conn)
+        if self.counts.inserted > self.analyzed_at:
+            self._analyze()
         self.counts.seconds = round(time.perf_counter() - started, 3)
         log.info("%s: %s", self.name, asdict(self.counts))
         if self.counts.quarantined:
@@ -261,7 +269,21 @@ class EntitySync:
         c.updated += result.updated
         c.unchanged += result.unchanged
         c.quarantined += len(bad)
+        if c.inserted >= max(1000, 2 * self.analyzed_at):
+            self._analyze()
         self.run.progress(self.name, c.read, self.expected)
+
+    def _analyze(self) -> None:
+        """Fresh planner statistics while a PostgreSQL table fills up.
+
+        Without them (autovacuum lags, or is off) PostgreSQL looks up each batch's keys
+        by scanning the whole table, and a first load slows down with every batch. The
+        thresholds double, so a load of n rows costs about log2(n) quick sampling passes.
+        """
+        self.analyzed_at = self.counts.inserted
+        if self.run.overlay.dialect.name == "postgresql":
+            with self.run.overlay.begin() as conn:
+                conn.exec_driver_sql(f'ANALYZE "{SYNCED[self.name].name}"')
 
     def _bad_row(self, row: tuple[Any, ...], reason: str) -> dict[str, Any]:
         key = self.mapper.key_of(row)
@@ -362,6 +384,12 @@ def sync_source(
                     "(see docs/operations.md) or set erp.require_read_only: false"
                 )
         with overlay.begin() as conn:
+            # We hold the lock, so a run still marked running was killed before it could say so.
+            conn.execute(
+                sa.update(sync_run)
+                .where(sync_run.c.source == settings.erp.source, sync_run.c.status == "running")
+                .values(status="interrupted", error="the process ended before the run finished")
+            )
             run_id = conn.execute(
                 sa.insert(sync_run).values(source=settings.erp.source, mode=mode, started_at=_now(), status="running")
             ).inserted_primary_key[0]

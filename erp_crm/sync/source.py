@@ -9,6 +9,7 @@ database, including ones reached through ODBC.
 from __future__ import annotations
 
 import importlib
+import logging
 import itertools
 import sqlite3
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ _READ_ONLY_SESSION = {
     "sqlite": "PRAGMA query_only = 1",
 }
 _scan_names = itertools.count(1)
+log = logging.getLogger(__name__)
 
 
 def _dialect(name: str, paramstyle: str) -> Dialect:
@@ -113,9 +115,11 @@ class ErpSource:
     def __init__(self, settings: Settings, definition: Definition) -> None:
         self.url: URL | None = settings.erp_url()
         self.odbc: str | None = settings.erp_odbc()
+        self.origin = "erp.url" if self.url is not None else "erp.odbc"
         if self.url is None and self.odbc is None:
             self.url = _definition_url(definition)
             self.odbc = definition.connection.odbc
+            self.origin = f"the connection of {definition.path}"
         if self.url is None and self.odbc is None:
             raise ConfigError(f"{settings.config_file}: erp.url or erp.odbc is required (the connector {definition.name} gives no connection)")
         if self.url is not None:
@@ -155,10 +159,10 @@ class ErpSource:
         except SourceError:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            raise SourceError(f"cannot connect to the ERP database {self.label}: {_first_line(exc)}") from None
+            raise self._unreachable(exc) from None
         except Exception as exc:  # pyodbc.Error and driver errors share no base class
             if type(exc).__module__.split(".")[0] in ("pyodbc", "psycopg", "pymysql"):
-                raise SourceError(f"cannot connect to the ERP database {self.label}: {_first_line(exc)}") from None
+                raise self._unreachable(exc) from None
             raise
         statement = _READ_ONLY_SESSION.get(self.dialect_name)
         if statement:
@@ -167,6 +171,9 @@ class ErpSource:
             cursor.close()
             self.conn.commit()
         return self
+
+    def _unreachable(self, exc: BaseException) -> SourceError:
+        return SourceError(f"cannot connect to the ERP database {self.label} ({self.origin}): {_first_line(exc)}")
 
     def _sqlite_read_only(self) -> sqlite3.Connection:
         """Open the file itself read-only: no statement can change it."""
@@ -222,7 +229,8 @@ class ErpSource:
             try:
                 cursor.execute(query.sql, query.params)
             except Exception as exc:
-                raise SourceError(f"the ERP database refused a query: {_first_line(exc)}\n  SQL: {query.sql}") from None
+                log.debug("refused SQL: %s", query.sql)
+                raise SourceError(f"the ERP database refused a query: {_first_line(exc)}") from None
             while True:
                 rows = cursor.fetchmany(batch_size)
                 if not rows:

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import sqlalchemy as sa
+
+from erp_crm.model.db import overlay_engine
+from erp_crm.model.tables import sync_run
 from erp_crm.settings import Settings
 from erp_crm.sync.compare import compare_counts
 from erp_crm.sync.engine import RunReport, sync_source
@@ -167,3 +171,17 @@ def test_query_sources_bind_params_and_sqlite_has_concat(tmp_path: Path) -> None
     path.write_text("params: {first: 2}\n" + text)
     sync_source(settings, mode="full", entities=["partner"])
     assert overlay_rows(settings, "partner", "name") == {"2": ("Kovács Anna (2)",)}
+
+
+def test_a_run_killed_before_it_could_finish_is_marked_interrupted(setup: tuple[MiniErp, Settings]) -> None:
+    _, settings = setup
+    sync_source(settings)
+    engine = overlay_engine(settings.overlay_url())
+    with engine.begin() as conn:
+        conn.execute(sa.update(sync_run).values(status="running", finished_at=None))  # as a SIGKILL leaves it
+    report = sync_source(settings)
+    with engine.connect() as conn:
+        rows = {run_id: status for run_id, status in conn.execute(sa.select(sync_run.c.id, sync_run.c.status))}
+    engine.dispose()
+    assert rows[report.run_id] == "ok"
+    assert set(rows.values()) == {"ok", "interrupted"}

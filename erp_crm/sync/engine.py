@@ -215,24 +215,30 @@ class EntitySync:
         """Rows that failed before are read again by key: the ERP may have fixed them,
         or the partner they pointed at may have arrived since."""
         q = quarantine
-        with self.run.overlay.connect() as conn:
-            keyed = conn.execute(
-                sa.select(q.c.erp_key, q.c.key_values).where(
-                    q.c.source == self.run.source_name,
-                    q.c.entity == self.name,
-                    q.c.erp_key.is_not(None),
-                    q.c.key_values.is_not(None),
-                    q.c.last_run_id != self.run.run_id,  # not already met in this run
-                )
-            ).all()
-        where = self.plan.whole_pass()
-        for part in chunks(keyed, PARENT_CHUNK):
+        erp, where, after_id = self.run.erp, self.plan.whole_pass(), 0
+        while True:  # a page at a time: a broken mapping may have sent millions of rows here
+            with self.run.overlay.connect() as conn:
+                part = conn.execute(
+                    sa.select(q.c.id, q.c.erp_key, q.c.key_values)
+                    .where(
+                        q.c.source == self.run.source_name,
+                        q.c.entity == self.name,
+                        q.c.erp_key.is_not(None),
+                        q.c.key_values.is_not(None),
+                        q.c.last_run_id != self.run.run_id,  # not already met in this run
+                        q.c.id > after_id,
+                    )
+                    .order_by(q.c.id)
+                    .limit(PARENT_CHUNK)
+                ).all()
+            if not part:
+                return
+            after_id = part[-1].id
             found: set[str] = set()
-            erp = self.run.erp
-            for rows in erp.rows(erp.compile(self.plan.select([*where, self.plan.key_in([kv for _, kv in part])])), self.run.batch_size):
+            for rows in erp.rows(erp.compile(self.plan.select([*where, self.plan.key_in([r.key_values for r in part])])), self.run.batch_size):
                 found.update(k for k in map(self.mapper.key_of, rows) if k is not None)
                 self._write_batch(rows, save_progress=False)
-            gone = [key for key, _ in part if key not in found]
+            gone = [r.erp_key for r in part if r.erp_key not in found]
             if gone:  # deleted in the ERP or no longer passing the filter: nothing left to fix
                 with self.run.overlay.begin() as conn:
                     release_from_quarantine(conn, self.run.source_name, self.name, gone)

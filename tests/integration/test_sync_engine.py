@@ -185,3 +185,15 @@ def test_a_run_killed_before_it_could_finish_is_marked_interrupted(setup: tuple[
     engine.dispose()
     assert rows[report.run_id] == "ok"
     assert set(rows.values()) == {"ok", "interrupted"}
+
+
+def test_many_quarantined_rows_are_retried_page_by_page(setup: tuple[MiniErp, Settings]) -> None:
+    erp, settings = setup
+    values = ", ".join(f"({n}, 77, '2024-02-05', 'F{n}', 0, 1, 1, '2024-01-01 00:00:00')" for n in range(100, 1300))
+    erp.run(f"insert into fac values {values}")
+    sync_source(settings, mode="full")
+    assert len(quarantined(settings)) == 1200
+    erp.run("insert into soc values (77, 'Megérkezett Kft.', '2024-06-01 10:00:00')")
+    report = sync_source(settings)
+    assert report.entities["invoice"].inserted == 1200 and report.entities["invoice"].quarantined == 0
+    assert quarantined(settings) == {}

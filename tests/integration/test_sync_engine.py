@@ -189,6 +189,7 @@ def test_a_run_killed_before_it_could_finish_is_marked_interrupted(setup: tuple[
 
 def test_many_quarantined_rows_are_retried_page_by_page(setup: tuple[MiniErp, Settings]) -> None:
     erp, settings = setup
+    settings = settings.model_copy(update={"erp": settings.erp.model_copy(update={"batch_size": 500})})
     values = ", ".join(f"({n}, 77, '2024-02-05', 'F{n}', 0, 1, 1, '2024-01-01 00:00:00')" for n in range(100, 1300))
     erp.run(f"insert into fac values {values}")
     sync_source(settings, mode="full")

@@ -23,14 +23,14 @@ from sqlalchemy.engine import Connection, Engine
 from erp_crm.errors import ConfigError, SourceError, UserError
 from erp_crm.model import migrate
 from erp_crm.model.db import overlay_engine, overlay_errors
-from erp_crm.model.tables import SYNCED, quarantine, ref_key_column, sync_run, sync_seen
+from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, sync_run, sync_seen
 from erp_crm.settings import Settings, parse_duration
 from erp_crm.sync import state as sync_state
 from erp_crm.sync.definition import Definition, find_definition, load_definition
 from erp_crm.sync.locking import sync_lock
 from erp_crm.sync.mapping import BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
-from erp_crm.sync.source import ErpSource
+from erp_crm.sync.source import ErpSource, UndecodableText
 from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, quarantine_rows, release_from_quarantine
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ class EntitySync:
             self.writer = EntityWriter(conn, self.entity, run.source_name)
             previous = sync_state.load(conn, run.source_name, self.name)
             self.has_quarantine = self._quarantine_count(conn) > 0
+            t = SYNCED[self.name]
+            self.writer.empty = conn.execute(sa.select(t.c.id).where(t.c.source == run.source_name).limit(1)).first() is None
         pending = previous.pending if previous.pending and previous.pending.get("mode") == run.mode else None
         if pending is None:
             high = self._high_water()
@@ -170,9 +172,14 @@ class EntitySync:
     def _pages(self, where: Sequence[sa.ColumnElement[bool]], last_key: Sequence[Any] | None) -> Iterator[list[tuple[Any, ...]]]:
         """Batches in key order after `last_key`: one streamed query, or keyed pages."""
         erp, size = self.run.erp, self.run.batch_size
-        if erp.streams:
-            yield from erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)])), size)
-            return
+        while erp.streams:
+            try:
+                for rows in erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)])), size):
+                    last_key = [rows[-1][i] for i in self.mapper.key_positions]
+                    yield rows
+                return
+            except UndecodableText:
+                erp.decode_text_leniently()  # and read on after the last batch handed out
         while True:
             rows = [r for batch in erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)], limit=size)), size) for r in batch]
             if rows:
@@ -206,7 +213,8 @@ class EntitySync:
             last = [parent_keys[-1]]
             self.pending["last_key"] = sync_state.encode(last)
             with self.run.overlay.begin() as conn:
-                self._sweep_lines(conn, parent_keys)
+                if not self.writer.empty:  # a first load has nothing to sweep
+                    self._sweep_lines(conn, parent_keys)
                 self._save_progress(conn)
             if len(parent_keys) < PARENT_CHUNK:
                 return
@@ -215,7 +223,7 @@ class EntitySync:
         """Rows that failed before are read again by key: the ERP may have fixed them,
         or the partner they pointed at may have arrived since."""
         q = quarantine
-        erp, where, after_id = self.run.erp, self.plan.whole_pass(), 0
+        where, after_id = self.plan.whole_pass(), 0
         while True:  # a page at a time: a broken mapping may have sent millions of rows here
             with self.run.overlay.connect() as conn:
                 part = conn.execute(
@@ -235,7 +243,7 @@ class EntitySync:
                 return
             after_id = part[-1].id
             found: set[str] = set()
-            for rows in erp.rows(erp.compile(self.plan.select([*where, self.plan.key_in([r.key_values for r in part])])), self.run.batch_size):
+            for rows in self._pages([*where, self.plan.key_in([r.key_values for r in part])], None):
                 found.update(k for k in map(self.mapper.key_of, rows) if k is not None)
                 self._write_batch(rows, save_progress=False)
             gone = [r.erp_key for r in part if r.erp_key not in found]
@@ -247,7 +255,7 @@ class EntitySync:
 
     def _write_batch(self, rows: list[tuple[Any, ...]], *, save_progress: bool) -> None:
         mapped, bad = [], []
-        map_row = self.mapper.map_row
+        map_row = self.plan.mapper_for(self.run.erp.lenient_text).map_row
         for row in rows:
             try:
                 mapped.append(map_row(row))
@@ -314,12 +322,15 @@ class EntitySync:
     def _sweep_lines(self, conn: Connection, parent_keys: list[Any]) -> None:
         """Lines of re-read parents that the ERP no longer has were deleted there."""
         t = SYNCED[self.name]
-        parent_col = t.c[ref_key_column(self.entity.parent_field.name)]  # type: ignore[union-attr]
+        parent = self.entity.parent_field
+        assert parent is not None and parent.ref is not None
+        ids = self.writer.resolve(conn, parent.ref, {erp_key(k) for k in parent_keys})
+        parent_ids = [ids[k] for k in map(erp_key, parent_keys) if k in ids]
         seen = set(self.seen_keys)
         gone: list[str] = []
-        for part in chunks([erp_key(k) for k in parent_keys]):
+        for part in chunks(parent_ids):
             rows = conn.execute(
-                sa.select(t.c.erp_key).where(t.c.source == self.run.source_name, parent_col.in_(part), t.c.erp_deleted_at.is_(None))
+                sa.select(t.c.erp_key).where(t.c[ref_id_column(parent.name)].in_(part), t.c.erp_deleted_at.is_(None))
             ).scalars()
             gone.extend(k for k in rows if k not in seen)
         for part in chunks(gone):
@@ -402,7 +413,7 @@ def sync_source(
         report = RunReport(run_id=run_id, mode=mode, source=settings.erp.source)
         log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.erp.source, erp.label)
         run = SyncRun(settings, definition, overlay, erp, mode, progress, run_id)
-        plans = build_plans(definition, check_encoding=erp.dialect_name == "sqlite" and not erp.is_odbc)
+        plans = build_plans(definition)
         try:
             for name, plan in plans.items():
                 if entities and name not in entities:

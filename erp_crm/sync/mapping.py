@@ -236,7 +236,7 @@ def _convert(var: str, field: Field, ns: dict[str, Any], check_encoding: bool) -
     name = repr(field.name)
     required = repr(field.required)
     if field.ref:
-        return [f"if {var} is not None and {var}.__class__ is not str: {var} = _erp_key({var})"]
+        return [f"if {var} is not None and {var}.__class__ is not str: {var} = str({var}) if {var}.__class__ is int else _erp_key({var})"]
     if field.kind is Kind.TEXT:
         lines = [f"if {var} is not None and {var}.__class__ is not str: {var} = _to_text({var}, {name})"]
         if check_encoding:
@@ -337,7 +337,7 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
         body += [
             f"k{n} = r[{pos}]",
             f"if k{n} is None: _bad('key', None, KEYMSG{n})",
-            f"if k{n}.__class__ is not str: k{n} = _erp_key(k{n})",
+            f"if k{n}.__class__ is not str: k{n} = str(k{n}) if k{n}.__class__ is int else _erp_key(k{n})",
         ]
         key_vars.append(f"k{n}")
     key_expr = key_vars[0] if len(key_vars) == 1 else f"'{KEY_SEPARATOR}'.join(({', '.join(key_vars)},))"

@@ -30,10 +30,11 @@ def _source(spec: EntitySpec, columns: Sequence[str], name: str, params: dict[st
 
 
 class ReadPlan:
-    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition, *, check_encoding: bool = False) -> None:
+    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition) -> None:
         self.entity = entity
         self.spec = spec
-        self.mapper: RowMapper = compile_mapper(entity, spec, check_encoding=check_encoding)
+        self.mapper: RowMapper = compile_mapper(entity, spec)
+        self._checking_mapper: RowMapper | None = None
         plain = [s.column for s in self.mapper.select if s.column is not None]
         self.source = _source(spec, plain, f"src_{entity.name}", definition.params)
         self.items = [s.expression(self.source) for s in self.mapper.select]
@@ -42,6 +43,14 @@ class ReadPlan:
         if spec.change is not None:
             self.change = self._column(spec.change.column) if spec.change.column else sa.literal_column(f"({spec.change.sql})")
         self.filter = _bound(spec.filter, definition.params) if spec.filter else None
+
+    def mapper_for(self, lenient_text: bool) -> RowMapper:
+        """The mapper; once the source decodes text leniently, one that checks for broken bytes."""
+        if not lenient_text:
+            return self.mapper
+        if self._checking_mapper is None:
+            self._checking_mapper = compile_mapper(self.entity, self.spec, check_encoding=True)
+        return self._checking_mapper
 
     def _column(self, name: str) -> sa.ColumnElement[Any]:
         return self.source.c[name] if name in self.source.c else sa.column(name)
@@ -98,8 +107,8 @@ class ReadPlan:
 class LinePlan(ReadPlan):
     """Lines read through their parent: the lines of chosen parents, and only of parents the parent's filter keeps."""
 
-    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition, parent: ReadPlan, **kw: Any) -> None:
-        super().__init__(entity, spec, definition, **kw)
+    def __init__(self, entity: Entity, spec: EntitySpec, definition: Definition, parent: ReadPlan) -> None:
+        super().__init__(entity, spec, definition)
         self.parent = parent
         parent_field = entity.parent_field
         assert parent_field is not None
@@ -121,13 +130,13 @@ class LinePlan(ReadPlan):
         return [self.parent_column.in_(list(parent_keys))]
 
 
-def build_plans(definition: Definition, *, check_encoding: bool = False) -> dict[str, ReadPlan]:
+def build_plans(definition: Definition) -> dict[str, ReadPlan]:
     """Plans for every mapped entity; lines without a change column follow their parent."""
     plans: dict[str, ReadPlan] = {}
     for entity, spec in definition.ordered():
         parent = entity.parent_field
         if parent is not None and parent.ref in plans:
-            plans[entity.name] = LinePlan(entity, spec, definition, plans[parent.ref], check_encoding=check_encoding)
+            plans[entity.name] = LinePlan(entity, spec, definition, plans[parent.ref])
         else:
-            plans[entity.name] = ReadPlan(entity, spec, definition, check_encoding=check_encoding)
+            plans[entity.name] = ReadPlan(entity, spec, definition)
     return plans

@@ -103,6 +103,10 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+class UndecodableText(Exception):
+    """SQLite met text that is not UTF-8; read again with `decode_text_leniently`."""
+
+
 @dataclass
 class Query:
     sql: str
@@ -140,6 +144,7 @@ class ErpSource:
         self.dialect = _dialect(self.dialect_name, paramstyle)
         self.params = definition.params
         self.conn: Any = None
+        self.lenient_text = False
         self._engine: sa.Engine | None = None
         self._pooled: Any = None
 
@@ -181,12 +186,18 @@ class ErpSource:
         if not path or path == ":memory:":
             raise ConfigError("erp.url: an SQLite ERP must be a file")
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
-        # Broken bytes must reach the mapper (and quarantine), not abort the batch.
-        conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
         # CONCAT as MySQL, PostgreSQL and SQL Server have it (SQLite gained it only in 3.44),
         # so one definition's expressions run on the demo and on the real server alike.
         conn.create_function("concat", -1, lambda *parts: "".join("" if p is None else str(p) for p in parts), deterministic=True)
         return conn
+
+    def decode_text_leniently(self) -> None:
+        """From now on, text with broken bytes reaches the mapper (and quarantine) instead
+        of aborting the read.  Slower (a Python call per value), so only after the first
+        such row; SQLite is the one driver that hands out undecodable text."""
+        if self.dialect_name == "sqlite" and not self.is_odbc:
+            self.conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self.lenient_text = True
 
     def close(self) -> None:
         if self.conn is not None:
@@ -232,7 +243,12 @@ class ErpSource:
                 log.debug("refused SQL: %s", query.sql)
                 raise SourceError(f"the ERP database refused a query: {_first_line(exc)}") from None
             while True:
-                rows = cursor.fetchmany(batch_size)
+                try:
+                    rows = cursor.fetchmany(batch_size)
+                except sqlite3.OperationalError as exc:
+                    if "Could not decode" in str(exc) and not self.lenient_text:
+                        raise UndecodableText(str(exc)) from None
+                    raise
                 if not rows:
                     break
                 yield [tuple(r) for r in rows] if self.is_odbc else rows

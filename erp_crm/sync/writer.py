@@ -73,6 +73,8 @@ class EntityWriter:
         id_columns = [ref_id_column(f.name) for _, f in self.refs]
         self.columns = ["source", "erp_key", *value_columns, *id_columns, "row_hash", "synced_at", "erp_deleted_at"]
         self.sql = self._upsert_sql(conn)
+        self.text_stamps = conn.dialect.name == "sqlite"  # format the timestamp once, not per row
+        self.empty = False  # set when the table held nothing of this source: no stored rows to compare
 
     def _upsert_sql(self, conn: Connection) -> str:
         statement = dialect_insert(conn, self.table).values({c: sa.bindparam(c) for c in self.columns})
@@ -90,6 +92,8 @@ class EntityWriter:
         """Hash and deleted flag of the overlay rows with these keys."""
         t = self.table
         found: dict[str, tuple[str, bool]] = {}
+        if self.empty:
+            return found
         for part in chunks(keys):
             rows = conn.execute(
                 sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None)).where(t.c.source == self.source, t.c.erp_key.in_(part))
@@ -97,7 +101,8 @@ class EntityWriter:
             found.update((k, (h, bool(d))) for k, h, d in rows)
         return found
 
-    def _resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
+    def resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
+        """Overlay ids of the `ref` rows with these ERP keys (a cache that may hold more)."""
         cache = self._cache[ref]
         missing = [k for k in keys if k not in cache]
         if missing:
@@ -114,11 +119,12 @@ class EntityWriter:
         latest = {row[0]: row for row in mapped}  # a key twice in one batch: the last one wins
         stored = self.stored(conn, list(latest))
         resolved = {
-            i: self._resolve(conn, f.ref or "", {row[i + 1] for row in latest.values() if row[i + 1] is not None})
+            i: self.resolve(conn, f.ref or "", {row[i + 1] for row in latest.values() if row[i + 1] is not None})
             for i, f in self.refs
         }
         params = []
         source, reorder = self.source, self.reorder
+        stamp: Any = now.isoformat(" ") if self.text_stamps else now
         for key, row in latest.items():
             before = stored.get(key)
             ids = []
@@ -142,7 +148,7 @@ class EntityWriter:
                 result.inserted += 1
             else:
                 result.updated += 1
-            params.append(reorder((source, *row[:-1], *ids, row_hash, now, None)))
+            params.append(reorder((source, *row[:-1], *ids, row_hash, stamp, None)))
         if params:
             conn.exec_driver_sql(self.sql, params)
         return result

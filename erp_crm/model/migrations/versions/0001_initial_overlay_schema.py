@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:33:43.871327
+Create Date: 2026-11-23 00:25:02.106092
 """
 from alembic import op
 import sqlalchemy as sa
@@ -269,8 +269,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_quote_line_source_key')
     )
     with op.batch_alter_table('crm_quote_line', schema=None) as batch_op:
-        batch_op.create_index('ix_crm_quote_line_parent', ['source', 'quote_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_crm_quote_line_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_crm_quote_line_quote_id'), ['quote_id'], unique=False)
 
     op.create_table('crm_invoice',
@@ -329,8 +327,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('crm_order_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_order_line_order_id'), ['order_id'], unique=False)
-        batch_op.create_index('ix_crm_order_line_parent', ['source', 'order_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_crm_order_line_product_id'), ['product_id'], unique=False)
 
     op.create_table('crm_invoice_line',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -355,8 +351,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('crm_invoice_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_invoice_line_invoice_id'), ['invoice_id'], unique=False)
-        batch_op.create_index('ix_crm_invoice_line_parent', ['source', 'invoice_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_crm_invoice_line_product_id'), ['product_id'], unique=False)
 
     op.create_table('crm_payment',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -391,14 +385,10 @@ def downgrade() -> None:
 
     op.drop_table('crm_payment')
     with op.batch_alter_table('crm_invoice_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_crm_invoice_line_product_id'))
-        batch_op.drop_index('ix_crm_invoice_line_parent')
         batch_op.drop_index(batch_op.f('ix_crm_invoice_line_invoice_id'))
 
     op.drop_table('crm_invoice_line')
     with op.batch_alter_table('crm_order_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_crm_order_line_product_id'))
-        batch_op.drop_index('ix_crm_order_line_parent')
         batch_op.drop_index(batch_op.f('ix_crm_order_line_order_id'))
 
     op.drop_table('crm_order_line')
@@ -410,8 +400,6 @@ def downgrade() -> None:
     op.drop_table('crm_invoice')
     with op.batch_alter_table('crm_quote_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crm_quote_line_quote_id'))
-        batch_op.drop_index(batch_op.f('ix_crm_quote_line_product_id'))
-        batch_op.drop_index('ix_crm_quote_line_parent')
 
     op.drop_table('crm_quote_line')
     with op.batch_alter_table('crm_order', schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""Per-partner figures and models derived from the ERP's history."""

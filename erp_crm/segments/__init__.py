@@ -1,0 +1,1 @@
+"""Segments: named, saved filters over partners, written in a small filter language."""

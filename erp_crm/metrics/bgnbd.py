@@ -2,7 +2,7 @@
 
 BG/NBD (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy Way") lets a customer
 drop out only right after a repeat purchase, so a one-time buyer is always rated alive
-(P(alive) = 1 for x = 0): on CDNOW that ranks lapsed customers worse than chance. MBG/NBD
+(P(alive) = 1 for x = 0), which makes its P(alive) a poor ranking of who has lapsed. MBG/NBD
 (Batislam, Denizel & Filiztekin 2007; lifetimes' ``ModifiedBetaGeoFitter``) also allows a
 drop-out at the first purchase, which fixes that. The two differ only by a shift of one
 in the purchase count of the beta part, so one class holds the formulas and the subclass
@@ -14,24 +14,23 @@ sets the shift:
 - P(alive) = 1 / (1 + δ a/(b+x+k-1) ((α+T)/(α+t_x))^(r+x)).
 
 Everything is computed in logs (``logaddexp``, ``expit``) so that large x or T neither
-overflow nor give NaN. Time is scaled so that the largest T is 1 while fitting, as
-lifetimes does: the optimiser then starts near the answer whatever the time unit, and
-``penalizer_coef`` means what it means in lifetimes.
+overflow nor give NaN. Fitting is ``models.PurchaseModel.fit``: the gradient is analytic,
+and time is scaled as lifetimes scales it, so ``penalizer_coef`` means what it means there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from erp_crm.metrics.models import as_1d, check_history, check_weights, compress, fit_log_params
+from erp_crm.metrics.models import PurchaseModel, broadcast_history
 
 
 @dataclass(frozen=True)
-class BGNBD:
+class BGNBD(PurchaseModel):
     """A fitted BG/NBD model: purchase rate ~ Gamma(r, α), drop-out probability ~ Beta(a, b)."""
 
     r: float
@@ -41,33 +40,6 @@ class BGNBD:
     log_likelihood: float = float("nan")  # of the data it was fitted on, without penalty
 
     shift: ClassVar[int] = 0  # k: 1 when a customer may also drop out at the first purchase
-
-    @classmethod
-    def fit(
-        cls,
-        frequency: np.ndarray,
-        recency: np.ndarray,
-        T: np.ndarray,
-        *,
-        weights: np.ndarray | None = None,
-        penalizer_coef: float = 0.0,
-    ) -> Self:
-        """Maximum-likelihood parameters for customers' (x, t_x, T), in T's time unit."""
-        x, t_x, age = check_history(frequency, recency, T)
-        w, (x, t_x, age) = compress(check_weights(weights, x.size), x, t_x, age)
-        scale = 1.0 / float(age.max()) if age.max() > 0 else 1.0
-        t_x_s, age_s = t_x * scale, age * scale
-
-        def log_likelihood(params: np.ndarray) -> tuple[float, np.ndarray]:
-            terms, gradient = cls._terms(params, x, t_x_s, age_s)
-            return float(w @ terms), gradient @ w
-
-        rate = max(float(w @ x) / float(w @ age_s), 1e-3)  # repeat purchases per time unit
-        start = np.array([1.0, 1.0 / rate, 1.0, 1.0])
-        r, alpha, a, b = fit_log_params(log_likelihood, start, float(w.sum()), penalizer_coef)
-        alpha /= scale
-        terms, _ = cls._terms(np.array([r, alpha, a, b]), x, t_x, age)
-        return cls(float(r), float(alpha), float(a), float(b), float(w @ terms))
 
     @classmethod
     def _terms(
@@ -115,7 +87,7 @@ class BGNBD:
         self, x: np.ndarray | float, t_x: np.ndarray | float, T: np.ndarray | float
     ) -> np.ndarray:
         """P(the customer has not dropped out by T | x repeat purchases, the last at t_x)."""
-        x, t_x, T = np.broadcast_arrays(*(as_1d(n, v) for n, v in (("x", x), ("t_x", t_x), ("T", T))))
+        x, t_x, T = broadcast_history(x, t_x, T)
         return np.where(self._may_drop_out(x), expit(-self._log_odds_dead(x, t_x, T)), 1.0)
 
     def conditional_expected_purchases(
@@ -131,19 +103,16 @@ class BGNBD:
         large x; Euler's transformation turns it into (1-z)^(a-1) · 2F1(c-r-x, a-1; c; z),
         which stays near 1. Broadcasts ``t`` against the customers.
         """
-        r, alpha, a, b, k = self.r, self.alpha, self.a, self.b, self.shift
+        r, alpha, b, k = self.r, self.alpha, self.b, self.shift
+        # At a = 1 exactly the formula is 0/0; its limit is the value a hair away.
+        a = self.a if abs(self.a - 1) > 1e-7 else 1 + 1e-7
         t = np.asarray(t, dtype=np.float64)
+        x, t_x, T = broadcast_history(x, t_x, T)
         alive = self.probability_alive(x, t_x, T)
-        x, T = np.broadcast_arrays(as_1d("x", x), as_1d("T", T))
         c = a + b + x + k - 1
         z = t / (alpha + T + t)
         still_buying = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z)
         return c / (a - 1) * still_buying * alive
-
-    def expected_purchases(self, t: np.ndarray | float) -> np.ndarray:
-        """Expected repeat purchases in (0, t] of a new customer (unconditional, eq. 9)."""
-        zero = np.zeros(1)
-        return self.conditional_expected_purchases(np.asarray(t, dtype=np.float64)[..., None], zero, zero, zero)[..., 0]
 
 
 @dataclass(frozen=True)

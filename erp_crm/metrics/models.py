@@ -2,22 +2,25 @@
 
 The models (``bgnbd``, ``gamma_gamma``, ``pareto_nbd``) are fitted by maximum likelihood
 over the logarithms of their parameters, so that the optimiser can roam freely while the
-parameters stay positive. Each model supplies its summed log-likelihood and its gradient;
-this module adds lifetimes' ``penalizer_coef`` (an L2 term on the parameters, added to the
-mean negative log-likelihood) and runs ``scipy.optimize.minimize``. With the analytic
-gradient, BFGS needs a few dozen evaluations where finite differences would need hundreds.
+parameters stay positive. Each model supplies its per-row log-likelihood and gradient
+(analytic where the formula allows, so that BFGS needs only a few dozen evaluations);
+this module merges identical rows, adds lifetimes' ``penalizer_coef`` (an L2 term on the
+parameters, added to the mean negative log-likelihood) and runs ``scipy.optimize.minimize``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, Self
 
 import numpy as np
 from scipy.optimize import minimize
 
 # Summed log-likelihood over the data and its gradient with respect to the parameters.
 LogLikelihood = Callable[[np.ndarray], tuple[float, np.ndarray]]
+# Per-row log-likelihood of (x, t_x, T) and its gradient (parameters × rows).
+Terms = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class FitError(RuntimeError):
@@ -30,6 +33,66 @@ class TransactionModel(Protocol):
     def conditional_expected_purchases(
         self, t: np.ndarray | float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
     ) -> np.ndarray: ...
+
+
+class PurchaseModel:
+    """A four-parameter model of (x, t_x, T) histories: BG/NBD, MBG/NBD, Pareto/NBD.
+
+    Subclasses are frozen dataclasses whose fields are the parameters followed by
+    ``log_likelihood``; they supply ``_terms`` (per-row log-likelihood and gradient), name
+    the parameters measured in time units (scales, divided by max T while fitting) and
+    forecast a known customer; the fitting and the new-customer forecast are shared.
+    """
+
+    TIME_SCALED: ClassVar[tuple[int, ...]] = (1,)  # indexes of α (and β) among the parameters
+
+    @classmethod
+    def _terms(
+        cls, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    @classmethod
+    def fit(
+        cls,
+        frequency: np.ndarray,
+        recency: np.ndarray,
+        T: np.ndarray,
+        *,
+        weights: np.ndarray | None = None,
+        penalizer_coef: float = 0.0,
+    ) -> Self:
+        """Maximum-likelihood parameters for customers' (x, t_x, T), in T's time unit.
+
+        ``weights`` counts customers per row; ``penalizer_coef`` is lifetimes' L2 penalty.
+        """
+        history = History.of(frequency, recency, T, weights)
+        start = np.array([1.0, 1.0 / history.repeat_rate(), 1.0, 1.0])
+        params = history.fit(cls._terms, start, penalizer_coef)
+        params[list(cls.TIME_SCALED)] /= history.scale
+        return cls(*map(float, params), history.log_likelihood(cls._terms, params))
+
+    def conditional_expected_purchases(
+        self, t: np.ndarray | float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def expected_purchases(self, t: np.ndarray | float) -> np.ndarray:
+        """Expected repeat purchases in (0, t] of a customer who has just made a first purchase.
+
+        Such a customer has x = t_x = T = 0, so this is the conditional forecast there.
+        """
+        zero = np.zeros(1)
+        horizon = np.asarray(t, dtype=np.float64)[..., None]
+        return self.conditional_expected_purchases(horizon, zero, zero, zero)[..., 0]
+
+
+def broadcast_history(
+    x: np.ndarray | float, t_x: np.ndarray | float, T: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A history to predict from, as finite float arrays of one shape."""
+    x, t_x, T = np.broadcast_arrays(as_1d("x", x), as_1d("t_x", t_x), as_1d("T", T))
+    return x, t_x, T
 
 
 def as_1d(name: str, values: np.ndarray | float, size: int | None = None) -> np.ndarray:
@@ -78,6 +141,76 @@ def check_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
     if (w <= 0).any():
         raise ValueError("weights must be positive")
     return w
+
+
+@dataclass(frozen=True)
+class History:
+    """Distinct (x, t_x, T) rows with their customer counts, ready for a likelihood.
+
+    While fitting, time is divided by the largest T (as lifetimes does): the optimiser then
+    starts near the answer whatever the time unit, and ``penalizer_coef`` acts on the
+    same numbers as lifetimes' does.
+    """
+
+    weight: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    scale: float  # 1 / max(T)
+
+    @classmethod
+    def of(
+        cls, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray | None
+    ) -> History:
+        """The checked, compressed history (ValueError on impossible input)."""
+        x, t_x, age = check_history(frequency, recency, T)
+        weight, (x, t_x, age) = compress(check_weights(weights, x.size), x, t_x, age)
+        longest = float(age.max())
+        return cls(weight, x, t_x, age, 1.0 / longest if longest > 0 else 1.0)
+
+    def repeat_rate(self) -> float:
+        """Repeat purchases per scaled time unit over all customers: a start for r / α."""
+        exposure = max(float(self.weight @ self.T) * self.scale, 1e-12)
+        return max(float(self.weight @ self.x) / exposure, 1e-3)
+
+    def fit(self, terms: Terms, start: np.ndarray, penalizer_coef: float) -> np.ndarray:
+        """``fit_log_params`` of ``terms`` over the scaled history."""
+        x, t_x, age = self.x, self.t_x * self.scale, self.T * self.scale
+
+        def log_likelihood(params: np.ndarray) -> tuple[float, np.ndarray]:
+            rows, gradient = terms(params, x, t_x, age)
+            return float(self.weight @ rows), gradient @ self.weight
+
+        return fit_log_params(log_likelihood, start, float(self.weight.sum()), penalizer_coef)
+
+    def log_likelihood(self, terms: Terms, params: np.ndarray) -> float:
+        """The summed log-likelihood in the original time unit, without penalty."""
+        rows, _ = terms(params, self.x, self.t_x, self.T)
+        return float(self.weight @ rows)
+
+
+def numeric_gradient(
+    log_likelihood: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> Terms:
+    """``Terms`` for a per-row log-likelihood whose gradient has no handy closed form.
+
+    Central differences with a relative step of 1e-6 (about the cube root of the machine
+    epsilon) are accurate to some 1e-10, plenty for BFGS.
+    """
+
+    def terms(
+        params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rows = log_likelihood(params, x, t_x, T)
+        gradient = np.empty((params.size, rows.size))
+        for i, step in enumerate(params * 1e-6):
+            shift = np.zeros_like(params)
+            shift[i] = step
+            up, down = log_likelihood(params + shift, x, t_x, T), log_likelihood(params - shift, x, t_x, T)
+            gradient[i] = (up - down) / (2 * step)
+        return rows, gradient
+
+    return terms
 
 
 def compress(weights: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

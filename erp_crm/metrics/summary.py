@@ -48,7 +48,9 @@ def day_numbers(days: np.ndarray) -> np.ndarray:
     """An int64 day count for each entry of an int or datetime64 array (times are floored)."""
     days = np.asarray(days)
     if np.issubdtype(days.dtype, np.datetime64):
-        return days.astype("datetime64[D]").astype(np.int64)
+        if np.isnat(days).any():
+            raise ValueError("days holds NaT (a missing date)")
+        return days.astype("datetime64[D]", copy=False).view(np.int64)
     if np.issubdtype(days.dtype, np.integer):
         return days.astype(np.int64, copy=False)
     raise ValueError(f"days must be integer day numbers or datetime64, not {days.dtype}")
@@ -94,6 +96,8 @@ def rfm_summary(
         raise ValueError("customer_ids, days and values must be 1-d arrays of the same length")
     if unit_days <= 0:
         raise ValueError(f"unit_days must be positive, not {unit_days}")
+    if not np.isfinite(values).all():
+        raise ValueError("values holds NaN or infinite amounts")
     end = day_number(observation_end)
 
     kept = day <= end

@@ -77,6 +77,8 @@ def test_nothing_to_summarise() -> None:
         ([1, 2], [1], [1.0, 2.0], 1.0),
         ([1], [1.5], [1.0], 1.0),
         ([1], [1], [1.0], 0.0),
+        ([1], [1], [np.nan], 1.0),
+        ([1], np.array(["NaT"], dtype="datetime64[D]"), [1.0], 1.0),
     ],
 )
 def test_refused_input(ids: list, days: list, values: list, unit_days: float) -> None:

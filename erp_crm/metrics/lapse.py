@@ -1,0 +1,151 @@
+"""Lapsed customers: three definitions, one combined score, and a reason a person can read.
+
+1. rule: no purchase for N days (per customer group if given), the seed's definition;
+2. rhythm: silent for more than k × the customer's own typical gap, for customers with
+   enough purchases to have a rhythm at all;
+3. model: P(alive) from a customer-base model below a threshold. Pass MBG/NBD or
+   Pareto/NBD here, not plain BG/NBD, which rates every one-time buyer as surely alive.
+
+The combined ``lapse_score`` is a sum of log-odds-like evidence turned into 0..1:
+
+    z = w_model · logit(1 − P(alive))
+      + w_silence · ln((1 + recency_days) / (purchase_days · reference_days))
+      + w_rhythm · ln(max(overdue, 1))      (only with ≥ rhythm_min_purchases purchase days)
+
+The silence term is days of silence per purchase: 200 silent days mean little from a
+customer with forty orders and a lot from one with a single order. On CDNOW frequency and
+recency together carry almost all the signal, and they rank better than either the model's
+P(alive) or recency alone (docs/lapse.md has the figures). The rhythm term only raises the
+score, and only a little: on irregular retail data it adds noise, while for B2B customers
+with steady reorder cycles it is what a salesperson would notice first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from erp_crm.metrics.rhythm import overdue
+
+DEFINITIONS = ("rule", "rhythm", "model")
+
+
+@dataclass(frozen=True)
+class LapseSettings:
+    """Thresholds of the three definitions and the weights of the combined score."""
+
+    no_purchase_days: int = 365
+    no_purchase_days_by_group: dict[str, int] = field(default_factory=dict)
+    rhythm_factor: float = 3.0
+    rhythm_min_purchases: int = 3
+    p_alive_below: float = 0.3
+    # Which definitions make a partner "lapsed" (and so get a reason).
+    definitions: tuple[str, ...] = DEFINITIONS
+    score_model_weight: float = 1.0
+    score_silence_weight: float = 2.0
+    score_rhythm_weight: float = 0.25
+    score_reference_days: float = 30.0  # silence per purchase measured in months
+
+    def __post_init__(self) -> None:
+        unknown = set(self.definitions) - set(DEFINITIONS)
+        if unknown:
+            raise ValueError(f"unknown lapse definitions {sorted(unknown)}; known: {list(DEFINITIONS)}")
+        if not 0 <= self.p_alive_below <= 1:
+            raise ValueError(f"p_alive_below must lie in [0, 1], not {self.p_alive_below}")
+        if self.rhythm_factor <= 0 or self.no_purchase_days < 0 or self.score_reference_days <= 0:
+            raise ValueError("rhythm_factor and score_reference_days must be positive, no_purchase_days not negative")
+
+
+def lapse_score(
+    recency_days: pd.Series,
+    purchase_days: pd.Series,
+    typical_gap_days: pd.Series,
+    p_alive: pd.Series,
+    settings: LapseSettings = LapseSettings(),
+) -> pd.Series:
+    """The combined score in 0..1 (higher = more likely lapsed); NaN without a purchase.
+
+    A missing P(alive) drops the model term rather than the customer.
+    """
+    recency = recency_days.astype(np.float64)
+    count = purchase_days.astype(np.float64).where(lambda n: n > 0)
+    p = p_alive.astype(np.float64).clip(1e-9, 1 - 1e-9)
+    model = logit(1.0 - p).fillna(0.0)
+    silence = np.log((1.0 + recency) / (count * settings.score_reference_days))
+    ratio = overdue(recency, typical_gap_days.astype(np.float64))
+    steady = count >= settings.rhythm_min_purchases
+    rhythm = np.log(ratio.clip(lower=1.0)).where(steady, 0.0).fillna(0.0)
+    z = (
+        settings.score_model_weight * model
+        + settings.score_silence_weight * silence
+        + settings.score_rhythm_weight * rhythm
+    )
+    return pd.Series(expit(z), index=recency.index, name="lapse_score")
+
+
+def lapse_flags(frame: pd.DataFrame, settings: LapseSettings = LapseSettings()) -> pd.DataFrame:
+    """Per partner: the three flags, the combined score and the reasons in Hungarian and English.
+
+    ``frame`` holds recency_days, purchase_days, typical_gap_days, p_alive and optionally
+    customer_group and last_purchase. Partners without a purchase (recency NaN) are never
+    lapsed: they are prospects, not lost customers. Reasons are empty strings for partners
+    that no chosen definition flags.
+    """
+    recency = frame["recency_days"].astype(np.float64)
+    count = frame["purchase_days"].astype(np.float64).fillna(0.0)
+    gap = frame["typical_gap_days"].astype(np.float64)
+    p_alive = frame["p_alive"].astype(np.float64)
+    bought = recency.notna()
+
+    limit = pd.Series(float(settings.no_purchase_days), index=frame.index)
+    if settings.no_purchase_days_by_group and "customer_group" in frame:
+        by_group = frame["customer_group"].map(settings.no_purchase_days_by_group).astype(np.float64)
+        limit = by_group.fillna(limit)
+    ratio = overdue(recency, gap)
+    steady = (count >= settings.rhythm_min_purchases) & ratio.notna()
+
+    result = pd.DataFrame(index=frame.index)
+    result["lapsed_rule"] = bought & (recency > limit)
+    result["lapsed_rhythm"] = bought & steady & (ratio > settings.rhythm_factor)
+    result["lapsed_model"] = bought & (p_alive < settings.p_alive_below)
+    result["lapse_score"] = lapse_score(recency, count, gap, p_alive, settings)
+    result["lapsed"] = result[[f"lapsed_{name}" for name in settings.definitions]].any(axis=1)
+    hu, en = _reasons(result["lapsed"], recency, gap.where(steady), ratio.where(steady), p_alive)
+    result["reason_hu"] = hu
+    result["reason_en"] = en
+    return result
+
+
+def _reasons(
+    lapsed: pd.Series, recency: pd.Series, gap: pd.Series, ratio: pd.Series, p_alive: pd.Series
+) -> tuple[list[str], list[str]]:
+    """Both languages' reasons; built only for lapsed rows, which are few."""
+    hu = [""] * lapsed.size
+    en = [""] * lapsed.size
+    for i in np.flatnonzero(lapsed.to_numpy()):
+        days, usual, times, p = recency.iat[i], gap.iat[i], ratio.iat[i], p_alive.iat[i]
+        parts_hu = [f"nem vásárolt {format_hu(days)} napja"]
+        parts_en = [f"no purchase for {format_en(days)} days"]
+        if not math.isnan(usual):
+            parts_hu[-1] += f"; általában {format_hu(usual)} naponta rendel ({format_hu(times, 1)}× a szokásos)"
+            parts_en[-1] += f"; usually orders every {format_en(usual)} days ({format_en(times, 1)}× the usual gap)"
+        if not math.isnan(p):
+            parts_hu.append(f"P(aktív) {format_hu(100 * p)}%")
+            parts_en.append(f"P(active) {format_en(100 * p)}%")
+        hu[i] = "; ".join(parts_hu)
+        en[i] = "; ".join(parts_en)
+    return hu, en
+
+
+def format_hu(value: float, decimals: int = 0) -> str:
+    """Hungarian number: no-break space between thousands, decimal comma (1 234,5)."""
+    return format_en(value, decimals).replace(",", "\u00a0").replace(".", ",")
+
+
+def format_en(value: float, decimals: int = 0) -> str:
+    """English number: comma between thousands, decimal point (1,234.5)."""
+    return f"{value:,.{decimals}f}"

@@ -1,0 +1,91 @@
+"""RFM scores and groups, and buying-rhythm gaps, against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from erp_crm.metrics.rfm import RfmSettings, default_group_map, rfm_scores
+from erp_crm.metrics.rhythm import overdue, typical_gaps
+
+IDS = list("abcdefg")
+# a: recent heavy buyer; b, c: identical fresh one-timers; f: a prospect without purchase.
+RECENCY = pd.Series([1, 5, 5, 100, 400, np.nan, 30], index=IDS, dtype=float)
+FREQUENCY = pd.Series([10, 1, 1, 3, 2, 0, 5], index=IDS, dtype=float)
+MONETARY = pd.Series([500, 20, 20, 100, 50, 0, 300], index=IDS, dtype=float)
+
+
+def test_quintile_scores_by_hand() -> None:
+    # Six buyers; score = 1 + floor(5 * strictly_worse / 6). Recency (fewer days better):
+    # a has 5 worse -> 5; b, c have 3 worse (d, e, g) -> 3; g has 2 -> 2; d 1 -> 1; e 0 -> 1.
+    result = rfm_scores(RECENCY, FREQUENCY, MONETARY)
+    assert result.loc[["a", "b", "c", "d", "e", "g"], "r_score"].tolist() == [5, 3, 3, 1, 1, 2]
+    # Frequency 10,1,1,3,2,5: worse counts 5,0,0,3,2,4 -> 5,1,1,3,2,4.
+    assert result.loc[["a", "b", "c", "d", "e", "g"], "f_score"].tolist() == [5, 1, 1, 3, 2, 4]
+    assert result.loc[["a", "b", "c", "d", "e", "g"], "m_score"].tolist() == [5, 1, 1, 3, 2, 4]
+    # (R, round-half-up mean of F and M) through the grid.
+    assert result["rfm_group"].to_dict() == {
+        "a": "champions",  # (5, 5)
+        "b": "about_to_sleep",  # (3, 1)
+        "c": "about_to_sleep",
+        "d": "at_risk",  # (1, 3)
+        "e": "hibernating",  # (1, 2)
+        "f": "no_purchase",
+        "g": "at_risk",  # (2, 4)
+    }
+    assert result.loc["f", ["r_score", "f_score", "m_score"]].isna().all()
+
+
+def test_scores_ignore_row_order() -> None:
+    shuffled = ["g", "e", "c", "a", "f", "b", "d"]
+    again = rfm_scores(RECENCY[shuffled], FREQUENCY, MONETARY)
+    assert again.loc[IDS].equals(rfm_scores(RECENCY, FREQUENCY, MONETARY))
+
+
+def test_explicit_thresholds_and_frequency_axis() -> None:
+    settings = RfmSettings(
+        recency_days=(7, 30, 90, 365), frequency=(2, 3, 5, 10), monetary=(50, 100, 200, 400), group_on="f"
+    )
+    result = rfm_scores(RECENCY, FREQUENCY, MONETARY, settings)
+    # Recency 1, 5 -> 5 (<= 7); 30 -> 4 (<= 30); 100 -> 2 (<= 365); 400 -> 1.
+    assert result.loc[["a", "b", "g", "d", "e"], "r_score"].tolist() == [5, 5, 4, 2, 1]
+    # Frequency 10 reaches all four cuts -> 5; 1 none -> 1; 3 reaches 2 and 3 -> 3; 5 -> 4.
+    assert result.loc[["a", "b", "d", "g"], "f_score"].tolist() == [5, 1, 3, 4]
+    assert result.loc[["a", "b", "g", "d"], "rfm_group"].tolist() == ["champions", "new_customers", "loyal", "at_risk"]
+
+
+def test_group_map_covers_every_named_segment() -> None:
+    assert set(default_group_map().values()) == {
+        "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",
+        "about_to_sleep", "at_risk", "cannot_lose", "hibernating", "lost",
+    }  # fmt: skip
+    assert len(default_group_map()) == 25
+
+
+def test_custom_group_map_and_bad_thresholds() -> None:
+    settings = RfmSettings(group_map={(5, 5): "vip"})
+    groups = rfm_scores(RECENCY, FREQUENCY, MONETARY, settings)["rfm_group"]
+    assert groups["a"] == "vip" and groups["b"] == "unclassified" and groups["f"] == "no_purchase"
+    with pytest.raises(ValueError, match="four ascending"):
+        RfmSettings(frequency=(5, 3, 2, 1))
+
+
+def test_typical_gaps_by_hand() -> None:
+    ids = np.array([1, 1, 1, 1, 1, 2, 3, 3, 4, 4])
+    days = np.array(["2024-01-01", "2024-01-11", "2024-01-11", "2024-02-10", "2024-02-20",
+                     "2024-03-01", "2024-01-05", "2024-01-05", "2024-01-01", "2024-01-08"],
+                    dtype="datetime64[D]")  # fmt: skip
+    gaps = typical_gaps(ids, days)
+    # 1: distinct days 1/1, 1/11, 2/10, 2/20 -> gaps 10, 30, 10 -> median 10 (the same-day
+    # repeat is one purchase); 2: one purchase; 3: two rows on one day; 4: one gap of 7.
+    assert gaps.index.tolist() == [1, 2, 3, 4]
+    assert gaps[1] == 10 and np.isnan(gaps[2]) and np.isnan(gaps[3]) and gaps[4] == 7
+    # Even count of gaps: median of 10 and 30.
+    assert typical_gaps(np.array([5, 5, 5]), np.array([0, 10, 40]))[5] == 20
+
+
+def test_overdue_ratio() -> None:
+    ratio = overdue(pd.Series([95.0, 10.0, 40.0]), pd.Series([30.0, np.nan, 0.0]))
+    assert ratio[0] == pytest.approx(95 / 30)
+    assert ratio[1:].isna().all()

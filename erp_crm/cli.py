@@ -172,6 +172,34 @@ def demo(obj: Context, customers: int, years: int, seed: int) -> None:
     run_demo(obj.home_option, customers=customers, years=years, seed=seed, echo=click.echo)
 
 
+@cli.group()
+def metrics() -> None:
+    """Per-partner figures: quantitative data, RFM, buying rhythm, models, lapse flags."""
+
+
+@metrics.command("compute")
+@click.option("--full", is_flag=True, help="Aggregate every partner's documents again, not only what changed.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Compute as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_ctx
+def metrics_compute(obj: Context, full: bool, as_of: Any, as_json: bool) -> None:
+    """Compute every partner's figures as of a date and keep a snapshot of them."""
+    from erp_crm.metrics.compute import compute_metrics, format_report
+
+    report = compute_metrics(obj.settings, as_of=as_of.date() if as_of else None, full=full)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+
+
+@metrics.command("show")
+@click.argument("partner_key")
+@pass_ctx
+def metrics_show(obj: Context, partner_key: str) -> None:
+    """Show a partner's figures (by its ERP key) and the snapshots kept of them."""
+    from erp_crm.metrics.compute import format_figures, partner_figures
+
+    click.echo(format_figures(partner_figures(obj.settings, partner_key)))
+
+
 def main() -> None:
     """Entry point: user mistakes are one line on stderr and a non-zero exit, never a traceback."""
     debug = "--debug" in sys.argv[1:]

@@ -133,3 +133,87 @@ sync_seen = sa.Table(
     sa.Column("erp_key", sa.String(KEY_LENGTH), primary_key=True),
     comment="keys met during a reconciliation pass; what the overlay has beyond them was deleted in the ERP",
 )
+
+
+# Customer metrics (docs/metrics.md): one row per live partner as of the last run, the
+# same rows kept per date in the history table, and a record of each run.
+def _metric_columns() -> list[sa.Column]:
+    """The figures of one partner as of a date; shared by the current and history tables."""
+    money, ratio, count, day = sa.Float, sa.Float, sa.Integer, sa.Date
+    return [
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("computed_at", sa.DateTime, nullable=False),
+        # the mission's quantitative data
+        sa.Column("quotes", count, nullable=False),
+        sa.Column("orders", count, nullable=False),
+        sa.Column("order_value", money, nullable=False),
+        sa.Column("invoices", count, nullable=False),
+        sa.Column("revenue_net", money, nullable=False, comment="invoices minus credit notes, net of tax"),
+        sa.Column("services_value", money, nullable=False, comment="invoice lines of service products"),
+        sa.Column("credit_notes", count, nullable=False),
+        sa.Column("credit_note_value", money, nullable=False, comment="credited amount, positive"),
+        sa.Column("complaints", count, nullable=False),
+        sa.Column("quote_conversion", ratio, comment="share of quotes that led to an order; NULL without quotes"),
+        sa.Column("first_purchase", day),
+        sa.Column("last_purchase", day),
+        sa.Column("purchase_days", count, nullable=False, comment="days with a positive net invoiced amount"),
+        sa.Column("purchase_value", money, nullable=False, comment="net amount of the purchase days"),
+        sa.Column("repeat_value", money, comment="mean net amount of the repeat purchase days"),
+        sa.Column("avg_order_value", money, comment="purchase_value / purchase_days"),
+        sa.Column("tenure_days", count),
+        # RFM
+        sa.Column("recency_days", count),
+        sa.Column("frequency", count),
+        sa.Column("monetary", money),
+        sa.Column("r_score", sa.SmallInteger),
+        sa.Column("f_score", sa.SmallInteger),
+        sa.Column("m_score", sa.SmallInteger),
+        sa.Column("rfm_group", sa.String(40)),
+        # buying rhythm
+        sa.Column("typical_gap_days", ratio),
+        sa.Column("overdue_ratio", ratio),
+        # probabilistic
+        sa.Column("p_alive", ratio, comment="MBG/NBD probability of still being a customer"),
+        sa.Column("expected_purchases_90d", ratio),
+        sa.Column("expected_value", money, comment="Gamma-Gamma expected mean purchase value"),
+        sa.Column("clv_12m", money),
+        # lapse
+        sa.Column("lapsed_rule", sa.Boolean(create_constraint=False)),
+        sa.Column("lapsed_rhythm", sa.Boolean(create_constraint=False)),
+        sa.Column("lapsed_model", sa.Boolean(create_constraint=False)),
+        sa.Column("lapse_score", ratio),
+        sa.Column("lapse_reason_hu", sa.Text),
+        sa.Column("lapse_reason_en", sa.Text),
+    ]
+
+
+partner_metrics = sa.Table(
+    "crm_partner_metrics",
+    metadata,
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    *_metric_columns(),
+    comment="each live partner's figures as of the last metrics run",
+)
+
+partner_metrics_history = sa.Table(
+    "crm_partner_metrics_history",
+    metadata,
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), primary_key=True),
+    sa.Column("as_of", sa.Date, primary_key=True, index=True),
+    *_metric_columns(),
+    comment="snapshots of crm_partner_metrics, one per partner and date, for trends",
+)
+
+metrics_run = sa.Table(
+    "crm_metrics_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("partners", sa.Integer, comment="partners whose figures were written"),
+    sa.Column("recomputed", sa.Integer, comment="partners whose documents were aggregated again"),
+    sa.Column("models", sa.JSON, comment="fitted model parameters, or why a model was not fitted"),
+)

@@ -1,0 +1,128 @@
+"""The mission's quantitative data per partner, one GROUP BY statement per source table.
+
+Every figure counts documents dated on or before ``as_of`` and not deleted in the ERP;
+drafts and cancelled documents never count. docs/metrics.md defines each figure. The
+database does the counting; Python receives one row per partner and table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.metrics.history import BATCH, chunks, invoice_filter, signed_amount
+from erp_crm.model.tables import SYNCED
+
+COUNTS = ("quotes", "quotes_converted", "orders", "invoices", "credit_notes", "complaints")
+AMOUNTS = ("order_value", "revenue_net", "services_value", "credit_note_value")
+COLUMNS = COUNTS + AMOUNTS
+
+QUOTE_STATUSES = ("sent", "accepted", "refused")
+ORDER_STATUSES = ("confirmed", "delivered", "closed")
+
+
+def _valid(table: sa.Table, statuses: tuple[str, ...], as_of: dt.date) -> sa.ColumnElement:
+    return sa.and_(table.c.status.in_(statuses), table.c.erp_deleted_at.is_(None), table.c.date <= as_of)
+
+
+def _queries(as_of: dt.date) -> list[tuple[sa.Select, sa.ColumnElement]]:
+    """(GROUP BY statement, its partner column) for each source table."""
+    quote, order, invoice = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"]
+    line, product, ticket = SYNCED["invoice_line"], SYNCED["product"], SYNCED["ticket"]
+
+    ordered = sa.select(order.c.quote_id).where(_valid(order, ORDER_STATUSES, as_of), order.c.quote_id.is_not(None)).distinct().subquery()
+    quotes = (
+        sa.select(
+            quote.c.partner_id,
+            sa.func.count().label("quotes"),
+            sa.func.count(ordered.c.quote_id).label("quotes_converted"),
+        )
+        .outerjoin(ordered, ordered.c.quote_id == quote.c.id)
+        .where(_valid(quote, QUOTE_STATUSES, as_of))
+        .group_by(quote.c.partner_id)
+    )
+    orders = (
+        sa.select(
+            order.c.partner_id,
+            sa.func.count().label("orders"),
+            sa.func.coalesce(sa.func.sum(order.c.amount_net), 0).label("order_value"),
+        )
+        .where(_valid(order, ORDER_STATUSES, as_of))
+        .group_by(order.c.partner_id)
+    )
+    credit = invoice.c.kind == "credit_note"
+    invoices = (
+        sa.select(
+            invoice.c.partner_id,
+            sa.func.count(sa.case((credit, None), else_=1)).label("invoices"),
+            sa.func.count(sa.case((credit, 1))).label("credit_notes"),
+            sa.func.coalesce(sa.func.sum(signed_amount(invoice)), 0).label("revenue_net"),
+            sa.func.coalesce(sa.func.sum(sa.case((credit, sa.func.abs(invoice.c.amount_net)), else_=0)), 0).label("credit_note_value"),
+        )
+        .where(invoice_filter(as_of))
+        .group_by(invoice.c.partner_id)
+    )
+    services = (
+        sa.select(
+            invoice.c.partner_id,
+            sa.func.coalesce(sa.func.sum(signed_amount(line)), 0).label("services_value"),
+        )
+        .select_from(line)
+        .join(invoice, invoice.c.id == line.c.invoice_id)
+        .join(product, product.c.id == line.c.product_id)
+        .where(invoice_filter(as_of), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
+        .group_by(invoice.c.partner_id)
+    )
+    next_day = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    complaints = (
+        sa.select(ticket.c.partner_id, sa.func.count().label("complaints"))
+        .where(
+            ticket.c.category == "complaint",
+            ticket.c.erp_deleted_at.is_(None),
+            ticket.c.opened_at < next_day,
+            ticket.c.partner_id.is_not(None),
+        )
+        .group_by(ticket.c.partner_id)
+    )
+    return [
+        (quotes, quote.c.partner_id),
+        (orders, order.c.partner_id),
+        (invoices, invoice.c.partner_id),
+        (services, invoice.c.partner_id),
+        (complaints, ticket.c.partner_id),
+    ]
+
+
+def quantitative(conn: Connection, as_of: dt.date, partner_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """The counts and amounts of ``COLUMNS`` per partner id (zero where a partner has none).
+
+    Only partners with at least one counted document appear; ``partner_ids`` restricts
+    the statements to those partners (incremental runs).
+    """
+    parts: dict[str, list[pd.DataFrame]] = {}
+    id_lists = None if partner_ids is None else list(chunks(partner_ids))
+    for query, partner_column in _queries(as_of):
+        statements = [query] if id_lists is None else [query.where(partner_column.in_(ids)) for ids in id_lists]
+        for statement in statements:
+            result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
+            names = list(result.keys())
+            for rows in result.partitions():
+                frame = pd.DataFrame.from_records(rows, columns=names)
+                parts.setdefault(names[1], []).append(frame.set_index("partner_id"))
+    frames = [pd.concat(chunk) for chunk in parts.values()]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in COLUMNS}, index=pd.Index([], name="partner_id", dtype=np.int64))
+    merged = pd.concat(frames, axis=1).reindex(columns=list(COLUMNS))
+    merged.index = merged.index.astype(np.int64)
+    merged.index.name = "partner_id"
+    merged = merged.fillna(0)
+    for column in COUNTS:
+        merged[column] = merged[column].astype(np.int64)
+    for column in AMOUNTS:
+        merged[column] = merged[column].astype(np.float64).round(4)
+    return merged.sort_index()

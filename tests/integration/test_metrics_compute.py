@@ -1,0 +1,261 @@
+"""`metrics compute` on a handmade overlay: figures worked out by hand, incremental == full.
+
+The overlay rows are written directly (no ERP, no sync), so that every case is visible
+here: credit notes (stored negative, and one stored positive), cancelled and draft
+documents, two invoices on one day, an invoice credited back on its own day, customers
+with one purchase, rows dated after ``as_of``, rows and a partner deleted in the ERP.
+Each test runs with a SQLite and a PostgreSQL overlay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from erp_crm.metrics.bgnbd import MBGNBD
+from erp_crm.metrics.compute import MetricsSettings, compute_metrics
+from erp_crm.metrics.rfm import RfmSettings, rfm_scores
+from erp_crm.model import migrate
+from erp_crm.model.db import overlay_engine
+from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
+
+AS_OF = dt.date(2024, 6, 30)
+OLD = dt.datetime(2024, 1, 1)  # when the handmade rows were "synced"
+D = dt.date
+OPTIONS = MetricsSettings(min_customers=2)
+
+
+class Overlay:
+    def __init__(self, url: str) -> None:
+        self.url = sa.engine.make_url(url)
+        self.engine = overlay_engine(self.url)
+        migrate.upgrade(self.engine)
+        self.settings = SimpleNamespace(overlay_url=lambda: self.url, erp=SimpleNamespace(source="t"))
+        self.ids: dict[tuple[str, str], int] = {}
+
+    def add(self, entity: str, key: str, synced_at: dt.datetime = OLD, **values: Any) -> int:
+        table = SYNCED[entity]
+        for name in list(values):
+            if name in ("partner", "quote", "invoice", "product"):
+                values[f"{name}_id"] = self.ids[(name, values.pop(name))]
+        with self.engine.begin() as conn:
+            row_id = conn.execute(
+                sa.insert(table).values(source="t", erp_key=key, row_hash="x", synced_at=synced_at, **values).returning(table.c.id)
+            ).scalar_one()
+        self.ids[(entity, key)] = row_id
+        return row_id
+
+    def update(self, entity: str, key: str, **values: Any) -> None:
+        table = SYNCED[entity]
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.erp_key == key).values(synced_at=dt.datetime.now(), **values))
+
+    def metrics(self, table: sa.Table = partner_metrics, as_of: dt.date | None = None) -> dict[str, dict[str, Any]]:
+        partner = SYNCED["partner"]
+        query = sa.select(partner.c.erp_key, table).join(partner, partner.c.id == table.c.partner_id)
+        if as_of is not None:
+            query = query.where(table.c.as_of == as_of)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return {r["erp_key"]: {k: v for k, v in r.items() if k not in ("erp_key", "computed_at")} for r in rows}
+
+    def compute(self, as_of: dt.date = AS_OF, full: bool = False) -> Any:
+        return compute_metrics(self.settings, as_of=as_of, full=full, options=OPTIONS)
+
+
+def invoice(o: Overlay, key: str, partner: str, date: dt.date, amount: float, status: str = "posted", kind: str = "invoice", **extra: Any) -> None:
+    o.add("invoice", key, partner=partner, date=date, amount_net=amount, status=status, kind=kind, **extra)
+
+
+@pytest.fixture
+def overlay(overlay_url: str) -> Overlay:
+    o = Overlay(overlay_url)
+    o.add("partner", "alfa", name="Alfa Kft.", customer_group="retail")
+    o.add("partner", "beta", name="Béta Bt.")
+    o.add("partner", "gamma", name="Gamma Zrt.")
+    o.add("partner", "delta", name="Delta Kft.", erp_deleted_at=OLD)
+    o.add("partner", "eps", name="Epszilon Kft.")
+    o.add("partner", "zeta", name="Zéta (prospect)")
+    o.add("product", "P", name="Csavar", kind="goods")
+    o.add("product", "S", name="Szerviz", kind="service")
+
+    # Alfa: two invoices on 10 Jan (one purchase day of 1500), one on 10 Mar, a credit
+    # note of its own day; a cancelled, a draft, a deleted and a future invoice.
+    invoice(o, "A1", "alfa", D(2024, 1, 10), 1000)
+    invoice(o, "A2", "alfa", D(2024, 1, 10), 500, status="paid")
+    invoice(o, "A3", "alfa", D(2024, 3, 10), 2000)
+    invoice(o, "A4", "alfa", D(2024, 3, 20), -300, kind="credit_note")
+    invoice(o, "A5", "alfa", D(2024, 4, 1), 9999, status="cancelled")
+    invoice(o, "A6", "alfa", D(2024, 4, 2), 8888, status="draft")
+    invoice(o, "A7", "alfa", D(2024, 5, 1), 700, erp_deleted_at=OLD)
+    invoice(o, "A8", "alfa", D(2024, 7, 15), 800)
+    o.add("invoice_line", "A3-1", invoice="A3", product="P", amount_net=1200)
+    o.add("invoice_line", "A3-2", invoice="A3", product="S", amount_net=800)
+    o.add("invoice_line", "A4-1", invoice="A4", product="S", amount_net=-300)
+    o.add("invoice_line", "A3-3", invoice="A3", product="S", amount_net=5000, erp_deleted_at=OLD)
+    o.add("invoice_line", "A5-1", invoice="A5", product="S", amount_net=9999)
+    # quotes: sent, accepted, refused count; draft, cancelled and future ones do not
+    o.add("quote", "Q1", partner="alfa", date=D(2024, 1, 1), status="sent")
+    o.add("quote", "Q2", partner="alfa", date=D(2024, 2, 1), status="accepted")
+    o.add("quote", "Q3", partner="alfa", date=D(2024, 2, 2), status="draft")
+    o.add("quote", "Q4", partner="alfa", date=D(2024, 2, 3), status="cancelled")
+    o.add("quote", "Q5", partner="alfa", date=D(2024, 5, 1), status="refused")
+    o.add("quote", "Q6", partner="alfa", date=D(2024, 8, 1), status="sent")
+    # orders: two count (from Q1 and Q2); a cancelled one from Q5 and a draft do not
+    o.add("order", "O1", partner="alfa", date=D(2024, 1, 5), status="confirmed", amount_net=1500, quote="Q1")
+    o.add("order", "O2", partner="alfa", date=D(2024, 3, 1), status="delivered", amount_net=2000, quote="Q2")
+    o.add("order", "O3", partner="alfa", date=D(2024, 5, 2), status="cancelled", amount_net=100, quote="Q5")
+    o.add("order", "O4", partner="alfa", date=D(2024, 5, 3), status="draft", amount_net=100)
+    # tickets: one complaint counts; a question, a future and a deleted complaint do not
+    o.add("ticket", "T1", partner="alfa", category="complaint", opened_at=dt.datetime(2024, 2, 1, 9))
+    o.add("ticket", "T2", partner="alfa", category="question", opened_at=dt.datetime(2024, 2, 2, 9))
+    o.add("ticket", "T3", partner="alfa", category="complaint", opened_at=dt.datetime(2024, 7, 1, 9))
+    o.add("ticket", "T4", partner="alfa", category="complaint", opened_at=dt.datetime(2024, 3, 1, 9), erp_deleted_at=OLD)
+    o.add("ticket", "T5", partner="alfa", category="complaint", opened_at=dt.datetime(2024, 6, 30, 23, 59))
+
+    # Béta: one purchase
+    invoice(o, "B1", "beta", D(2024, 6, 1), 400, status="paid")
+    # Gamma: an invoice credited back the same day: no purchase at all; a quote
+    invoice(o, "G1", "gamma", D(2024, 2, 15), 600)
+    invoice(o, "G2", "gamma", D(2024, 2, 15), -600, kind="credit_note")
+    o.add("quote", "Q7", partner="gamma", date=D(2024, 6, 1), status="sent")
+    # Delta: deleted in the ERP, so no figures whatever it bought
+    invoice(o, "D1", "delta", D(2024, 6, 1), 400)
+    # Epszilon: three purchases 30 and 90 days apart; a credit note stored positive
+    invoice(o, "E1", "eps", D(2024, 1, 1), 100)
+    invoice(o, "E2", "eps", D(2024, 1, 31), 100)
+    invoice(o, "E3", "eps", D(2024, 4, 30), 300)
+    invoice(o, "E4", "eps", D(2024, 5, 5), 50, kind="credit_note")
+    return o
+
+
+ZERO = dict(quotes=0, orders=0, order_value=0.0, invoices=0, revenue_net=0.0, services_value=0.0, credit_notes=0,
+            credit_note_value=0.0, complaints=0, quote_conversion=None, first_purchase=None, last_purchase=None,
+            purchase_days=0, purchase_value=0.0, repeat_value=None, avg_order_value=None, tenure_days=None,
+            recency_days=None, frequency=None, monetary=None, typical_gap_days=None, overdue_ratio=None,
+            p_alive=None, expected_purchases_90d=None, expected_value=None, clv_12m=None)  # fmt: skip
+
+BY_HAND = {
+    "alfa": dict(
+        quotes=3, orders=2, order_value=3500.0, invoices=3, revenue_net=3200.0, services_value=500.0,
+        credit_notes=1, credit_note_value=300.0, complaints=2, quote_conversion=2 / 3,
+        first_purchase=D(2024, 1, 10), last_purchase=D(2024, 3, 10), purchase_days=2, purchase_value=3500.0,
+        repeat_value=2000.0, avg_order_value=1750.0, tenure_days=172, recency_days=112, frequency=2,
+        monetary=3200.0, typical_gap_days=60.0, overdue_ratio=112 / 60,
+    ),
+    "beta": dict(
+        invoices=1, revenue_net=400.0, first_purchase=D(2024, 6, 1), last_purchase=D(2024, 6, 1), purchase_days=1,
+        purchase_value=400.0, avg_order_value=400.0, tenure_days=29, recency_days=29, frequency=1, monetary=400.0,
+    ),
+    "gamma": dict(quotes=1, quote_conversion=0.0, invoices=1, credit_notes=1, credit_note_value=600.0),
+    "eps": dict(
+        invoices=3, revenue_net=450.0, credit_notes=1, credit_note_value=50.0, first_purchase=D(2024, 1, 1),
+        last_purchase=D(2024, 4, 30), purchase_days=3, purchase_value=500.0, repeat_value=200.0,
+        avg_order_value=round(500 / 3, 4), tenure_days=181, recency_days=61, frequency=3, monetary=450.0,
+        typical_gap_days=60.0, overdue_ratio=61 / 60,
+    ),
+    "zeta": {},
+}
+# (x, t_x, T) in weeks for alfa, beta, eps, worked out from the dates above
+HISTORY = (np.array([1.0, 0.0, 2.0]), np.array([60, 0, 120]) / 7, np.array([172, 29, 181]) / 7)
+
+
+def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
+    report = overlay.compute()
+    assert (report.mode, report.partners, report.customers) == ("full", 5, 3)
+    got = overlay.metrics()
+    assert set(got) == set(BY_HAND)  # the deleted partner has no row
+    for key, figures in BY_HAND.items():
+        expected = {**ZERO, **figures}
+        row = got[key]
+        for name, value in expected.items():
+            if name in ("p_alive", "expected_purchases_90d", "expected_value", "clv_12m"):
+                continue
+            assert row[name] == pytest.approx(value) if isinstance(value, float) else row[name] == value, (key, name, row[name])
+        assert row["as_of"] == AS_OF and row["source"] == "t"
+
+    # the probabilistic figures: MBG/NBD fitted on the three customers' (x, t_x, T)
+    model = MBGNBD.fit(*HISTORY)
+    p_alive = model.probability_alive(*HISTORY)
+    expected = model.conditional_expected_purchases(90 / 7, *HISTORY)
+    for i, key in enumerate(("alfa", "beta", "eps")):
+        assert got[key]["p_alive"] == pytest.approx(p_alive[i], rel=1e-9)
+        assert got[key]["expected_purchases_90d"] == pytest.approx(expected[i], rel=1e-9)
+    assert got["zeta"]["p_alive"] is None and got["gamma"]["p_alive"] is None
+    assert report.models["mbgnbd"]["r"] == pytest.approx(model.r)
+
+    # RFM scores and groups as rfm_scores gives them on the hand-made figures
+    keys = list(BY_HAND)
+    recency = pd.Series([BY_HAND[k].get("recency_days", np.nan) for k in keys], dtype=float)
+    frequency = pd.Series([BY_HAND[k].get("frequency", 0) for k in keys], dtype=float)
+    monetary = pd.Series([BY_HAND[k].get("monetary", np.nan) for k in keys], dtype=float)
+    scores = rfm_scores(recency, frequency, monetary, RfmSettings())
+    for i, key in enumerate(keys):
+        assert got[key]["rfm_group"] == scores["rfm_group"][i]
+        for column in ("r_score", "f_score", "m_score"):
+            assert got[key][column] == (None if pd.isna(scores[column][i]) else int(scores[column][i]))
+
+    # lapse: nobody has been silent for a year; prospects are never lapsed
+    assert all(got[k]["lapsed_rule"] is False for k in ("alfa", "beta", "eps"))
+    assert got["zeta"]["lapsed_rule"] is None and got["zeta"]["lapse_score"] is None
+
+
+def test_the_same_as_of_gives_the_same_numbers_and_snapshots_are_kept(overlay: Overlay) -> None:
+    overlay.compute(full=True)
+    first = overlay.metrics()
+    overlay.compute(as_of=D(2024, 7, 31), full=True)
+    overlay.compute(full=True)
+    assert overlay.metrics() == first
+    assert overlay.metrics(partner_metrics_history, AS_OF) == first
+    later = overlay.metrics(partner_metrics_history, D(2024, 7, 31))
+    assert later["alfa"]["last_purchase"] == D(2024, 7, 15) and later["alfa"]["complaints"] == 3
+    with overlay.engine.connect() as conn:
+        dates = conn.execute(sa.select(partner_metrics_history.c.as_of).distinct().order_by(partner_metrics_history.c.as_of)).scalars().all()
+        runs = conn.execute(sa.select(metrics_run.c.as_of, metrics_run.c.mode).order_by(metrics_run.c.id)).all()
+    assert dates == [AS_OF, D(2024, 7, 31)]
+    assert [tuple(r) for r in runs] == [(AS_OF, "full"), (D(2024, 7, 31), "full"), (AS_OF, "full")]
+
+
+def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay) -> None:
+    overlay.compute()
+    # changes after the run: a new invoice, a deleted one, a product turned into goods,
+    # a new complaint, a new partner, a quote turned into an order; and a later as_of
+    # brings in Alfa's invoice of 15 July, which was synced long ago.
+    invoice(overlay, "B2", "beta", D(2024, 7, 2), 250, synced_at=dt.datetime.now())
+    overlay.update("invoice", "E2", erp_deleted_at=dt.datetime.now())
+    overlay.update("product", "S", kind="goods")
+    overlay.add("ticket", "T9", synced_at=dt.datetime.now(), partner="beta", category="complaint", opened_at=dt.datetime(2024, 7, 3))
+    overlay.add("partner", "eta", synced_at=dt.datetime.now(), name="Éta Kft.")
+    invoice(overlay, "H1", "eta", D(2024, 7, 20), 90, synced_at=dt.datetime.now())
+    overlay.add("order", "O9", synced_at=dt.datetime.now(), partner="gamma", date=D(2024, 7, 5), status="confirmed", amount_net=10, quote="Q7")
+
+    later = D(2024, 7, 31)
+    report = overlay.compute(as_of=later)
+    assert report.mode == "incremental"
+    assert report.recomputed < report.partners  # zeta was left alone
+    incremental = overlay.metrics()
+    incremental_history = overlay.metrics(partner_metrics_history, later)
+    overlay.compute(as_of=later, full=True)
+    assert overlay.metrics() == incremental
+    assert overlay.metrics(partner_metrics_history, later) == incremental_history
+
+    got = incremental
+    assert got["beta"]["purchase_days"] == 2 and got["beta"]["complaints"] == 1
+    assert got["alfa"]["services_value"] == 0.0 and got["alfa"]["last_purchase"] == D(2024, 7, 15)
+    assert got["eps"]["purchase_days"] == 2 and got["eps"]["typical_gap_days"] == 120.0
+    assert got["eta"]["purchase_days"] == 1 and got["gamma"]["quote_conversion"] == 1.0
+    # the first as_of's snapshot is kept as it was
+    assert overlay.metrics(partner_metrics_history, AS_OF)["alfa"]["services_value"] == 500.0
+
+
+def test_an_earlier_as_of_is_computed_in_full(overlay: Overlay) -> None:
+    overlay.compute()
+    assert overlay.compute(as_of=D(2024, 2, 1)).mode == "full"
+    got = overlay.metrics()
+    assert got["alfa"]["purchase_days"] == 1 and got["alfa"]["invoices"] == 2 and got["eps"]["purchase_days"] == 2

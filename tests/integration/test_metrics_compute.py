@@ -10,6 +10,8 @@ Each test runs with a SQLite and a PostgreSQL overlay.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +26,7 @@ from erp_crm.metrics.rfm import RfmSettings, rfm_scores
 from erp_crm.model import migrate
 from erp_crm.model.db import overlay_engine
 from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
+from tests.support.homes import make_home
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2024, 1, 1)  # when the handmade rows were "synced"
@@ -259,3 +262,25 @@ def test_an_earlier_as_of_is_computed_in_full(overlay: Overlay) -> None:
     assert overlay.compute(as_of=D(2024, 2, 1)).mode == "full"
     got = overlay.metrics()
     assert got["alfa"]["purchase_days"] == 1 and got["alfa"]["invoices"] == 2 and got["eps"]["purchase_days"] == 2
+
+
+def test_the_commands(overlay: Overlay, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from erp_crm.cli import cli
+    from erp_crm.errors import UserError
+
+    url = overlay.url.render_as_string(hide_password=False)
+    home = make_home(tmp_path, overlay_url=url, extra={"erp": {"source": "t"}})
+    run = CliRunner().invoke
+    computed = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30", "--json"])
+    assert computed.exit_code == 0, computed.output
+    report = json.loads(computed.output)
+    assert (report["as_of"], report["mode"], report["partners"], report["customers"]) == ("2024-06-30", "full", 5, 3)
+    assert report["models"]["mbgnbd"] == {"fitted": False, "reason": "3 customers, fewer than 20"}
+    again = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30"])
+    assert again.exit_code == 0 and again.output.startswith("metrics as of 2024-06-30 (incremental): 5 partners, 3 customers")
+    shown = run(cli, ["--home", str(home), "metrics", "show", "alfa"])
+    assert shown.exit_code == 0 and "recency_days             112" in shown.output and "as_of=2024-06-30" in shown.output
+    missing = run(cli, ["--home", str(home), "metrics", "show", "nobody"])
+    assert isinstance(missing.exception, UserError) and "no partner with ERP key 'nobody'" in str(missing.exception)

@@ -50,6 +50,7 @@ from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_m
 log = logging.getLogger(__name__)
 
 WEEK = 7.0
+WHOLE_SHARE = 0.25  # above this share of changed partners an incremental run aggregates everyone
 DAYS_PER_MONTH = 365.25 / 12
 # What stage 1 produces and stage 2 starts from (stored in crm_partner_metrics).
 AGGREGATES = (
@@ -135,9 +136,14 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, options: Met
         changed = changed_partners(conn, since, last.as_of, as_of)
         changed |= set(partners.index.difference(stored.index).tolist())
         changed &= set(partners.index.tolist())
-        fresh = aggregates(conn, as_of, changed)
-        kept = stored.drop(index=stored.index.intersection(list(changed)))
-        base = pd.concat([kept, fresh]) if len(fresh) else kept
+        if len(changed) > WHOLE_SHARE * len(partners):
+            # most partners changed: reading everyone is cheaper than thousands of IN lists
+            changed = set(partners.index.tolist())
+            base = aggregates(conn, as_of, None)
+        else:
+            fresh = aggregates(conn, as_of, changed)
+            kept = stored.drop(index=stored.index.intersection(list(changed)))
+            base = pd.concat([kept, fresh]) if len(fresh) else kept
     else:
         changed = set(partners.index.tolist())
         base = aggregates(conn, as_of, None)
@@ -396,33 +402,46 @@ _BOOLS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
 _TEXTS = ("rfm_group", "lapse_reason_hu", "lapse_reason_en")
 
 
-def _records(frame: pd.DataFrame, extra: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows for the database: plain Python values, None for missing ones."""
-    columns: dict[str, list[Any]] = {"partner_id": [int(i) for i in frame.index]}
+def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows for the driver in ``columns`` order: plain Python values, None for missing ones."""
+    values: dict[str, list[Any]] = {"partner_id": [int(i) for i in frame.index]}
     for column in METRIC_COLUMNS:
-        values = frame[column]
+        series = frame[column]
         if column in _DATES:
-            columns[column] = [None if pd.isna(v) else EPOCH + dt.timedelta(days=int(v)) for v in values]
+            values[column] = [None if pd.isna(v) else EPOCH + dt.timedelta(days=int(v)) for v in series]
         elif column in _INTS:
-            columns[column] = [None if pd.isna(v) else int(v) for v in values]
+            values[column] = [None if pd.isna(v) else int(v) for v in series]
         elif column in _BOOLS:
-            columns[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in values]
+            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in series]
         elif column in _TEXTS:
-            columns[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
         else:
-            columns[column] = [None if pd.isna(v) else float(v) for v in values]
-    names = list(columns)
-    return [{**extra, **dict(zip(names, row))} for row in zip(*columns.values())]
+            values[column] = [None if pd.isna(v) else float(v) for v in series.to_numpy(np.float64)]
+    for name, value in extra.items():
+        values[name] = [value] * len(frame)
+    return list(zip(*(values[c] for c in columns)))
+
+
+def _insert_sql(conn: Connection, table: sa.Table) -> tuple[str, list[str]]:
+    """A positional INSERT of every column, and the column order its parameters take."""
+    style = "qmark" if conn.dialect.name == "sqlite" else "format"
+    compiled = sa.insert(table).values({c.name: sa.bindparam(c.name) for c in table.columns}).compile(dialect=type(conn.dialect)(paramstyle=style))
+    return str(compiled), list(compiled.positiontup or ())
 
 
 def _write(conn: Connection, frame: pd.DataFrame, source: str, as_of: dt.date, computed_at: dt.datetime) -> None:
-    records = _records(frame, {"source": source, "as_of": as_of, "computed_at": computed_at})
+    """Replace the current figures and the snapshot of ``as_of``; rows go straight to the driver."""
     conn.execute(sa.delete(partner_metrics))
     conn.execute(sa.delete(partner_metrics_history).where(partner_metrics_history.c.as_of == as_of))
-    for start in range(0, len(records), 10_000):
-        part = records[start : start + 10_000]
-        conn.execute(sa.insert(partner_metrics), part)
-        conn.execute(sa.insert(partner_metrics_history), part)
+    sql, columns = _insert_sql(conn, partner_metrics)
+    history_sql, history_columns = _insert_sql(conn, partner_metrics_history)
+    rows = _rows(frame, columns, {"source": source, "as_of": as_of, "computed_at": computed_at})
+    if history_columns != columns:
+        raise AssertionError("crm_partner_metrics and its history must list their columns alike")
+    for start in range(0, len(rows), 10_000):
+        part = rows[start : start + 10_000]
+        conn.exec_driver_sql(sql, part)
+        conn.exec_driver_sql(history_sql, part)
 
 
 # --- reading -------------------------------------------------------------------------------

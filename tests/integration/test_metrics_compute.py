@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from erp_crm.metrics import compute
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.compute import MetricsSettings, compute_metrics
 from erp_crm.metrics.rfm import RfmSettings, rfm_scores
@@ -85,6 +86,7 @@ def overlay(overlay_url: str) -> Overlay:
     o.add("partner", "delta", name="Delta Kft.", erp_deleted_at=OLD)
     o.add("partner", "eps", name="Epszilon Kft.")
     o.add("partner", "zeta", name="Zéta (prospect)")
+    o.add("partner", "theta", name="Théta Kft.")
     o.add("product", "P", name="Csavar", kind="goods")
     o.add("product", "S", name="Szerviz", kind="service")
 
@@ -135,6 +137,8 @@ def overlay(overlay_url: str) -> Overlay:
     invoice(o, "E2", "eps", D(2024, 1, 31), 100)
     invoice(o, "E3", "eps", D(2024, 4, 30), 300)
     invoice(o, "E4", "eps", D(2024, 5, 5), 50, kind="credit_note")
+    # Théta: only an invoice dated after as_of, synced long ago
+    invoice(o, "H0", "theta", D(2024, 7, 10), 70)
     return o
 
 
@@ -164,6 +168,7 @@ BY_HAND = {
         typical_gap_days=60.0, overdue_ratio=61 / 60,
     ),
     "zeta": {},
+    "theta": {},
 }
 # (x, t_x, T) in weeks for alfa, beta, eps, worked out from the dates above
 HISTORY = (np.array([1.0, 0.0, 2.0]), np.array([60, 0, 120]) / 7, np.array([172, 29, 181]) / 7)
@@ -171,7 +176,7 @@ HISTORY = (np.array([1.0, 0.0, 2.0]), np.array([60, 0, 120]) / 7, np.array([172,
 
 def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
     report = overlay.compute()
-    assert (report.mode, report.partners, report.customers) == ("full", 5, 3)
+    assert (report.mode, report.partners, report.customers) == ("full", 6, 3)
     got = overlay.metrics()
     assert set(got) == set(BY_HAND)  # the deleted partner has no row
     for key, figures in BY_HAND.items():
@@ -225,7 +230,8 @@ def test_the_same_as_of_gives_the_same_numbers_and_snapshots_are_kept(overlay: O
     assert [tuple(r) for r in runs] == [(AS_OF, "full"), (D(2024, 7, 31), "full"), (AS_OF, "full")]
 
 
-def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay) -> None:
+def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compute, "WHOLE_SHARE", 1.0)  # aggregate only the changed partners, however many
     overlay.compute()
     # changes after the run: a new invoice, a deleted one, a product turned into goods,
     # a new complaint, a new partner, a quote turned into an order; and a later as_of
@@ -241,7 +247,7 @@ def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay)
     later = D(2024, 7, 31)
     report = overlay.compute(as_of=later)
     assert report.mode == "incremental"
-    assert report.recomputed < report.partners  # zeta was left alone
+    assert report.recomputed == 6 and report.partners == 7  # zeta was left alone
     incremental = overlay.metrics()
     incremental_history = overlay.metrics(partner_metrics_history, later)
     overlay.compute(as_of=later, full=True)
@@ -253,6 +259,7 @@ def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay)
     assert got["alfa"]["services_value"] == 0.0 and got["alfa"]["last_purchase"] == D(2024, 7, 15)
     assert got["eps"]["purchase_days"] == 2 and got["eps"]["typical_gap_days"] == 120.0
     assert got["eta"]["purchase_days"] == 1 and got["gamma"]["quote_conversion"] == 1.0
+    assert got["theta"]["purchase_days"] == 1 and got["theta"]["revenue_net"] == 70.0  # only its date brought it in
     # the first as_of's snapshot is kept as it was
     assert overlay.metrics(partner_metrics_history, AS_OF)["alfa"]["services_value"] == 500.0
 
@@ -276,10 +283,10 @@ def test_the_commands(overlay: Overlay, tmp_path: Path) -> None:
     computed = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30", "--json"])
     assert computed.exit_code == 0, computed.output
     report = json.loads(computed.output)
-    assert (report["as_of"], report["mode"], report["partners"], report["customers"]) == ("2024-06-30", "full", 5, 3)
+    assert (report["as_of"], report["mode"], report["partners"], report["customers"]) == ("2024-06-30", "full", 6, 3)
     assert report["models"]["mbgnbd"] == {"fitted": False, "reason": "3 customers, fewer than 20"}
     again = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30"])
-    assert again.exit_code == 0 and again.output.startswith("metrics as of 2024-06-30 (incremental): 5 partners, 3 customers")
+    assert again.exit_code == 0 and again.output.startswith("metrics as of 2024-06-30 (incremental): 6 partners, 3 customers")
     shown = run(cli, ["--home", str(home), "metrics", "show", "alfa"])
     assert shown.exit_code == 0 and "recency_days             112" in shown.output and "as_of=2024-06-30" in shown.output
     missing = run(cli, ["--home", str(home), "metrics", "show", "nobody"])

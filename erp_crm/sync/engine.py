@@ -140,6 +140,8 @@ class EntitySync:
         if self.counts.inserted > self.analyzed_at:
             self._analyze()
         self.counts.seconds = round(time.perf_counter() - started, 3)
+        if self.counts.inserted:
+            run.gained_rows.add(self.name)
         log.info("%s: %s", self.name, asdict(self.counts))
         if self.counts.quarantined:
             log.warning("%s: %d rows went to quarantine (erp-crm sync quarantine --entity %s)", self.name, self.counts.quarantined, self.name)
@@ -339,7 +341,7 @@ class EntitySync:
 
     def _finish(self, conn: Connection) -> None:
         run, t = self.run, SYNCED[self.name]
-        self.writer.resolve_late_references(conn)
+        self.writer.resolve_late_references(conn, None if run.mode != "incremental" else run.gained_rows)
         if run.mode == "reconcile":
             seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
             result = conn.execute(
@@ -366,6 +368,7 @@ class SyncRun:
         self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress | None, run_id: int
     ) -> None:
         self.run_id = run_id
+        self.gained_rows: set[str] = set()  # entities that got new rows in this run
         self.settings = settings
         self.definition = definition
         self.overlay = overlay

@@ -8,6 +8,7 @@ products), then one executemany upsert of only the new and changed rows.
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class EntityWriter:
         id_columns = [ref_id_column(f.name) for _, f in self.refs]
         self.columns = ["source", "erp_key", *value_columns, *id_columns, "row_hash", "synced_at", "erp_deleted_at"]
         self.sql = self._upsert_sql(conn)
+        self.copy = self._copy_statements(conn)
         self.text_stamps = conn.dialect.name == "sqlite"  # format the timestamp once, not per row
         self.empty = False  # set when the table held nothing of this source: no stored rows to compare
 
@@ -85,19 +87,49 @@ class EntityWriter:
         compiled = statement.compile(dialect=dialect)
         positions = {name: i for i, name in enumerate(self.columns)}
         # The SQL takes its parameters in the table's column order; rows are built in ours.
-        self.reorder = operator.itemgetter(*(positions[name] for name in compiled.positiontup or ()))
+        self.param_columns = list(compiled.positiontup or ())
+        self.reorder = operator.itemgetter(*(positions[name] for name in self.param_columns))
         return str(compiled)
+
+    def _copy_statements(self, conn: Connection) -> tuple[str, str, str, str] | None:
+        """PostgreSQL: COPY into a temporary stage, then one INSERT … SELECT … ON CONFLICT.
+
+        psycopg's executemany sends one statement per row (about 40k rows/s here); COPY and
+        a set-based merge write about 100k rows/s.  Names come from our own table definition.
+        """
+        if conn.dialect.name != "postgresql":
+            return None
+        quote = conn.dialect.identifier_preparer.quote
+        table, stage = quote(self.table.name), quote(f"erp_crm_stage_{self.table.name}")
+        columns = ", ".join(quote(c) for c in self.param_columns)
+        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in self.param_columns if c not in ("source", "erp_key"))
+        return (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA",
+            f"TRUNCATE {stage}",
+            f"COPY {stage} ({columns}) FROM STDIN",
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (source, erp_key) DO UPDATE SET {updates}",
+        )
+
+    def _upsert(self, conn: Connection, params: list[tuple[Any, ...]]) -> None:
+        if self.copy is None:
+            conn.exec_driver_sql(self.sql, params)
+            return
+        create, truncate, copy, merge = self.copy
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(create)
+            cursor.execute(truncate)
+            with cursor.copy(copy) as stream:
+                for row in params:
+                    stream.write_row(row)
+            cursor.execute(merge)
 
     def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """Hash and deleted flag of the overlay rows with these keys."""
-        t = self.table
         found: dict[str, tuple[str, bool]] = {}
         if self.empty:
             return found
         for part in chunks(keys):
-            rows = conn.execute(
-                sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None)).where(t.c.source == self.source, t.c.erp_key.in_(part))
-            )
+            rows = conn.execute(_stored_by_key(self.entity.name), {"source": self.source, "keys": list(part)})
             found.update((k, (h, bool(d))) for k, h, d in rows)
         return found
 
@@ -108,9 +140,8 @@ class EntityWriter:
         if missing:
             if len(cache) > REF_CACHE_LIMIT:
                 cache.clear()
-            t = SYNCED[ref]
             for part in chunks(missing):
-                rows = conn.execute(sa.select(t.c.erp_key, t.c.id).where(t.c.source == self.source, t.c.erp_key.in_(part)))
+                rows = conn.execute(_ids_by_key(ref), {"source": self.source, "keys": list(part)})
                 cache.update((key, ident) for key, ident in rows)
         return cache
 
@@ -150,19 +181,39 @@ class EntityWriter:
                 result.updated += 1
             params.append(reorder((source, *row[:-1], *ids, row_hash, stamp, None)))
         if params:
-            conn.exec_driver_sql(self.sql, params)
+            self._upsert(conn, params)
         return result
 
-    def resolve_late_references(self, conn: Connection) -> None:
-        """Optional references whose row arrived after the referring one."""
+    def resolve_late_references(self, conn: Connection, arrived: set[str] | None) -> None:
+        """Optional references whose row arrived after the referring one.
+
+        Each pass scans the table for unresolved references, so it runs only for entities
+        that gained rows (`arrived`; None: all of them, as whole passes do).
+        """
         t = self.table
         for _, f in self.refs:
-            if f.required:
+            if f.required or (arrived is not None and f.ref not in arrived):
                 continue
             target = SYNCED[f.ref or ""]
             key_col, id_col = t.c[ref_key_column(f.name)], t.c[ref_id_column(f.name)]
             found = sa.select(target.c.id).where(target.c.source == t.c.source, target.c.erp_key == key_col).scalar_subquery()
             conn.execute(sa.update(t).where(t.c.source == self.source, id_col.is_(None), key_col.is_not(None)).values({id_col: found}))
+
+
+@functools.cache
+def _ids_by_key(entity: str) -> sa.Select[Any]:
+    """Overlay ids by ERP key; one statement per entity, so it is compiled once."""
+    t = SYNCED[entity]
+    return sa.select(t.c.erp_key, t.c.id).where(t.c.source == sa.bindparam("source"), t.c.erp_key.in_(sa.bindparam("keys", expanding=True)))
+
+
+@functools.cache
+def _stored_by_key(entity: str) -> sa.Select[Any]:
+    """Hash and deleted flag by ERP key, compiled once per entity."""
+    t = SYNCED[entity]
+    return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None)).where(
+        t.c.source == sa.bindparam("source"), t.c.erp_key.in_(sa.bindparam("keys", expanding=True))
+    )
 
 
 def quarantine_rows(conn: Connection, source: str, entity: str, rows: list[dict[str, Any]], now: datetime, run_id: int) -> None:

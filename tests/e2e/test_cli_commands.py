@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from erp_crm.model import migrate
+
 ERP_CRM = [sys.executable, "-c", "from erp_crm.cli import main; main()"]
 
 
@@ -55,7 +57,7 @@ def test_init_upgrade_check_sync_and_quarantine(tmp_path: Path) -> None:
     before = erp_crm("--home", str(home), "db", "current")
     assert "run `erp-crm db upgrade`" in before.stdout
     assert erp_crm("--home", str(home), "db", "upgrade").returncode == 0
-    assert erp_crm("--home", str(home), "db", "current").stdout.startswith("0001")
+    assert erp_crm("--home", str(home), "db", "current").stdout.startswith(f"{migrate.head()} ")
 
     check = erp_crm("--home", str(home), "check")
     assert check.returncode == 0, check.stdout

@@ -51,12 +51,12 @@ def _synced_table(entity: Entity) -> sa.Table:
     for f in entity.fields:
         if f.ref:
             # Every index is paid for on each of a million line inserts: lines are found
-            # through their document, so their product reference goes unindexed.
+            # through their document, so their product reference goes unindexed.  No
+            # FOREIGN KEY either: the sync writes only ids it has just resolved, and
+            # PostgreSQL's per-row constraint triggers cost two thirds of a load's time.
             indexed = not (entity.parent and f.ref == "product")
             columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
-            columns.append(
-                sa.Column(ref_id_column(f.name), sa.Integer, sa.ForeignKey(f"{BY_NAME[f.ref].table}.id"), index=indexed)
-            )
+            columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of a row in BY_NAME[f.ref].table
         else:
             columns.append(sa.Column(f.name, _TYPES[f.kind]))
     columns += [
@@ -216,4 +216,44 @@ metrics_run = sa.Table(
     sa.Column("partners", sa.Integer, comment="partners whose figures were written"),
     sa.Column("recomputed", sa.Integer, comment="partners whose documents were aggregated again"),
     sa.Column("models", sa.JSON, comment="fitted model parameters, or why a model was not fitted"),
+)
+
+
+# Segments (docs/filters.md, "Segments"): named filters over partners, who is in each one
+# with entered/left times (a partner that leaves and comes back gets a new row), and the
+# entered/left events that notification chains start from.
+segment = sa.Table(
+    "crm_segment",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("title", sa.Text),
+    sa.Column("filter", sa.Text, nullable=False, comment="the filter in its text form"),
+    sa.Column("source", sa.String(20), nullable=False, comment="config (config/segments.yaml) or user"),
+    sa.Column("updated_at", sa.DateTime, nullable=False, comment="when the definition last changed"),
+    sa.Column("refreshed_at", sa.DateTime, comment="when membership was last brought up to date"),
+    sa.Column("refreshed_as_of", sa.Date, comment="the day the last refresh evaluated the filter for"),
+)
+
+segment_member = sa.Table(
+    "crm_segment_member",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("crm_segment.id"), nullable=False),
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), nullable=False),
+    sa.Column("entered_at", sa.DateTime, nullable=False),
+    sa.Column("left_at", sa.DateTime, comment="NULL while the partner is a member"),
+    sa.Index("ix_crm_segment_member_current", "segment_id", "left_at", "partner_id"),
+    comment="membership periods; current members have no left_at",
+)
+
+segment_event = sa.Table(
+    "crm_segment_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("crm_segment.id"), nullable=False, index=True),
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(10), nullable=False, comment="entered or left"),
+    sa.Column("at", sa.DateTime, nullable=False),
+    comment="partners entering and leaving segments, in id order, for the notification chains",
 )

@@ -117,7 +117,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['salesperson_id'], ['crm_user.id'], name=op.f('fk_crm_partner_salesperson_id_crm_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_partner')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_partner_source_key')
     )
@@ -143,7 +142,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_contact_partner_id_crm_partner')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_contact')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_contact_source_key')
     )
@@ -184,8 +182,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_quote_partner_id_crm_partner')),
-    sa.ForeignKeyConstraint(['salesperson_id'], ['crm_user.id'], name=op.f('fk_crm_quote_salesperson_id_crm_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_quote')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_quote_source_key')
     )
@@ -209,7 +205,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_ticket_partner_id_crm_partner')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_ticket')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_ticket_source_key')
     )
@@ -236,9 +231,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_order_partner_id_crm_partner')),
-    sa.ForeignKeyConstraint(['quote_id'], ['crm_quote.id'], name=op.f('fk_crm_order_quote_id_crm_quote')),
-    sa.ForeignKeyConstraint(['salesperson_id'], ['crm_user.id'], name=op.f('fk_crm_order_salesperson_id_crm_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_order')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_order_source_key')
     )
@@ -263,8 +255,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['product_id'], ['crm_product.id'], name=op.f('fk_crm_quote_line_product_id_crm_product')),
-    sa.ForeignKeyConstraint(['quote_id'], ['crm_quote.id'], name=op.f('fk_crm_quote_line_quote_id_crm_quote')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_quote_line')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_quote_line_source_key')
     )
@@ -293,9 +283,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['order_id'], ['crm_order.id'], name=op.f('fk_crm_invoice_order_id_crm_order')),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_invoice_partner_id_crm_partner')),
-    sa.ForeignKeyConstraint(['salesperson_id'], ['crm_user.id'], name=op.f('fk_crm_invoice_salesperson_id_crm_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_invoice')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_invoice_source_key')
     )
@@ -320,8 +307,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['order_id'], ['crm_order.id'], name=op.f('fk_crm_order_line_order_id_crm_order')),
-    sa.ForeignKeyConstraint(['product_id'], ['crm_product.id'], name=op.f('fk_crm_order_line_product_id_crm_product')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_order_line')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_order_line_source_key')
     )
@@ -344,8 +329,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['invoice_id'], ['crm_invoice.id'], name=op.f('fk_crm_invoice_line_invoice_id_crm_invoice')),
-    sa.ForeignKeyConstraint(['product_id'], ['crm_product.id'], name=op.f('fk_crm_invoice_line_product_id_crm_product')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_invoice_line')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_invoice_line_source_key')
     )
@@ -367,8 +350,6 @@ def upgrade() -> None:
     sa.Column('row_hash', sa.String(length=32), nullable=False),
     sa.Column('synced_at', sa.DateTime(), nullable=False),
     sa.Column('erp_deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['invoice_id'], ['crm_invoice.id'], name=op.f('fk_crm_payment_invoice_id_crm_invoice')),
-    sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_payment_partner_id_crm_partner')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_payment')),
     sa.UniqueConstraint('source', 'erp_key', name='uq_crm_payment_source_key')
     )

@@ -190,6 +190,19 @@ def metrics_compute(obj: Context, full: bool, as_of: Any, as_json: bool) -> None
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 
+@metrics.command("evaluate")
+@click.option("--cutoff", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Cut the history at this day (YYYY-MM-DD).")
+@click.option("--horizon", default=180, show_default=True, help="Days after the cutoff in which a customer may buy again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@pass_ctx
+def metrics_evaluate(obj: Context, cutoff: Any, horizon: int, as_json: bool) -> None:
+    """How well each lapse definition and score predicted who then bought nothing (AUC, precision, recall)."""
+    from erp_crm.metrics.backtest import evaluate_history
+
+    report = evaluate_history(obj.settings, cutoff.date(), horizon)
+    click.echo(json.dumps(report.as_dict(), indent=2, default=str) if as_json else report.format())
+
+
 @metrics.command("show")
 @click.argument("partner_key")
 @pass_ctx

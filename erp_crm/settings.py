@@ -94,6 +94,42 @@ class ErpSettings(Secret):
         return value
 
 
+Cuts = tuple[float, float, float, float]
+
+
+class RfmSection(_Strict):
+    """RFM score cut points (four ascending values each; none: quintiles)."""
+
+    recency_days: Cuts | None = None
+    frequency: Cuts | None = None
+    monetary: Cuts | None = None
+    group_on: Literal["fm", "f"] = "fm"
+
+
+class LapseSection(_Strict):
+    """The three lapse definitions (docs/lapse.md)."""
+
+    no_purchase_days: int = Field(365, ge=1)
+    no_purchase_days_by_group: dict[str, int] = {}
+    rhythm_factor: float = Field(3.0, gt=0)
+    rhythm_min_purchases: int = Field(3, ge=2)
+    p_alive_below: float = Field(0.3, ge=0, le=1)
+    definitions: tuple[Literal["rule", "rhythm", "model"], ...] = ("rule", "rhythm", "model")
+
+
+class MetricsSection(_Strict):
+    """Customer metrics (docs/metrics.md)."""
+
+    horizon_days: int = Field(90, ge=1)
+    clv_months: int = Field(12, ge=1)
+    discount_rate_monthly: float = Field(0.01, ge=0, lt=1)
+    penalizer_coef: float = Field(0.0, ge=0)
+    min_customers: int = Field(20, ge=2)
+    change_margin_minutes: int = Field(5, ge=0)
+    rfm: RfmSection = RfmSection()
+    lapse: LapseSection = LapseSection()
+
+
 class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str | None = "var/log/erp_crm.log"
@@ -103,6 +139,7 @@ class Settings(_Strict):
     overlay: OverlaySettings = OverlaySettings()
     erp: ErpSettings = ErpSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSection = MetricsSection()
     home: Path = Path(".")
     config_file: Path | None = None
 

@@ -1,4 +1,5 @@
-"""`erp-crm demo`: build the demo ERP, sync it, and show that nothing was lost.
+"""`erp-crm demo`: build the demo ERP, sync it, show that nothing was lost, then compute
+the customer metrics and show who has lapsed and why.
 
 The demo works on its own two files in the home's var/ (the demo ERP and the demo
 overlay) and never touches the overlay the settings point at, so running it in a
@@ -11,10 +12,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import sqlalchemy as sa
+
 from erp_crm.errors import UserError
 from erp_crm.home import init_home
+from erp_crm.metrics.compute import compute_metrics
+from erp_crm.metrics.compute import format_report as format_metrics
 from erp_crm.model import migrate
 from erp_crm.model.db import overlay_engine
+from erp_crm.model.tables import SYNCED, partner_metrics
 from erp_crm.settings import CONFIG_FILE, Settings, find_home, load_settings
 from erp_crm.sync.compare import compare_counts
 from erp_crm.sync.engine import sync_source
@@ -77,4 +83,28 @@ def run_demo(home_option: str | None, *, customers: int, years: int, seed: int, 
     if not all(c.complete for c in comparisons):
         raise UserError("the overlay does not account for every ERP row; see the table above")
     echo("")
-    echo(f"overlay: {home / DEMO_OVERLAY} (inspect with: erp-crm --home {home} sync quarantine)")
+    metrics = compute_metrics(settings)
+    echo(format_metrics(metrics))
+    echo("")
+    echo("lapsed customers by definition: " + ", ".join(f"{name} {count:,}" for name, count in metrics.lapsed.items()))
+    for name, reason_hu, reason_en in example_reasons(settings, 3):
+        echo(f"  {name}: {reason_hu}")
+        echo(f"  {' ' * len(name)}  {reason_en}")
+    echo("")
+    echo(f"overlay: {home / DEMO_OVERLAY} (try: erp-crm --home {home} metrics show <partner key>)")
+
+
+def example_reasons(settings: Settings, count: int) -> list[tuple[str, str, str]]:
+    """The most surely lapsed customers with their reasons, in Hungarian and English."""
+    engine = overlay_engine(settings.overlay_url())
+    m, p = partner_metrics, SYNCED["partner"]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(p.c.name, m.c.lapse_reason_hu, m.c.lapse_reason_en)
+            .join(p, p.c.id == m.c.partner_id)
+            .where(m.c.lapse_reason_en != "")
+            .order_by(m.c.lapse_score.desc(), p.c.name)
+            .limit(count)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]

@@ -93,6 +93,13 @@ class MetricsReport:
         return data
 
 
+def options_from(section: Any) -> MetricsSettings:
+    """The validated `metrics:` settings section as the computation's own settings."""
+    values = section.model_dump()
+    rfm, lapse = values.pop("rfm"), values.pop("lapse")
+    return MetricsSettings(**values, rfm=RfmSettings(**rfm), lapse=LapseSettings(**lapse))
+
+
 def compute_metrics(
     settings: Any,
     *,
@@ -101,7 +108,7 @@ def compute_metrics(
     options: MetricsSettings | None = None,
 ) -> MetricsReport:
     """Compute and store every live partner's figures as of ``as_of`` (today by default)."""
-    options = options or getattr(settings, "metrics", None) or MetricsSettings()
+    options = options or options_from(settings.metrics)
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
     engine = _engine(settings)

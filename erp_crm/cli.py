@@ -213,6 +213,58 @@ def metrics_show(obj: Context, partner_key: str) -> None:
     click.echo(format_figures(partner_figures(obj.settings, partner_key)))
 
 
+@cli.group()
+def segments() -> None:
+    """Named partner filters (config/segments.yaml), their members and entered/left events."""
+
+
+@segments.command("refresh")
+@click.argument("names", nargs=-1)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate the filters as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_ctx
+def segments_refresh(obj: Context, names: tuple[str, ...], as_of: Any, as_json: bool) -> None:
+    """Bring the membership of the named segments (default: all) up to date."""
+    from erp_crm.segments.refresh import format_report, refresh_segments
+
+    report = refresh_segments(obj.settings, names, as_of=as_of.date() if as_of else None)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+
+
+@segments.command("list")
+@pass_ctx
+def segments_list(obj: Context) -> None:
+    """List the segments with their member counts and last refresh."""
+    from erp_crm.segments.store import list_text
+
+    click.echo(list_text(obj.settings))
+
+
+@segments.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def segments_show(obj: Context, name: str, as_json: bool) -> None:
+    """Show a segment's filter, member count and latest entered/left events."""
+    from erp_crm.segments.store import show_text
+
+    click.echo(show_text(obj.settings, name, as_json))
+
+
+@segments.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File format.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write. Default: NAME.csv or NAME.xlsx here.")
+@click.option("--separator", type=click.Choice([";", ","]), default=";", show_default=True, help="CSV field separator.")
+@pass_ctx
+def segments_export(obj: Context, name: str, fmt: str, output: Path | None, separator: str) -> None:
+    """Write a segment's current members with contact data and main metrics, for campaigns."""
+    from erp_crm.segments.export import export_segment
+
+    path, rows = export_segment(obj.settings, name, fmt, output, separator)  # type: ignore[arg-type]
+    click.echo(f"{rows} members of {name} written to {path}")
+
+
 def main() -> None:
     """Entry point: user mistakes are one line on stderr and a non-zero exit, never a traceback."""
     debug = "--debug" in sys.argv[1:]

@@ -1,0 +1,289 @@
+"""Segments on a handmade overlay: refresh with history and events, config errors, exports, statement counts.
+
+The overlay is built at head and filled directly (partners, a salesperson, invoices and a
+`crm_partner_metrics` row per partner), so each test states the figures its segments
+see. Each test runs with a SQLite and a PostgreSQL overlay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from erp_crm.cli import cli
+from erp_crm.errors import ConfigError, UserError
+from erp_crm.model import migrate
+from erp_crm.model.db import overlay_engine
+from erp_crm.model.tables import SYNCED, partner_metrics, segment, segment_event, segment_member
+from erp_crm.segments.export import export_segment
+from erp_crm.segments.metrics_fields import segment_registry
+from erp_crm.segments.refresh import refresh_segments
+from erp_crm.segments.store import save_segment
+from tests.support.homes import make_home
+
+AS_OF = dt.date(2024, 6, 30)
+OLD = dt.datetime(2024, 1, 1)
+
+SEGMENTS = """\
+segments:
+  at_risk:
+    title: Veszélyeztetett vevők
+    filter: rfm_group in (at_risk, cannot_lose)
+  lapsed:
+    filter: lapsed_rule and revenue_net >= 1000
+  recent_buyers:
+    filter:
+      all:
+        - bought: {within: 90 days}
+        - {field: p_alive, ">": 0.5}
+"""
+
+
+class Overlay:
+    def __init__(self, url: str, home: Path) -> None:
+        self.url = sa.engine.make_url(url)
+        self.engine = overlay_engine(self.url)
+        migrate.upgrade(self.engine)
+        self.home = home
+        self.settings = SimpleNamespace(overlay_url=lambda: self.url, home=home)
+        self.ids: dict[str, int] = {}
+        (home / "config").mkdir(parents=True, exist_ok=True)
+        self.write_segments(SEGMENTS)
+        with self.engine.begin() as conn:
+            self.salesperson = conn.execute(
+                sa.insert(SYNCED["user"]).values(source="t", erp_key="u1", name="Juhász Viktória", row_hash="x", synced_at=OLD).returning(SYNCED["user"].c.id)
+            ).scalar_one()
+
+    def write_segments(self, text: str) -> None:
+        (self.home / "config" / "segments.yaml").write_text(text, encoding="utf-8")
+
+    def partner(self, key: str, name: str, deleted: bool = False, **metrics: Any) -> int:
+        partner = SYNCED["partner"]
+        with self.engine.begin() as conn:
+            pid = conn.execute(
+                sa.insert(partner)
+                .values(
+                    source="t", erp_key=key, name=name, tax_number=f"1234567{len(self.ids)}-2-41", email=f"{key}@pelda.hu",
+                    phone="+36 1 234 5678", city="Székesfehérvár", salesperson_id=self.salesperson, row_hash="x", synced_at=OLD,
+                    erp_deleted_at=OLD if deleted else None,
+                )
+                .returning(partner.c.id)
+            ).scalar_one()
+            conn.execute(sa.insert(partner_metrics).values(**_metrics_row(pid, **metrics)))
+        self.ids[key] = pid
+        return pid
+
+    def invoice(self, key: str, partner: str, date: dt.date, amount: float) -> None:
+        inv = SYNCED["invoice"]
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(inv).values(
+                    source="t", erp_key=key, partner_id=self.ids[partner], date=date, amount_net=amount,
+                    status="posted", kind="invoice", row_hash="x", synced_at=OLD,
+                )
+            )
+
+    def set_metrics(self, key: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(partner_metrics).where(partner_metrics.c.partner_id == self.ids[key]).values(**values))
+
+    def delete_partner(self, key: str) -> None:
+        partner = SYNCED["partner"]
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(partner).where(partner.c.id == self.ids[key]).values(erp_deleted_at=OLD))
+
+    def refresh(self, *names: str, as_of: dt.date = AS_OF) -> dict[str, tuple[int, int, int]]:
+        report = refresh_segments(self.settings, names, as_of=as_of)
+        return {s.name: (s.members, s.entered, s.left) for s in report.segments}
+
+    def members(self, name: str) -> set[str]:
+        return {k for k, left in self.history(name) if left is None}
+
+    def history(self, name: str) -> list[tuple[str, Any]]:
+        """(partner key, left_at) of the segment's membership rows, oldest first."""
+        return self._rows(name, segment_member, segment_member.c.left_at)
+
+    def events(self, name: str) -> list[tuple[str, str]]:
+        """(kind, partner key) of the segment's events, oldest first."""
+        return [(kind, key) for key, kind in self._rows(name, segment_event, segment_event.c.kind)]
+
+    def _rows(self, name: str, table: sa.Table, column: Any) -> list[tuple[str, Any]]:
+        partner = SYNCED["partner"]
+        query = (
+            sa.select(partner.c.erp_key, column)
+            .join(table, table.c.partner_id == partner.c.id)
+            .join(segment, segment.c.id == table.c.segment_id)
+            .where(segment.c.name == name)
+            .order_by(table.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
+
+def _metrics_row(partner_id: int, **values: Any) -> dict[str, Any]:
+    zero_counts = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
+    zero_money = ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
+    row: dict[str, Any] = {"partner_id": partner_id, "as_of": AS_OF, "source": "t", "computed_at": OLD}
+    row.update({c: 0 for c in zero_counts}, **{c: 0.0 for c in zero_money})
+    row.update(values)
+    return row
+
+
+@pytest.fixture
+def overlay(overlay_url: str, tmp_path: Path) -> Overlay:
+    o = Overlay(overlay_url, tmp_path / "home")
+    o.partner("alfa", "Alfa Kft.", rfm_group="at_risk", lapsed_rule=True, revenue_net=5000.0, p_alive=0.9, recency_days=400)
+    o.partner("beta", "Béta Bt.", rfm_group="champions", lapsed_rule=False, revenue_net=9000.0, p_alive=0.95, recency_days=10)
+    o.partner("gamma", "Gamma Zrt.", rfm_group="cannot_lose", lapsed_rule=True, revenue_net=500.0, p_alive=0.2, recency_days=500)
+    o.partner("delta", "Delta Kft.", deleted=True, rfm_group="at_risk", lapsed_rule=True, revenue_net=7000.0, p_alive=0.9)
+    o.partner("eps", "Epszilon Kft.", rfm_group="no_purchase")
+    o.invoice("I1", "beta", dt.date(2024, 6, 1), 1000)
+    o.invoice("I2", "alfa", dt.date(2024, 6, 10), 1000)
+    o.invoice("I3", "gamma", dt.date(2024, 7, 10), 1000)  # after as_of: not bought yet
+    o.invoice("I4", "delta", dt.date(2024, 6, 10), 1000)
+    return o
+
+
+def test_refresh_enters_and_leaves_members_with_history_and_events(overlay: Overlay) -> None:
+    assert overlay.refresh() == {"at_risk": (2, 2, 0), "lapsed": (1, 1, 0), "recent_buyers": (2, 2, 0)}
+    assert overlay.members("at_risk") == {"alfa", "gamma"}  # delta matches but was deleted in the ERP
+    assert overlay.members("lapsed") == {"alfa"}
+    assert overlay.members("recent_buyers") == {"alfa", "beta"}
+    assert overlay.events("at_risk") == [("entered", "alfa"), ("entered", "gamma")]
+
+    # nothing changed: no membership rows, no events
+    assert overlay.refresh() == {"at_risk": (2, 0, 0), "lapsed": (1, 0, 0), "recent_buyers": (2, 0, 0)}
+    assert len(overlay.events("at_risk")) == 2 and len(overlay.history("at_risk")) == 2
+
+    # alfa recovers, beta slips; gamma is deleted in the ERP
+    overlay.set_metrics("alfa", rfm_group="loyal")
+    overlay.set_metrics("beta", rfm_group="at_risk")
+    overlay.delete_partner("gamma")
+    assert overlay.refresh("at_risk") == {"at_risk": (1, 1, 2)}
+    assert overlay.members("at_risk") == {"beta"}
+    assert overlay.events("at_risk")[2:] == [("entered", "beta"), ("left", "alfa"), ("left", "gamma")]
+
+    # alfa comes back: a new membership row, the old one kept
+    overlay.set_metrics("alfa", rfm_group="cannot_lose")
+    assert overlay.refresh("at_risk") == {"at_risk": (2, 1, 0)}
+    history = overlay.history("at_risk")
+    assert [k for k, _ in history] == ["alfa", "gamma", "beta", "alfa"]
+    assert [left is None for _, left in history] == [False, False, True, True]
+    assert overlay.events("at_risk")[-1] == ("entered", "alfa")
+
+    # the relative period moves with as_of: alfa's and beta's purchases fall out of 90 days
+    assert overlay.refresh("recent_buyers", as_of=dt.date(2024, 12, 31)) == {"recent_buyers": (0, 0, 2)}
+
+
+def test_user_segments_are_refreshed_beside_the_config_ones(overlay: Overlay) -> None:
+    registry = segment_registry()
+    with overlay.engine.begin() as conn:
+        save_segment(conn, "big_spenders", {"field": "revenue_net", ">=": 5000}, registry, AS_OF, title="Nagyvevők")
+    assert overlay.refresh("big_spenders") == {"big_spenders": (2, 2, 0)}
+    assert overlay.members("big_spenders") == {"alfa", "beta"}
+    with overlay.engine.connect() as conn:
+        stored = conn.execute(sa.select(segment.c.filter, segment.c.source).where(segment.c.name == "big_spenders")).one()
+    assert tuple(stored) == ("revenue_net >= 5000", "user")
+    with overlay.engine.begin() as conn, pytest.raises(UserError, match="built-in"):
+        save_segment(conn, "at_risk", "key_account", registry, AS_OF)
+    with pytest.raises(UserError, match="no segment named 'nobody'"):
+        overlay.refresh("nobody")
+
+
+@pytest.mark.parametrize(
+    ("filter_yaml", "expected"),
+    [
+        ('"rfm_grup = at_risk"', ":3: segment broken: filter line 1, column 1: unknown field 'rfm_grup' (did you mean 'rfm_group'?)"),
+        (
+            "\n      all:\n        - lapsed_rule\n        - {field: recency_dayz, '>': 30}",
+            ":6: segment broken: filter all[1].field: unknown field 'recency_dayz' (did you mean 'recency_days'?)",
+        ),
+        ('"rfm_group = at risk"', ":3: segment broken: filter line 1, column 16: "),
+    ],
+)
+def test_a_filter_error_in_segments_yaml_is_one_line_naming_file_segment_and_place(overlay: Overlay, filter_yaml: str, expected: str) -> None:
+    overlay.write_segments(f"segments:\n  broken:\n    filter: {filter_yaml}\n")
+    with pytest.raises(ConfigError) as caught:
+        overlay.refresh()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(overlay.home / "config" / "segments.yaml") + expected), message
+
+
+def test_export_csv_and_xlsx(overlay: Overlay, tmp_path: Path) -> None:
+    overlay.refresh()
+    path, rows = export_segment(overlay.settings, "at_risk", "csv", tmp_path / "at_risk.csv")
+    raw = path.read_bytes()
+    assert rows == 2 and raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].split(";")[:8] == ["partner_key", "name", "tax_number", "email", "phone", "city", "salesperson", "entered_at"]
+    assert lines[1].startswith("alfa;Alfa Kft.;12345670-2-41;alfa@pelda.hu;+36 1 234 5678;Székesfehérvár;Juhász Viktória;")
+    frame = pd.read_csv(path, sep=";", encoding="utf-8-sig")
+    assert list(frame["rfm_group"]) == ["at_risk", "cannot_lose"] and list(frame["revenue_net"]) == [5000.0, 500.0]
+
+    comma, _ = export_segment(overlay.settings, "at_risk", "csv", tmp_path / "comma.csv", separator=",")
+    assert comma.read_text(encoding="utf-8-sig").splitlines()[0].startswith("partner_key,name,tax_number,")
+
+    xlsx, rows = export_segment(overlay.settings, "lapsed", "xlsx", tmp_path / "lapsed.xlsx")
+    sheet = pd.read_excel(xlsx, sheet_name="members", engine="openpyxl")
+    assert rows == 1 and list(sheet["name"]) == ["Alfa Kft."] and list(sheet["city"]) == ["Székesfehérvár"]
+    assert bool(sheet["lapsed_rule"][0]) is True and sheet["recency_days"][0] == 400
+
+
+def test_refresh_issues_the_same_number_of_statements_for_any_number_of_partners(overlay_url: str, tmp_path: Path) -> None:
+    o = Overlay(overlay_url, tmp_path / "home")
+
+    def add_partners(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            o.partner(f"p{i}", f"Partner {i}", rfm_group="at_risk" if i % 2 else "loyal", lapsed_rule=i % 3 == 0, revenue_net=2000.0, p_alive=0.9)
+            o.invoice(f"I{i}", f"p{i}", dt.date(2024, 6, 1), 100)
+
+    def statements() -> int:
+        """Statements of a first refresh (every segment gains members), from a clean slate."""
+        with o.engine.begin() as conn:
+            for table in (segment_event, segment_member, segment):
+                conn.execute(sa.delete(table))
+        counted: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            counted.append(statement)
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+        try:
+            report = o.refresh()
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        assert all(entered > 0 for _, entered, _ in report.values()), report
+        return len(counted)
+
+    add_partners(0, 4)
+    few = statements()
+    add_partners(4, 80)
+    many = statements()
+    assert few == many, (few, many)
+    assert many <= 12 + 8 * 3  # reading and syncing the definitions, then a few statements per segment
+
+
+def test_segments_commands(overlay: Overlay, tmp_path: Path) -> None:
+    home = make_home(tmp_path, overlay_url=overlay.url.render_as_string(hide_password=False))
+    (home / "config" / "segments.yaml").write_text(SEGMENTS, encoding="utf-8")
+    run = CliRunner().invoke
+    refreshed = run(cli, ["--home", str(home), "segments", "refresh", "--as-of", "2024-06-30", "--json"])
+    assert refreshed.exit_code == 0, refreshed.output
+    assert {s["name"]: s["members"] for s in json.loads(refreshed.output)["segments"]} == {"at_risk": 2, "lapsed": 1, "recent_buyers": 2}
+    listed = run(cli, ["--home", str(home), "segments", "list"])
+    assert listed.exit_code == 0 and "at_risk" in listed.output and "Veszélyeztetett vevők" in listed.output
+    shown = run(cli, ["--home", str(home), "segments", "show", "at_risk", "--json"])
+    details = json.loads(shown.output)
+    assert (details["filter"], details["members"], len(details["events"])) == ("rfm_group in (at_risk, cannot_lose)", 2, 2)
+    out = tmp_path / "list.xlsx"
+    exported = run(cli, ["--home", str(home), "segments", "export", "at_risk", "--format", "xlsx", "--output", str(out)])
+    assert exported.exit_code == 0 and exported.output.strip() == f"2 members of at_risk written to {out}"

@@ -1,5 +1,5 @@
 """`erp-crm demo`: build the demo ERP, sync it, show that nothing was lost, then compute
-the customer metrics and show who has lapsed and why.
+the customer metrics, show who has lapsed and why, and refresh the segments.
 
 The demo works on its own two files in the home's var/ (the demo ERP and the demo
 overlay) and never touches the overlay the settings point at, so running it in a
@@ -21,6 +21,8 @@ from erp_crm.metrics.compute import format_report as format_metrics
 from erp_crm.model import migrate
 from erp_crm.model.db import overlay_engine
 from erp_crm.model.tables import SYNCED, partner_metrics
+from erp_crm.segments.refresh import format_report as format_segments
+from erp_crm.segments.refresh import refresh_segments
 from erp_crm.settings import CONFIG_FILE, Settings, find_home, load_settings
 from erp_crm.sync.compare import compare_counts
 from erp_crm.sync.engine import sync_source
@@ -90,6 +92,8 @@ def run_demo(home_option: str | None, *, customers: int, years: int, seed: int, 
     for name, reason_hu, reason_en in example_reasons(settings, 3):
         echo(f"  {name}: {reason_hu}")
         echo(f"  {' ' * len(name)}  {reason_en}")
+    echo("")
+    echo(format_segments(refresh_segments(settings)))
     echo("")
     echo(f"overlay: {home / DEMO_OVERLAY} (try: erp-crm --home {home} metrics show <partner key>)")
 

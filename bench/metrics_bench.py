@@ -37,7 +37,6 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "data"))
+
+from benchlib import run_json  # noqa: E402  (bench/ is the script's folder)
 
 DEFAULT_LIFETIMES = "/tmp/ltvenv/bin/python"
 MEASURES = ("summary", "bgnbd", "incremental", "segments")
@@ -95,10 +96,7 @@ else:
 
 
 def lifetimes(python: str, job: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run([python, "-c", LIFETIMES_CHILD, json.dumps(job)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"lifetimes child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json([python, "-c", LIFETIMES_CHILD, json.dumps(job)], "lifetimes child")
 
 
 # -- results --------------------------------------------------------------------------

@@ -45,6 +45,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
+from benchlib import run_json  # bench/ is the script's folder
+
 HERE = Path(__file__).resolve().parent
 DEFINITION = HERE / "dolibarr_bench.yaml"
 FETCH = 5000
@@ -482,14 +484,7 @@ def child_sync(home: str, mode: str, profile: str | None) -> dict[str, Any]:
 
 def run_child(task: str, **kwargs: Any) -> dict[str, Any]:
     """Run `task` in a fresh interpreter and return what it reports."""
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps(kwargs)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {task} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json([sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps(kwargs)], f"child {task}")
 
 
 # -- measuring ------------------------------------------------------------------------

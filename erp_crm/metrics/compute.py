@@ -38,7 +38,7 @@ from erp_crm.errors import UserError
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.gamma_gamma import GammaGamma
 from erp_crm.metrics import rhythm
-from erp_crm.metrics.history import EPOCH, Purchases, read_purchases
+from erp_crm.metrics.history import EPOCH, Purchases, day_number_sql, read_purchases
 from erp_crm.metrics.lapse import LapseSettings, lapse_flags
 from erp_crm.metrics.quantitative import quantitative
 from erp_crm.metrics.rfm import RfmSettings, rfm_scores
@@ -131,8 +131,9 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, options: Met
         .limit(1)
     ).first()
     partner = SYNCED["partner"]
+    rows = conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.erp_deleted_at.is_(None))).all()
     partners = pd.DataFrame.from_records(
-        conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.erp_deleted_at.is_(None))).all(),
+        [tuple(r) for r in rows],  # plain tuples: pandas probes Row objects slowly
         columns=["partner_id", "customer_group"],
     ).set_index("partner_id").sort_index()
 
@@ -212,15 +213,17 @@ def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, 
         # an order changes the conversion rate of its quote's partner
         sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(sa.or_(touched(order), dated(order))),
         sa.select(invoice.c.partner_id).join(line, line.c.invoice_id == invoice.c.id).where(touched(line)),
-        sa.select(invoice.c.partner_id)
-        .join(line, line.c.invoice_id == invoice.c.id)
-        .join(product, product.c.id == line.c.product_id)
-        .where(touched(product)),
         sa.select(ticket.c.partner_id).where(
             sa.or_(touched(ticket), sa.and_(ticket.c.opened_at >= start, ticket.c.opened_at < stop))
         ),
         sa.select(partner.c.id).where(partner.c.synced_at >= since),
     ]
+    # products are few and seldom change: look them up first rather than join every line to them
+    products = sa.select(product.c.id).where(touched(product))
+    if conn.execute(products.limit(1)).first() is not None:
+        selects.append(
+            sa.select(invoice.c.partner_id).join(line, line.c.invoice_id == invoice.c.id).where(line.c.product_id.in_(products))
+        )
     rows = conn.execute(sa.union(*selects)).scalars()
     return {int(r) for r in rows if r is not None}
 
@@ -272,14 +275,14 @@ def typical_gaps(purchases: Purchases, index: pd.Index) -> np.ndarray:
 
 
 def _stored_aggregates(conn: Connection) -> pd.DataFrame:
-    """Stage 1's figures as the last run left them."""
+    """Stage 1's figures as the last run left them (purchase dates as day numbers)."""
     t = partner_metrics
-    rows = conn.execute(sa.select(t.c.partner_id, *(t.c[c] for c in AGGREGATES))).all()
-    frame = pd.DataFrame.from_records(rows, columns=["partner_id", *AGGREGATES]).set_index("partner_id")
-    frame.index = frame.index.astype(np.int64)
-    for column in ("first_purchase", "last_purchase"):
-        frame[column] = [np.nan if d is None else (d - EPOCH).days for d in frame[column]]
-    return frame
+    dialect = conn.dialect.name
+    selected = [day_number_sql(t.c[c], dialect) if c in ("first_purchase", "last_purchase") else t.c[c] for c in AGGREGATES]
+    rows = conn.execute(sa.select(t.c.partner_id, *selected)).all()
+    columns = list(zip(*rows)) if rows else [()] * (len(AGGREGATES) + 1)
+    index = pd.Index(np.array(columns[0], dtype=np.int64), name="partner_id")
+    return pd.DataFrame({c: np.array(v, dtype=np.float64) for c, v in zip(AGGREGATES, columns[1:])}, index=index)
 
 
 def _complete(frame: pd.DataFrame) -> pd.DataFrame:
@@ -386,7 +389,7 @@ def _lapse(frame: pd.DataFrame, options: MetricsSettings, report: MetricsReport)
             "typical_gap_days": frame["typical_gap_days"],
             "p_alive": frame["p_alive"].astype(np.float64),
             "customer_group": frame["customer_group"],
-            "last_purchase": [None if pd.isna(d) else EPOCH + dt.timedelta(days=int(d)) for d in last],
+            "last_purchase": _dates(last.to_numpy(np.float64)),
         },
         index=frame.index,
     )
@@ -401,6 +404,14 @@ def _lapse(frame: pd.DataFrame, options: MetricsSettings, report: MetricsReport)
         frame[f"lapse_{column}"] = [text or None for text in flags[column]]
 
 
+def _dates(days: np.ndarray) -> list[dt.date | None]:
+    """Day numbers (days since 1970-01-01, NaN for none) as dates."""
+    missing = np.isnan(days)
+    cells = np.where(missing, 0, days).astype(np.int64).astype("datetime64[D]").astype(object)
+    cells[missing] = None
+    return cells.tolist()
+
+
 # --- writing -------------------------------------------------------------------------------
 
 _DATES = ("first_purchase", "last_purchase")
@@ -411,19 +422,25 @@ _TEXTS = ("rfm_group", "lapse_reason_hu", "lapse_reason_en")
 
 def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Rows for the driver in ``columns`` order: plain Python values, None for missing ones."""
-    values: dict[str, list[Any]] = {"partner_id": [int(i) for i in frame.index]}
+    values: dict[str, list[Any]] = {"partner_id": frame.index.to_numpy(np.int64).tolist()}
     for column in METRIC_COLUMNS:
         series = frame[column]
-        if column in _DATES:
-            values[column] = [None if pd.isna(v) else EPOCH + dt.timedelta(days=int(v)) for v in series]
-        elif column in _INTS:
-            values[column] = [None if pd.isna(v) else int(v) for v in series]
+        if column in _DATES or column in _INTS or column not in (_BOOLS + _TEXTS):
+            numbers = series.to_numpy(np.float64)
+            missing = np.isnan(numbers)
+            if column in _DATES:
+                values[column] = _dates(numbers)
+                continue
+            if column in _INTS:
+                cells = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+            else:
+                cells = numbers.astype(object)
+            cells[missing] = None
+            values[column] = cells.tolist()
         elif column in _BOOLS:
             values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in series]
-        elif column in _TEXTS:
-            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
         else:
-            values[column] = [None if pd.isna(v) else float(v) for v in series.to_numpy(np.float64)]
+            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
     for name, value in extra.items():
         values[name] = [value] * len(frame)
     return list(zip(*(values[c] for c in columns)))
@@ -441,14 +458,16 @@ def _write(conn: Connection, frame: pd.DataFrame, source: str, as_of: dt.date, c
     conn.execute(sa.delete(partner_metrics))
     conn.execute(sa.delete(partner_metrics_history).where(partner_metrics_history.c.as_of == as_of))
     sql, columns = _insert_sql(conn, partner_metrics)
-    history_sql, history_columns = _insert_sql(conn, partner_metrics_history)
-    rows = _rows(frame, columns, {"source": source, "as_of": as_of, "computed_at": computed_at})
+    _, history_columns = _insert_sql(conn, partner_metrics_history)
     if history_columns != columns:
         raise AssertionError("crm_partner_metrics and its history must list their columns alike")
+    rows = _rows(frame, columns, {"source": source, "as_of": as_of, "computed_at": computed_at})
     for start in range(0, len(rows), 10_000):
-        part = rows[start : start + 10_000]
-        conn.exec_driver_sql(sql, part)
-        conn.exec_driver_sql(history_sql, part)
+        conn.exec_driver_sql(sql, rows[start : start + 10_000])
+    # the snapshot is a copy of the rows just written, made by the database
+    conn.execute(
+        sa.insert(partner_metrics_history).from_select(columns, sa.select(*(partner_metrics.c[c] for c in columns)))
+    )
 
 
 # --- reading -------------------------------------------------------------------------------

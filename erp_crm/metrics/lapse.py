@@ -123,21 +123,37 @@ def lapse_flags(frame: pd.DataFrame, settings: LapseSettings = LapseSettings()) 
 def _reasons(
     lapsed: pd.Series, recency: pd.Series, gap: pd.Series, ratio: pd.Series, p_alive: pd.Series
 ) -> tuple[list[str], list[str]]:
-    """Both languages' reasons; built only for lapsed rows, which are few."""
+    """Both languages' reasons; built only for lapsed rows, each distinct number formatted once."""
     hu = [""] * lapsed.size
     en = [""] * lapsed.size
-    for i in np.flatnonzero(lapsed.to_numpy()):
-        days, usual, times, p = recency.iat[i], gap.iat[i], ratio.iat[i], p_alive.iat[i]
-        parts_hu = [f"nem vásárolt {format_hu(days)} napja"]
-        parts_en = [f"no purchase for {format_en(days)} days"]
+    rows = np.flatnonzero(lapsed.to_numpy())
+    if not rows.size:
+        return hu, en
+    texts: dict[tuple[float, int, float], tuple[str, str]] = {}
+
+    def both(value: float, decimals: int = 0) -> tuple[str, str]:
+        key = (value, decimals, math.copysign(1.0, value))  # 0.0 and -0.0 print differently
+        found = texts.get(key)
+        if found is None:
+            english = format_en(value, decimals)
+            found = texts[key] = (english.replace(",", "\u00a0").replace(".", ","), english)
+        return found
+
+    columns = (recency.to_numpy(np.float64)[rows], gap.to_numpy(np.float64)[rows], ratio.to_numpy(np.float64)[rows], p_alive.to_numpy(np.float64)[rows])
+    for i, days, usual, times, p in zip(rows.tolist(), *(c.tolist() for c in columns)):
+        days_hu, days_en = both(days)
+        text_hu = f"nem vásárolt {days_hu} napja"
+        text_en = f"no purchase for {days_en} days"
         if not math.isnan(usual):
-            parts_hu[-1] += f"; általában {format_hu(usual)} naponta rendel ({format_hu(times, 1)}× a szokásos)"
-            parts_en[-1] += f"; usually orders every {format_en(usual)} days ({format_en(times, 1)}× the usual gap)"
+            (usual_hu, usual_en), (times_hu, times_en) = both(usual), both(times, 1)
+            text_hu += f"; általában {usual_hu} naponta rendel ({times_hu}× a szokásos)"
+            text_en += f"; usually orders every {usual_en} days ({times_en}× the usual gap)"
         if not math.isnan(p):
-            parts_hu.append(f"P(aktív) {format_hu(100 * p)}%")
-            parts_en.append(f"P(active) {format_en(100 * p)}%")
-        hu[i] = "; ".join(parts_hu)
-        en[i] = "; ".join(parts_en)
+            p_hu, p_en = both(100 * p)
+            text_hu += f"; P(aktív) {p_hu}%"
+            text_en += f"; P(active) {p_en}%"
+        hu[i] = text_hu
+        en[i] = text_en
     return hu, en
 
 

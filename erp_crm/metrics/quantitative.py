@@ -112,7 +112,7 @@ def quantitative(conn: Connection, as_of: dt.date, partner_ids: Iterable[int] | 
             result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
             names = list(result.keys())
             for rows in result.partitions():
-                frame = pd.DataFrame.from_records(rows, columns=names)
+                frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)  # tuples: pandas probes Row objects slowly
                 parts.setdefault(names[1], []).append(frame.set_index("partner_id"))
     frames = [pd.concat(chunk) for chunk in parts.values()]
     if not frames:

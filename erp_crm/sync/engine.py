@@ -124,6 +124,7 @@ class EntitySync:
                     conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
                 sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
         self.pending = pending
+        self.cursor = previous.cursor  # kept as it is until the entity finishes
         self.since = sync_state.decode(pending["since"])
         self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
         try:
@@ -272,11 +273,11 @@ class EntitySync:
             quarantine_rows(conn, self.run.source_name, self.name, bad, now, self.run.run_id)
             if self.has_quarantine:
                 release_from_quarantine(conn, self.run.source_name, self.name, result.written_keys)
+            met = result.written_keys + [b["erp_key"] for b in bad if b["erp_key"]]  # rows the ERP still has
             if self.run.mode == "reconcile":
-                self._record_seen(conn, result.written_keys + [b["erp_key"] for b in bad if b["erp_key"]])
+                self._record_seen(conn, met)
             if self._follows_parent():
-                self.seen_keys.extend(result.written_keys)
-                self.seen_keys.extend(b["erp_key"] for b in bad if b["erp_key"])
+                self.seen_keys.extend(met)
             if save_progress:
                 self._save_progress(conn)
         c = self.counts
@@ -318,8 +319,7 @@ class EntitySync:
             )
 
     def _save_progress(self, conn: Connection) -> None:
-        previous = sync_state.load(conn, self.run.source_name, self.name)
-        sync_state.save(conn, self.run.source_name, self.name, cursor=previous.cursor, pending=self.pending, now=_now())
+        sync_state.save(conn, self.run.source_name, self.name, cursor=self.cursor, pending=self.pending, now=_now())
 
     def _sweep_lines(self, conn: Connection, parent_keys: list[Any]) -> None:
         """Lines of re-read parents that the ERP no longer has were deleted there."""

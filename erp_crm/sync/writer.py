@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from erp_crm.model.canonical import BY_NAME, Entity
+from erp_crm.model.canonical import Entity
 from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, ref_key_column
 
 IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
@@ -164,7 +164,7 @@ class EntityWriter:
                 ref_key = row[i + 1]
                 ref_id = resolved[i].get(ref_key) if ref_key is not None else None
                 if ref_id is None and f.required:
-                    reason = f"{f.name}: unknown {BY_NAME[f.ref or ''].name} {ref_key!r} (not in the overlay: filtered out, quarantined or not synced yet)"
+                    reason = f"{f.name}: unknown {f.ref} {ref_key!r} (not in the overlay: filtered out, quarantined or not synced yet)"
                     break
                 ids.append(ref_id)
             if reason is not None:

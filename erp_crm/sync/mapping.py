@@ -272,7 +272,7 @@ def _field_lines(i: int, field: Field, spec: FieldSpec | None, sel: _Select, ns:
         missing = f"D{i}" if spec.default is not None else f"_bad({name}, {var}, 'unknown value: add it to the map or give a default')"
         lines += [
             f"if {var} is None: {var} = D{i}",
-            f"else:",
+            "else:",
             f"    {var} = M{i}.get({var}, _MISSING)",
             f"    if {var} is _MISSING: {var} = {missing}",
         ]

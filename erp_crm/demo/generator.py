@@ -597,7 +597,7 @@ class _Generator:
 
     # ------------------------------------------------------------------ partners
     def make_partners(self) -> list[_Customer]:
-        rng, clock = self.rng, self.clock
+        rng = self.rng
         n = self.n_customers
         out: list[_Customer] = []
         for _ in range(n):

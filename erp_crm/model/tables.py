@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from erp_crm.model.canonical import BY_NAME, ENTITIES, Entity, Kind
+from erp_crm.model.canonical import ENTITIES, Entity, Kind
 
 metadata = sa.MetaData(
     naming_convention={
@@ -56,7 +56,7 @@ def _synced_table(entity: Entity) -> sa.Table:
             # PostgreSQL's per-row constraint triggers cost two thirds of a load's time.
             indexed = not (entity.parent and f.ref == "product")
             columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
-            columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of a row in BY_NAME[f.ref].table
+            columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of the referenced entity's row
         else:
             columns.append(sa.Column(f.name, _TYPES[f.kind]))
     columns += [

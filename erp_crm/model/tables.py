@@ -82,7 +82,7 @@ partner_profile = sa.Table(
     sa.Column("key_account", sa.Boolean(create_constraint=False)),
     sa.Column("customer_rating", sa.Integer),
     sa.Column("custom", sa.JSON),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),  # set by every change: segment refreshes look here
     comment="descriptive and qualitative data kept by the CRM; the sync never overwrites it",
 )
 
@@ -134,6 +134,16 @@ sync_seen = sa.Table(
     comment="keys met during a reconciliation pass; what the overlay has beyond them was deleted in the ERP",
 )
 
+
+partner_change = sa.Table(
+    "crm_partner_change",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("partner_id", sa.Integer, comment="the partner whose data changed; NULL: any partner may have"),
+    sa.Column("entity", sa.String(40), nullable=False, comment="what changed: a synced entity, or metrics"),
+    sa.Column("changed_at", sa.DateTime, nullable=False, index=True),
+    comment="the partner change feed (erp_crm.model.changes): who changed when, for incremental metrics and segments",
+)
 
 # Customer metrics (docs/metrics.md): one row per live partner as of the last run, the
 # same rows kept per date in the history table, and a record of each run.
@@ -216,6 +226,8 @@ metrics_run = sa.Table(
     sa.Column("partners", sa.Integer, comment="partners whose figures were written"),
     sa.Column("recomputed", sa.Integer, comment="partners whose documents were aggregated again"),
     sa.Column("models", sa.JSON, comment="fitted model parameters, or why a model was not fitted"),
+    sa.Column("settings_hash", sa.String(32), comment="the metrics settings the run used (a changed setting rewrites every row)"),
+    sa.Column("written", sa.Integer, comment="rows of crm_partner_metrics written (the others were already right)"),
 )
 
 
@@ -233,6 +245,7 @@ segment = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False, comment="when the definition last changed"),
     sa.Column("refreshed_at", sa.DateTime, comment="when membership was last brought up to date"),
     sa.Column("refreshed_as_of", sa.Date, comment="the day the last refresh evaluated the filter for"),
+    sa.Column("refreshed_filter", sa.Text, comment="the filter as of the last refresh; a changed one is refreshed whole"),
 )
 
 segment_member = sa.Table(

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erp_crm.errors import ConfigError, SourceError, UserError
-from erp_crm.model import migrate
+from erp_crm.model import changes, migrate
 from erp_crm.model.db import overlay_engine, overlay_errors
+from erp_crm.model.locking import sync_lock
 from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, sync_run, sync_seen
 from erp_crm.settings import Settings, parse_duration
 from erp_crm.sync import state as sync_state
 from erp_crm.sync.definition import Definition, find_definition, load_definition
-from erp_crm.sync.locking import sync_lock
 from erp_crm.sync.mapping import BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource, UndecodableText
@@ -119,6 +119,9 @@ class EntitySync:
             since = None if whole else sync_state.before(previous.cursor, run.lookback)
             pending = {"mode": run.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "first_run": run.run_id}
             with overlay.begin() as conn:
+                if self.writer.empty:  # a first load logs no rows to the change feed: it says "everyone" instead
+                    pending["first_load"] = True
+                    changes.record_everyone(conn, self.name, _now())
                 if run.mode == "reconcile":
                     conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
                 sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
@@ -334,20 +337,23 @@ class EntitySync:
                 sa.select(t.c.erp_key).where(t.c[ref_id_column(parent.name)].in_(part), t.c.erp_deleted_at.is_(None))
             ).scalars()
             gone.extend(k for k in rows if k not in seen)
+        now = _now()
         for part in chunks(gone):
-            conn.execute(sa.update(t).where(t.c.source == self.run.source_name, t.c.erp_key.in_(part)).values(erp_deleted_at=_now()))
+            where = sa.and_(t.c.source == self.run.source_name, t.c.erp_key.in_(part))
+            changes.record_rows(conn, self.name, where, now)
+            conn.execute(sa.update(t).where(where).values(erp_deleted_at=now))
         self.counts.deleted += len(gone)
 
     def _finish(self, conn: Connection) -> None:
-        run, t = self.run, SYNCED[self.name]
-        self.writer.resolve_late_references(conn, None if run.mode != "incremental" else run.gained_rows)
+        run, t, now = self.run, SYNCED[self.name], _now()
+        self.writer.resolve_late_references(conn, None if run.mode != "incremental" else run.gained_rows, now)
+        if self.pending.get("first_load"):  # said again at the end, for consumers that ran during the load
+            changes.record_everyone(conn, self.name, now)
         if run.mode == "reconcile":
             seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
-            result = conn.execute(
-                sa.update(t)
-                .where(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
-                .values(erp_deleted_at=_now())
-            )
+            vanished = sa.and_(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
+            changes.record_rows(conn, self.name, vanished, now)
+            result = conn.execute(sa.update(t).where(vanished).values(erp_deleted_at=now))
             self.counts.deleted += result.rowcount or 0
             conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
         if run.mode != "incremental":  # a whole pass met every row still there: older entries are gone from the ERP
@@ -440,5 +446,6 @@ def sync_source(
                     status="ok", finished_at=_now(), counts={k: asdict(v) for k, v in report.entities.items()}
                 )
             )
+            changes.prune(conn, _now())
     overlay.dispose()
     return report

@@ -3,7 +3,8 @@
 Per batch this costs a few set-based statements, never one per row: the stored hashes
 of the batch's keys in one query, the ids of the referenced rows in one query per
 reference (with a bounded cache, since most batches point at the same partners and
-products), then one executemany upsert of only the new and changed rows.
+products), then one executemany upsert of only the new and changed rows, and one
+statement telling the partner change feed (`erp_crm.model.changes`) whose data changed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from erp_crm.model.canonical import Entity
+from erp_crm.model import changes
+from erp_crm.model.canonical import BY_NAME, Entity
 from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, ref_key_column
 
 IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
@@ -69,6 +71,9 @@ class EntityWriter:
         self.source = source
         self.table = SYNCED[entity.name]
         self.refs = [(i, f) for i, f in enumerate(entity.fields) if f.ref]
+        owner = changes.owner_field(entity)
+        # where the row's owner (its partner, or a line's document) sits among the resolved reference ids
+        self.owner_at = next((n for n, (_, f) in enumerate(self.refs) if f is owner), None)
         self._cache: dict[str, dict[str, int]] = {f.ref: {} for _, f in self.refs if f.ref}
         value_columns = [ref_key_column(f.name) if f.ref else f.name for f in entity.fields]
         id_columns = [ref_id_column(f.name) for _, f in self.refs]
@@ -76,7 +81,7 @@ class EntityWriter:
         self.sql = self._upsert_sql(conn)
         self.copy = self._copy_statements(conn)
         self.text_stamps = conn.dialect.name == "sqlite"  # format the timestamp once, not per row
-        self.empty = False  # set when the table held nothing of this source: no stored rows to compare
+        self.empty = False  # set when the table held nothing of this source: no stored rows to compare, no changes to log
 
     def _upsert_sql(self, conn: Connection) -> str:
         statement = dialect_insert(conn, self.table).values({c: sa.bindparam(c) for c in self.columns})
@@ -123,14 +128,14 @@ class EntityWriter:
                     stream.write_row(row)
             cursor.execute(merge)
 
-    def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool]]:
-        """Hash and deleted flag of the overlay rows with these keys."""
-        found: dict[str, tuple[str, bool]] = {}
+    def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool, int | None]]:
+        """Hash, deleted flag and owner id (partner or document; None without one) of the overlay rows with these keys."""
+        found: dict[str, tuple[str, bool, int | None]] = {}
         if self.empty:
             return found
         for part in chunks(keys):
             rows = conn.execute(_stored_by_key(self.entity.name), {"source": self.source, "keys": list(part)})
-            found.update((k, (h, bool(d))) for k, h, d in rows)
+            found.update((k, (h, bool(d), owner)) for k, h, d, owner in rows)
         return found
 
     def resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
@@ -154,7 +159,9 @@ class EntityWriter:
             for i, f in self.refs
         }
         params = []
-        source, reorder = self.source, self.reorder
+        owners: set[int] = set()  # partners (or documents) whose data this batch changes, moved-from ones included
+        changed: list[str] = []  # keys of changed rows without an owner (partners themselves, products, users)
+        source, reorder, owner_at = self.source, self.reorder, self.owner_at
         stamp: Any = now.isoformat(" ") if self.text_stamps else now
         for key, row in latest.items():
             before = stored.get(key)
@@ -179,25 +186,47 @@ class EntityWriter:
                 result.inserted += 1
             else:
                 result.updated += 1
+                if before[2] is not None:
+                    owners.add(before[2])
+            if owner_at is None:
+                changed.append(key)
+            elif ids[owner_at] is not None:
+                owners.add(ids[owner_at])
             params.append(reorder((source, *row[:-1], *ids, row_hash, stamp, None)))
         if params:
             self._upsert(conn, params)
+            if not self.empty:
+                self._log_changes(conn, owners, changed, now)
         return result
 
-    def resolve_late_references(self, conn: Connection, arrived: set[str] | None) -> None:
+    def _log_changes(self, conn: Connection, owners: set[int], keys: list[str], now: datetime) -> None:
+        """Tell the change feed whose data the batch changed (a first load tells it once, in the engine)."""
+        name = self.entity.name
+        if self.owner_at is not None:
+            changes.record_owners(conn, name, owners, now)
+        elif changes.partner_of(name) is None:
+            changes.record_everyone(conn, name, now)  # a product or user: any partner's figures may move
+        else:
+            for part in chunks(keys):  # partners themselves: inserted ones get their ids only now
+                changes.record_rows(conn, name, sa.and_(self.table.c.source == self.source, self.table.c.erp_key.in_(part)), now)
+
+    def resolve_late_references(self, conn: Connection, arrived: set[str] | None, now: datetime) -> None:
         """Optional references whose row arrived after the referring one.
 
         Each pass scans the table for unresolved references, so it runs only for entities
         that gained rows (`arrived`; None: all of them, as whole passes do).
         """
         t = self.table
-        for _, f in self.refs:
+        for n, (_, f) in enumerate(self.refs):
             if f.required or (arrived is not None and f.ref not in arrived):
                 continue
             target = SYNCED[f.ref or ""]
             key_col, id_col = t.c[ref_key_column(f.name)], t.c[ref_id_column(f.name)]
             found = sa.select(target.c.id).where(target.c.source == t.c.source, target.c.erp_key == key_col).scalar_subquery()
-            conn.execute(sa.update(t).where(t.c.source == self.source, id_col.is_(None), key_col.is_not(None)).values({id_col: found}))
+            unresolved = sa.and_(t.c.source == self.source, id_col.is_(None), key_col.is_not(None))
+            if n == self.owner_at and f.ref == "partner":  # a ticket or contact that finds its partner changes that partner
+                changes.record_partners(conn, self.entity.name, conn.execute(sa.select(found).where(unresolved)).scalars(), now)
+            conn.execute(sa.update(t).where(unresolved).values({id_col: found}))
 
 
 @functools.cache
@@ -209,9 +238,11 @@ def _ids_by_key(entity: str) -> sa.Select[Any]:
 
 @functools.cache
 def _stored_by_key(entity: str) -> sa.Select[Any]:
-    """Hash and deleted flag by ERP key, compiled once per entity."""
+    """Hash, deleted flag and owner id by ERP key, compiled once per entity."""
     t = SYNCED[entity]
-    return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None)).where(
+    owner = changes.owner_field(BY_NAME[entity])
+    owner_id = t.c[ref_id_column(owner.name)] if owner is not None else sa.null()
+    return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None), owner_id).where(
         t.c.source == sa.bindparam("source"), t.c.erp_key.in_(sa.bindparam("keys", expanding=True))
     )
 

@@ -1,0 +1,128 @@
+"""The partner change feed (`crm_partner_change`): which partners' data changed, and when.
+
+Incremental consumers (metrics, segment refreshes) recompute only the partners whose
+inputs changed since their last run. Stamps on the rows themselves cannot tell them all
+of it: a document moved to another partner leaves no trace on its old partner, a deleted
+line no trace on its invoice's partner, and an index on every line table's `synced_at`
+would tax each of a million line inserts. So whoever changes what a partner's figures
+are made of writes a row here in the same transaction: the sync for every inserted,
+updated, moved or deleted row (through the row's partner, or its document's partner for
+lines), the metrics run for every partner whose figures it rewrote.
+
+A row without a partner means "any partner may have changed" (a product or user changed,
+or a first load, where logging every row would only slow it down); consumers then go
+over everyone. Rows older than `KEPT_DAYS` are pruned, and a consumer that last ran
+before that goes over everyone too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.model.canonical import BY_NAME, Entity, Field
+from erp_crm.model.tables import SYNCED, partner_change, ref_id_column
+
+KEPT_DAYS = 40
+IN_CHUNK = 900  # below every database's bound-parameter limit
+
+
+def owner_field(entity: Entity) -> Field | None:
+    """The field that ties a row to a partner: its `partner` reference, or a line's document."""
+    partner = entity.by_name.get("partner")
+    if partner is not None and partner.ref == "partner":
+        return partner
+    return entity.parent_field
+
+
+def partner_of(entity_name: str) -> tuple[sa.ColumnElement[int], list[sa.Table]] | None:
+    """SQL for the partner id of a row of `entity_name`, and the tables it joins; None if rows have no partner."""
+    entity, t = BY_NAME[entity_name], SYNCED[entity_name]
+    if entity_name == "partner":
+        return t.c.id, [t]
+    owner = owner_field(entity)
+    if owner is None:
+        return None
+    if owner.ref == "partner":
+        return t.c[ref_id_column(owner.name)], [t]
+    parent = SYNCED[owner.ref or ""]
+    via = partner_of(owner.ref or "")
+    if via is None or via[1][0] is not parent:
+        return None
+    return via[0], [t.join(parent, parent.c.id == t.c[ref_id_column(owner.name)])]
+
+
+def record_partners(conn: Connection, entity: str, partner_ids: Iterable[int | None], at: dt.datetime) -> None:
+    """These partners' `entity` data changed at `at`."""
+    ids = sorted({int(i) for i in partner_ids if i is not None})
+    if ids:
+        conn.execute(sa.insert(partner_change), [{"partner_id": i, "entity": entity, "changed_at": at} for i in ids])
+
+
+def record_everyone(conn: Connection, entity: str, at: dt.datetime) -> None:
+    """Any partner's `entity` data may have changed at `at`."""
+    conn.execute(sa.insert(partner_change).values(partner_id=None, entity=entity, changed_at=at))
+
+
+def record_rows(conn: Connection, entity: str, where: sa.ColumnElement[bool], at: dt.datetime, label: str | None = None) -> None:
+    """The partners of the `entity` rows matching `where` changed at `at` (evaluated by the database).
+
+    The feed says `label` changed (`entity` by default). For entities whose rows belong to
+    no partner (products, users), any partner may have changed.
+    """
+    label = label or entity
+    path = partner_of(entity)
+    if path is None:
+        if conn.execute(sa.select(SYNCED[entity].c.id).where(where).limit(1)).first() is not None:
+            record_everyone(conn, label, at)
+        return
+    partner_id, froms = path
+    rows = (
+        sa.select(partner_id, sa.literal(label, sa.String()), sa.literal(at, sa.DateTime()))
+        .select_from(*froms)
+        .where(where, partner_id.is_not(None))
+        .distinct()
+    )
+    conn.execute(sa.insert(partner_change).from_select(["partner_id", "entity", "changed_at"], rows))
+
+
+def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at: dt.datetime) -> None:
+    """The partners of these owner rows (partners, or a line entity's documents) changed at `at`."""
+    if not owner_ids:
+        return
+    owner = owner_field(BY_NAME[entity])
+    if owner is None or owner.ref == "partner":
+        record_partners(conn, entity, owner_ids, at)
+        return
+    parent = SYNCED[owner.ref or ""]
+    ids = sorted(owner_ids)
+    for start in range(0, len(ids), IN_CHUNK):
+        record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity)
+
+
+def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:
+    """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
+    if since < dt.datetime.now() - dt.timedelta(days=KEPT_DAYS):
+        return None  # older rows may have been pruned
+    c = partner_change.c
+    query = sa.select(c.partner_id).where(c.changed_at >= since).distinct()
+    if entities is not None:
+        query = query.where(c.entity.in_(sorted(entities)))
+    ids = conn.execute(query).scalars().all()
+    if any(i is None for i in ids):
+        return None
+    return set(ids)
+
+
+def changed_query(since: dt.datetime) -> sa.Select[tuple[int]]:
+    """The partner ids changed at or after `since`, as a subquery (callers check `changed_since` first)."""
+    c = partner_change.c
+    return sa.select(c.partner_id).where(c.changed_at >= since, c.partner_id.is_not(None))
+
+
+def prune(conn: Connection, now: dt.datetime) -> None:
+    """Forget changes older than `KEPT_DAYS`."""
+    conn.execute(sa.delete(partner_change).where(partner_change.c.changed_at < now - dt.timedelta(days=KEPT_DAYS)))

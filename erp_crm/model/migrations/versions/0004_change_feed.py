@@ -1,0 +1,55 @@
+"""change feed, metrics settings hash, segment filter at refresh
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26 01:20:47.362701
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('crm_partner_change',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=True, comment='the partner whose data changed; NULL: any partner may have'),
+    sa.Column('entity', sa.String(length=40), nullable=False, comment='what changed: a synced entity, or metrics'),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_partner_change')),
+    comment='the partner change feed (erp_crm.model.changes): who changed when, for incremental metrics and segments'
+    )
+    with op.batch_alter_table('crm_partner_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_partner_change_changed_at'), ['changed_at'], unique=False)
+
+    with op.batch_alter_table('crm_metrics_run', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('settings_hash', sa.String(length=32), nullable=True, comment='the metrics settings the run used (a changed setting rewrites every row)'))
+        batch_op.add_column(sa.Column('written', sa.Integer(), nullable=True, comment='rows of crm_partner_metrics written (the others were already right)'))
+
+    with op.batch_alter_table('crm_partner_profile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_partner_profile_updated_at'), ['updated_at'], unique=False)
+
+    with op.batch_alter_table('crm_segment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refreshed_filter', sa.Text(), nullable=True, comment='the filter as of the last refresh; a changed one is refreshed whole'))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('crm_segment', schema=None) as batch_op:
+        batch_op.drop_column('refreshed_filter')
+
+    with op.batch_alter_table('crm_partner_profile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_partner_profile_updated_at'))
+
+    with op.batch_alter_table('crm_metrics_run', schema=None) as batch_op:
+        batch_op.drop_column('written')
+        batch_op.drop_column('settings_hash')
+
+    with op.batch_alter_table('crm_partner_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_partner_change_changed_at'))
+
+    op.drop_table('crm_partner_change')

@@ -179,14 +179,15 @@ def metrics() -> None:
 
 @metrics.command("compute")
 @click.option("--full", is_flag=True, help="Aggregate every partner's documents again, not only what changed.")
+@click.option("--refit", is_flag=True, help="Fit the customer models anew even if the last fit is recent (metrics.refit_days).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Compute as of this day (YYYY-MM-DD). Default: today.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @pass_ctx
-def metrics_compute(obj: Context, full: bool, as_of: Any, as_json: bool) -> None:
+def metrics_compute(obj: Context, full: bool, refit: bool, as_of: Any, as_json: bool) -> None:
     """Compute every partner's figures as of a date and keep a snapshot of them."""
     from erp_crm.metrics.compute import compute_metrics, format_report
 
-    report = compute_metrics(obj.settings, as_of=as_of.date() if as_of else None, full=full)
+    report = compute_metrics(obj.settings, as_of=as_of.date() if as_of else None, full=full, refit=refit)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 

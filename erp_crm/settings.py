@@ -125,6 +125,7 @@ class MetricsSection(_Strict):
     discount_rate_monthly: float = Field(0.01, ge=0, lt=1)
     penalizer_coef: float = Field(0.0, ge=0)
     min_customers: int = Field(20, ge=2)
+    refit_days: int = Field(7, ge=0)
     change_margin_minutes: int = Field(5, ge=0)
     rfm: RfmSection = RfmSection()
     lapse: LapseSection = LapseSection()

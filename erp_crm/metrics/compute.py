@@ -2,65 +2,52 @@
 
 A run has two stages (docs/metrics.md):
 
-1. Aggregates, from the documents: the quantitative data (``quantitative``) and the
-   purchase history's first and last purchase, purchase days, values and typical gap
-   (``history``, ``summary.rfm_summary``, ``rhythm.typical_gaps``). A full run computes
-   them for every partner; an incremental run only for partners whose documents changed
-   since the last run started, or are dated between the last run's ``as_of`` and this
-   one, and takes everyone else's from ``crm_partner_metrics``.
-2. Figures that move with time, for every partner at once with numpy: recency, tenure,
-   RFM scores (relative to everyone), overdue ratio, the MBG/NBD and Gamma-Gamma fits
-   and what follows from them, and the lapse flags.
+1. Aggregates from the documents (`aggregates`): a full run computes them for every
+   partner; an incremental run only for the partners the change feed names since the
+   last run, or whose documents are dated between the last run's `as_of` and this one,
+   and takes everyone else's from `crm_partner_metrics`.
+2. Figures that move with time (`figures`): recency, tenure, RFM scores (relative to
+   everyone), overdue ratio, the model scores (`fits`: a kept fit, or a new one) and the
+   lapse flags.
 
-Both stages read the same stored representation, so a full and an incremental run give
-identical tables. The whole run is one transaction: readers see the old figures or the
-new ones. ``crm_partner_metrics`` is rewritten, a snapshot goes to
-``crm_partner_metrics_history`` under ``as_of`` (replacing one of the same date) and the
-run, with the fitted parameters, to ``crm_metrics_run``.
+When the date, the settings and the fit are those of the last run, only the rows of
+partners whose aggregates or RFM scores changed are computed and written again; else
+every row is. Either way the tables end up as a full run would leave them. The whole run
+is one transaction (readers see the old figures or the new ones) and holds the metrics
+lock, so two runs never interleave. The partners whose figures changed go to the change
+feed, for the segment refreshes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import logging
-import math
 import time
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
-from erp_crm.metrics.bgnbd import MBGNBD
-from erp_crm.metrics.gamma_gamma import GammaGamma
-from erp_crm.metrics import rhythm
-from erp_crm.metrics.history import EPOCH, Purchases, day_number_sql, read_purchases
-from erp_crm.metrics.lapse import LapseSettings, lapse_flags
-from erp_crm.metrics.quantitative import quantitative
-from erp_crm.metrics.rfm import RfmSettings, rfm_scores
-from erp_crm.metrics.summary import rfm_summary
-from erp_crm.model import migrate
-from erp_crm.model.db import overlay_engine, overlay_errors
+from erp_crm.metrics import aggregates as stage1
+from erp_crm.metrics import figures as stage2
+from erp_crm.metrics import store
+from erp_crm.metrics.fits import kept_fits
+from erp_crm.metrics.lapse import LapseSettings
+from erp_crm.metrics.rfm import RfmSettings
+from erp_crm.model import changes, migrate
+from erp_crm.model.db import overlay_errors
+from erp_crm.model.idset import id_set
+from erp_crm.model.locking import metrics_lock
 from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
 
 log = logging.getLogger(__name__)
 
-WEEK = 7.0
 WHOLE_SHARE = 0.25  # above this share of changed partners an incremental run aggregates everyone
-DAYS_PER_MONTH = 365.25 / 12
-# What stage 1 produces and stage 2 starts from (stored in crm_partner_metrics).
-AGGREGATES = (
-    "quotes", "orders", "order_value", "invoices", "revenue_net", "services_value", "credit_notes",
-    "credit_note_value", "complaints", "quote_conversion", "first_purchase", "last_purchase",
-    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
-)  # fmt: skip
-COUNT_COLUMNS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
-METRIC_COLUMNS = tuple(c.name for c in partner_metrics.columns if c.name not in ("partner_id", "as_of", "source", "computed_at"))
 
 
 @dataclass(frozen=True)
@@ -72,9 +59,14 @@ class MetricsSettings:
     discount_rate_monthly: float = 0.01
     penalizer_coef: float = 0.0  # lifetimes' L2 penalty, for small or odd customer bases
     min_customers: int = 20  # fewer customers (repeat buyers for Gamma-Gamma): no fit
-    change_margin_minutes: int = 5  # rows synced this long before the last run started count as changed
+    refit_days: int = 7  # a fit is used again for this many days (fits.choose_fits)
+    change_margin_minutes: int = 5  # changes this long before the last run started count as new
     rfm: RfmSettings | None = None  # score thresholds and group names (rfm.RfmSettings defaults when None)
     lapse: LapseSettings | None = None  # the lapse definitions (lapse.LapseSettings defaults when None)
+
+    def digest(self) -> str:
+        """A fingerprint of every setting: a run whose settings differ from the last one's rewrites every row."""
+        return hashlib.md5(repr(self).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass
@@ -84,6 +76,7 @@ class MetricsReport:
     partners: int = 0
     customers: int = 0
     recomputed: int = 0
+    written: int = 0
     models: dict[str, Any] = field(default_factory=dict)
     lapsed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -106,6 +99,7 @@ def compute_metrics(
     *,
     as_of: dt.date | None = None,
     full: bool = False,
+    refit: bool = False,
     options: MetricsSettings | None = None,
 ) -> MetricsReport:
     """Compute and store every live partner's figures as of ``as_of`` (today by default)."""
@@ -119,364 +113,127 @@ def compute_metrics(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with overlay_errors(engine.url), engine.begin() as conn:
-            report = _run(conn, settings.erp.source, as_of, full, options)
+        with overlay_errors(engine.url), metrics_lock(engine), engine.begin() as conn:
+            report = _run(conn, settings.erp.source, as_of, full, refit, options)
     finally:
         if collecting:
             gc.enable()
         engine.dispose()
     report.seconds = round(time.perf_counter() - clock, 3)
-    log.info("metrics as of %s (%s): %d partners, %d aggregated again, %.2f s", as_of, report.mode, report.partners, report.recomputed, report.seconds)
+    log.info(
+        "metrics as of %s (%s): %d partners, %d aggregated again, %d rows written, %.2f s",
+        as_of, report.mode, report.partners, report.recomputed, report.written, report.seconds,
+    )  # fmt: skip
     return report
 
 
-def _run(conn: Connection, source: str, as_of: dt.date, full: bool, options: MetricsSettings) -> MetricsReport:
+def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSettings) -> MetricsReport:
     started = _now()
     last = conn.execute(
-        sa.select(metrics_run.c.as_of, metrics_run.c.started_at)
+        sa.select(metrics_run.c.as_of, metrics_run.c.started_at, metrics_run.c.models, metrics_run.c.settings_hash)
         .where(metrics_run.c.finished_at.is_not(None))
         .order_by(metrics_run.c.id.desc())
         .limit(1)
     ).first()
-    partner = SYNCED["partner"]
-    rows = conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.erp_deleted_at.is_(None))).all()
-    partners = pd.DataFrame.from_records(
-        [tuple(r) for r in rows],  # plain tuples: pandas probes Row objects slowly
-        columns=["partner_id", "customer_group"],
-    ).set_index("partner_id").sort_index()
-
+    digest = options.digest()
     incremental = not full and last is not None and as_of >= last.as_of
-    if incremental:
-        stored = _stored_aggregates(conn)
+    report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full")
+    kept = last.models if last is not None and not refit and last.settings_hash == digest else None
+    run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report)
+    changed: set[int] | None = None
+    if incremental and last is not None:
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
-        changed = changed_partners(conn, since, last.as_of, as_of)
-        changed |= set(partners.index.difference(stored.index).tolist())
-        changed &= set(partners.index.tolist())
-        if len(changed) > WHOLE_SHARE * len(partners):
-            # most partners changed: reading everyone is cheaper than thousands of IN lists
-            changed = set(partners.index.tolist())
-            base = aggregates(conn, as_of, None)
-        else:
-            fresh = aggregates(conn, as_of, changed)
-            kept = stored.drop(index=stored.index.intersection(list(changed)))
-            base = pd.concat([kept, fresh]) if len(fresh) else kept
-    else:
-        changed = set(partners.index.tolist())
-        base = aggregates(conn, as_of, None)
-    base = _complete(base.reindex(partners.index))
-    base["customer_group"] = partners["customer_group"]
-
-    report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full", recomputed=len(changed))
-    figures = time_moving(base, as_of, options, report)
-    _write(conn, figures, source, as_of, started)
-    report.partners = len(figures)
-    report.customers = int((figures["purchase_days"] > 0).sum())
+        changed = stage1.changed_partners(conn, since, last.as_of, as_of)
+    same_day = changed is not None and last is not None and last.as_of == as_of and kept is not None
+    if not (same_day and changed is not None and run.rewrite_changed(changed)):
+        run.rewrite_everyone(changed)
+    report.partners, report.customers, report.lapsed = store.totals(conn)
     conn.execute(
         sa.insert(metrics_run).values(
-            as_of=as_of, mode=report.mode, started_at=started, finished_at=_now(),
-            partners=report.partners, recomputed=report.recomputed, models=report.models,
+            as_of=as_of, mode=report.mode, started_at=started, finished_at=_now(), partners=report.partners,
+            recomputed=report.recomputed, written=report.written, models=report.models, settings_hash=digest,
         )
     )  # fmt: skip
     return report
 
 
+@dataclass
+class _Run:
+    """The two ways a run can write: the rows of the changed partners only, or everyone's."""
+
+    conn: Connection
+    as_of: dt.date
+    options: MetricsSettings
+    kept: dict[str, Any] | None  # the last run's fits, if they may be kept (same settings, no --refit)
+    extra: dict[str, Any]  # source, as_of and computed_at of every row written
+    report: MetricsReport
+
+    def rewrite_changed(self, changed: set[int]) -> bool:
+        """Same day, settings and fit: only the changed partners' rows can differ. False: not so after all."""
+        conn = self.conn
+        if len(changed) > WHOLE_SHARE * store.row_count(conn):  # reading everyone is cheaper than thousands of lookups
+            return False
+        with id_set(conn, changed) as ids:
+            live = _live_partners(conn, ids)
+            base = stage1.aggregates(conn, self.as_of, ids)
+            others = store.customers(conn, excluding=ids)
+        base = _with_partners(base, live)
+        fits = kept_fits(self.kept, others + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
+        if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
+            return False
+        store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra, only=changed)
+        changes.record_partners(conn, "metrics", changed, _now())
+        self.report.models, self.report.recomputed, self.report.written = fits.record, len(changed), len(base)
+        return True
+
+    def rewrite_everyone(self, changed: set[int] | None) -> None:
+        """Aggregate the changed partners (everyone, if None or many) and write every row."""
+        conn = self.conn
+        live = _live_partners(conn, None)
+        if changed is not None and len(changed) <= WHOLE_SHARE * len(live):
+            stored = store.read_stored(conn)
+            changed = changed | set(live.index.difference(stored.index).tolist())
+            with id_set(conn, changed) as ids:
+                fresh = stage1.aggregates(conn, self.as_of, ids)
+            kept = stored.drop(index=stored.index.intersection(list(changed)))
+            base = pd.concat([kept, fresh]) if len(fresh) else kept
+            self.report.recomputed = len(changed)
+        else:
+            base = stage1.aggregates(conn, self.as_of, None)
+            self.report.recomputed = len(live)
+        base = _with_partners(base, live)
+        customers = int((base["purchase_days"] > 0).sum())
+        fits = kept_fits(self.kept, customers, self.as_of, self.options) or stage2.fit(base, self.as_of, self.options)
+        store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra)
+        changes.record_everyone(conn, "metrics", _now())
+        self.report.models, self.report.written = fits.record, len(base)
+
+
+def _live_partners(conn: Connection, ids: sa.Select[tuple[int]] | None) -> pd.DataFrame:
+    """Partners not deleted in the ERP (among `ids`, if given): their customer group, by id."""
+    partner = SYNCED["partner"]
+    query = sa.select(partner.c.id, partner.c.customer_group).where(partner.c.erp_deleted_at.is_(None))
+    if ids is not None:
+        query = query.where(partner.c.id.in_(ids))
+    rows = conn.execute(query).all()
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["partner_id", "customer_group"])  # tuples: pandas probes Row objects slowly
+    return frame.set_index("partner_id").sort_index()
+
+
+def _with_partners(base: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
+    """Aggregates for exactly the `live` partners (zeros for those without documents), with their customer group."""
+    base = stage1.complete(base.reindex(live.index, columns=list(stage1.AGGREGATES)))
+    base["customer_group"] = live["customer_group"]
+    return base
+
+
 def _engine(settings: Any) -> sa.engine.Engine:
     """The overlay's engine, once its schema has the metrics tables."""
-    engine = overlay_engine(settings.overlay_url())
-    with overlay_errors(engine.url):
-        now, head = migrate.current(engine), migrate.head()
-    if now != head:
-        engine.dispose()
-        raise UserError(f"the overlay schema is at {now or 'nothing'}, not {head}: run `erp-crm db upgrade`")
-    return engine
+    return migrate.engine_at_head(settings.overlay_url())
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
-
-
-# --- stage 1: aggregates -------------------------------------------------------------------
-
-
-def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> set[int]:
-    """Partners whose figures may differ from the stored ones, besides the passing of time.
-
-    Their documents (or lines, or the products on those lines) were synced or deleted
-    since ``since``, or are dated after ``last_as_of`` and up to ``as_of``; new, changed
-    and revived partners too.
-    """
-    quote, order, invoice = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"]
-    line, product, ticket, partner = SYNCED["invoice_line"], SYNCED["product"], SYNCED["ticket"], SYNCED["partner"]
-
-    def touched(t: sa.Table) -> sa.ColumnElement:
-        return sa.or_(t.c.synced_at >= since, t.c.erp_deleted_at >= since)
-
-    def dated(t: sa.Table) -> sa.ColumnElement:
-        return sa.and_(t.c.date > last_as_of, t.c.date <= as_of)
-
-    start = dt.datetime.combine(last_as_of + dt.timedelta(days=1), dt.time())
-    stop = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    selects = [sa.select(t.c.partner_id).where(sa.or_(touched(t), dated(t))) for t in (quote, order, invoice)]
-    selects += [
-        # an order changes the conversion rate of its quote's partner
-        sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(sa.or_(touched(order), dated(order))),
-        sa.select(invoice.c.partner_id).join(line, line.c.invoice_id == invoice.c.id).where(touched(line)),
-        sa.select(ticket.c.partner_id).where(
-            sa.or_(touched(ticket), sa.and_(ticket.c.opened_at >= start, ticket.c.opened_at < stop))
-        ),
-        sa.select(partner.c.id).where(partner.c.synced_at >= since),
-    ]
-    # products are few and seldom change: look them up first rather than join every line to them
-    products = sa.select(product.c.id).where(touched(product))
-    if conn.execute(products.limit(1)).first() is not None:
-        selects.append(
-            sa.select(invoice.c.partner_id).join(line, line.c.invoice_id == invoice.c.id).where(line.c.product_id.in_(products))
-        )
-    rows = conn.execute(sa.union(*selects)).scalars()
-    return {int(r) for r in rows if r is not None}
-
-
-def aggregates(conn: Connection, as_of: dt.date, partner_ids: Iterable[int] | None) -> pd.DataFrame:
-    """Stage 1 for the given partners (all when None): one row per partner with documents."""
-    ids = None if partner_ids is None else sorted(partner_ids)
-    if ids is not None and not ids:
-        return pd.DataFrame(columns=list(AGGREGATES), index=pd.Index([], name="partner_id", dtype=np.int64))
-    counts = quantitative(conn, as_of, ids)
-    counts["quote_conversion"] = np.where(counts["quotes"] > 0, counts["quotes_converted"] / counts["quotes"].where(counts["quotes"] > 0, 1), np.nan)
-    purchases = purchase_figures(read_purchases(conn, as_of, ids), as_of)
-    frame = counts.drop(columns="quotes_converted").join(purchases, how="outer")
-    return frame.reindex(columns=list(AGGREGATES))
-
-
-def purchase_figures(purchases: Purchases, as_of: dt.date) -> pd.DataFrame:
-    """First and last purchase day, purchase days, their value, mean repeat value, typical gap."""
-    end = (as_of - EPOCH).days
-    summary = rfm_summary(purchases.partner_id, purchases.day, purchases.value, end)
-    index = summary.index.astype(np.int64)
-    first = end - summary["T"].to_numpy().astype(np.int64)
-    frequency = summary["frequency"].to_numpy().astype(np.int64)
-    last = first + summary["recency"].to_numpy().astype(np.int64)
-    # purchases are sorted by partner: one sum per partner's run of rows
-    starts = np.flatnonzero(np.r_[True, purchases.partner_id[1:] != purchases.partner_id[:-1]]) if len(purchases) else np.empty(0, np.int64)
-    value = np.round(np.add.reduceat(purchases.value, starts), 4) if len(purchases) else np.empty(0)
-    repeat = summary["monetary_value"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "first_purchase": first,
-            "last_purchase": last,
-            "purchase_days": frequency + 1,
-            "purchase_value": value,
-            "repeat_value": np.where(frequency > 0, np.round(repeat, 4), np.nan),
-            "avg_order_value": np.round(value / (frequency + 1), 4),
-        },
-        index=pd.Index(index, name="partner_id"),
-    )
-    frame["typical_gap_days"] = typical_gaps(purchases, frame.index)
-    return frame
-
-
-def typical_gaps(purchases: Purchases, index: pd.Index) -> np.ndarray:
-    """Each customer's typical gap between purchase days (``rhythm.typical_gaps``), NaN if unknown."""
-    if not len(purchases):
-        return np.empty(0)
-    return rhythm.typical_gaps(purchases.partner_id, purchases.day).reindex(index).to_numpy(dtype=np.float64)
-
-
-def _stored_aggregates(conn: Connection) -> pd.DataFrame:
-    """Stage 1's figures as the last run left them (purchase dates as day numbers)."""
-    t = partner_metrics
-    dialect = conn.dialect.name
-    selected = [day_number_sql(t.c[c], dialect) if c in ("first_purchase", "last_purchase") else t.c[c] for c in AGGREGATES]
-    rows = conn.execute(sa.select(t.c.partner_id, *selected)).all()
-    # one float matrix (None becomes NaN); ids and figures are exact in float64
-    data = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), len(AGGREGATES) + 1)
-    index = pd.Index(data[:, 0].astype(np.int64), name="partner_id")
-    return pd.DataFrame(data[:, 1:], columns=list(AGGREGATES), index=index)
-
-
-def _complete(frame: pd.DataFrame) -> pd.DataFrame:
-    """Partners without documents get zero counts; every column gets one dtype whatever its source."""
-    frame = frame.copy()
-    for column in AGGREGATES:
-        values = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
-        if column in COUNT_COLUMNS or column in ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value"):
-            values = values.fillna(0.0)
-        frame[column] = values
-    return frame
-
-
-# --- stage 2: figures that move with time --------------------------------------------------
-
-
-def time_moving(base: pd.DataFrame, as_of: dt.date, options: MetricsSettings, report: MetricsReport) -> pd.DataFrame:
-    """Every figure for every partner, from stage 1's ``base`` (vectorised over partners)."""
-    frame = base.copy()
-    end = (as_of - EPOCH).days
-    customer = frame["purchase_days"].to_numpy() > 0
-    first, last = frame["first_purchase"].to_numpy(), frame["last_purchase"].to_numpy()
-    frame["recency_days"] = np.where(customer, end - last, np.nan)
-    frame["tenure_days"] = np.where(customer, end - first, np.nan)
-    frame["frequency"] = np.where(customer, frame["purchase_days"], np.nan)
-    frame["monetary"] = np.where(customer, frame["revenue_net"], np.nan)
-    for column in METRIC_COLUMNS:
-        if column not in frame:
-            frame[column] = np.nan
-    frame = frame.astype({c: object for c in ("rfm_group", "lapse_reason_hu", "lapse_reason_en")})
-
-    _rfm(frame, options)
-    _rhythm(frame)
-    if customer.any():
-        _models(frame, frame.loc[customer], end, options, report)
-    _lapse(frame, options, report)
-    return frame
-
-
-def _rfm(frame: pd.DataFrame, options: MetricsSettings) -> None:
-    """Scores 1–5 and named groups for everyone (``no_purchase`` for partners without one)."""
-    scores = rfm_scores(frame["recency_days"], frame["frequency"], frame["monetary"], options.rfm or RfmSettings())
-    for column in ("r_score", "f_score", "m_score"):
-        frame[column] = scores[column].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    frame["rfm_group"] = scores["rfm_group"].astype(object).to_numpy()
-
-
-def _rhythm(frame: pd.DataFrame) -> None:
-    ratio = rhythm.overdue(frame["recency_days"].to_numpy(np.float64), frame["typical_gap_days"].to_numpy(np.float64))
-    frame["overdue_ratio"] = ratio.to_numpy(np.float64)
-
-
-def _models(frame: pd.DataFrame, customers: pd.DataFrame, end: int, options: MetricsSettings, report: MetricsReport) -> None:
-    """MBG/NBD on every customer, Gamma-Gamma on repeat buyers; time in weeks (days / 7)."""
-    x = customers["purchase_days"].to_numpy() - 1
-    t_x = (customers["last_purchase"].to_numpy() - customers["first_purchase"].to_numpy()) / WEEK
-    T = (end - customers["first_purchase"].to_numpy()) / WEEK
-    m = customers["repeat_value"].fillna(0.0).to_numpy()
-    if len(customers) < options.min_customers:
-        report.models["mbgnbd"] = {"fitted": False, "reason": f"{len(customers)} customers, fewer than {options.min_customers}"}
-        return
-    try:
-        with np.errstate(all="ignore"):  # the optimiser's trial steps may overflow; the result is checked
-            model = MBGNBD.fit(x, t_x, T, penalizer_coef=options.penalizer_coef)
-    except (ArithmeticError, ValueError, RuntimeError) as exc:
-        report.models["mbgnbd"] = {"fitted": False, "reason": str(exc)}
-        return
-    report.models["mbgnbd"] = {"fitted": True, "time_unit": "week", **_params(model)}
-    index = customers.index
-    frame.loc[index, "p_alive"] = model.probability_alive(x, t_x, T)
-    frame.loc[index, "expected_purchases_90d"] = model.conditional_expected_purchases(options.horizon_days / WEEK, x, t_x, T)
-
-    repeat = (x > 0) & (m > 0)
-    if repeat.sum() < options.min_customers:
-        report.models["gamma_gamma"] = {"fitted": False, "reason": f"{int(repeat.sum())} repeat buyers, fewer than {options.min_customers}"}
-        return
-    try:
-        with np.errstate(all="ignore"):
-            spend = GammaGamma.fit(x[repeat], m[repeat], penalizer_coef=options.penalizer_coef)
-        value = spend.conditional_expected_average_profit(x, m)
-        clv = spend.customer_lifetime_value(
-            model, x, t_x, T, m, time_months=options.clv_months,
-            discount_rate_monthly=options.discount_rate_monthly, periods_per_month=DAYS_PER_MONTH / WEEK,
-        )  # fmt: skip
-    except (ArithmeticError, ValueError, RuntimeError) as exc:
-        report.models["gamma_gamma"] = {"fitted": False, "reason": str(exc)}
-        return
-    report.models["gamma_gamma"] = {"fitted": True, **_params(spend)}
-    frame.loc[index, "expected_value"] = np.round(value, 4)
-    frame.loc[index, "clv_12m"] = np.round(clv, 4)
-
-
-def _params(model: Any) -> dict[str, float | None]:
-    return {k: (None if not math.isfinite(v) else round(v, 10)) for k, v in asdict(model).items()}
-
-
-def _lapse(frame: pd.DataFrame, options: MetricsSettings, report: MetricsReport) -> None:
-    """The three lapse flags, the combined score and the reasons (partners without a purchase: never lapsed)."""
-    last = frame["last_purchase"]
-    inputs = pd.DataFrame(
-        {
-            "recency_days": frame["recency_days"],
-            "purchase_days": frame["purchase_days"],
-            "typical_gap_days": frame["typical_gap_days"],
-            "p_alive": frame["p_alive"].astype(np.float64),
-            "customer_group": frame["customer_group"],
-            "last_purchase": _dates(last.to_numpy(np.float64)),
-        },
-        index=frame.index,
-    )
-    flags = lapse_flags(inputs, options.lapse or LapseSettings())
-    bought = frame["purchase_days"].to_numpy() > 0
-    for column in ("lapsed_rule", "lapsed_rhythm", "lapsed_model"):
-        flag = flags[column].fillna(False).astype(bool).to_numpy()
-        frame[column] = np.where(bought, flag, None)
-        report.lapsed[column.removeprefix("lapsed_")] = int(flag[bought].sum())
-    frame["lapse_score"] = flags["lapse_score"].astype(np.float64).to_numpy()
-    for column in ("reason_hu", "reason_en"):
-        frame[f"lapse_{column}"] = [text or None for text in flags[column]]
-
-
-def _dates(days: np.ndarray) -> list[dt.date | None]:
-    """Day numbers (days since 1970-01-01, NaN for none) as dates."""
-    missing = np.isnan(days)
-    cells = np.where(missing, 0, days).astype(np.int64).astype("datetime64[D]").astype(object)
-    cells[missing] = None
-    return cells.tolist()
-
-
-# --- writing -------------------------------------------------------------------------------
-
-_DATES = ("first_purchase", "last_purchase")
-_INTS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days", "tenure_days", "recency_days", "frequency", "r_score", "f_score", "m_score")
-_BOOLS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
-_TEXTS = ("rfm_group", "lapse_reason_hu", "lapse_reason_en")
-
-
-def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Rows for the driver in ``columns`` order: plain Python values, None for missing ones."""
-    values: dict[str, list[Any]] = {"partner_id": frame.index.to_numpy(np.int64).tolist()}
-    for column in METRIC_COLUMNS:
-        series = frame[column]
-        if column in _DATES or column in _INTS or column not in (_BOOLS + _TEXTS):
-            numbers = series.to_numpy(np.float64)
-            missing = np.isnan(numbers)
-            if column in _DATES:
-                values[column] = _dates(numbers)
-                continue
-            if column in _INTS:
-                cells = np.where(missing, 0, numbers).astype(np.int64).astype(object)
-            else:
-                cells = numbers.astype(object)
-            cells[missing] = None
-            values[column] = cells.tolist()
-        elif column in _BOOLS:
-            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in series]
-        else:
-            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
-    for name, value in extra.items():
-        values[name] = [value] * len(frame)
-    return list(zip(*(values[c] for c in columns)))
-
-
-def _insert_sql(conn: Connection, table: sa.Table) -> tuple[str, list[str]]:
-    """A positional INSERT of every column, and the column order its parameters take."""
-    style = "qmark" if conn.dialect.name == "sqlite" else "format"
-    compiled = sa.insert(table).values({c.name: sa.bindparam(c.name) for c in table.columns}).compile(dialect=type(conn.dialect)(paramstyle=style))
-    return str(compiled), list(compiled.positiontup or ())
-
-
-def _write(conn: Connection, frame: pd.DataFrame, source: str, as_of: dt.date, computed_at: dt.datetime) -> None:
-    """Replace the current figures and the snapshot of ``as_of``; rows go straight to the driver."""
-    conn.execute(sa.delete(partner_metrics))
-    conn.execute(sa.delete(partner_metrics_history).where(partner_metrics_history.c.as_of == as_of))
-    sql, columns = _insert_sql(conn, partner_metrics)
-    _, history_columns = _insert_sql(conn, partner_metrics_history)
-    if history_columns != columns:
-        raise AssertionError("crm_partner_metrics and its history must list their columns alike")
-    rows = _rows(frame, columns, {"source": source, "as_of": as_of, "computed_at": computed_at})
-    for start in range(0, len(rows), 10_000):
-        conn.exec_driver_sql(sql, rows[start : start + 10_000])
-    # the snapshot is a copy of the rows just written, made by the database
-    conn.execute(
-        sa.insert(partner_metrics_history).from_select(columns, sa.select(*(partner_metrics.c[c] for c in columns)))
-    )
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -522,11 +279,18 @@ def format_figures(figures: dict[str, Any]) -> str:
 def format_report(report: MetricsReport) -> str:
     lines = [
         f"metrics as of {report.as_of} ({report.mode}): {report.partners} partners, {report.customers} customers, "
-        f"{report.recomputed} aggregated again, {report.seconds:.2f} s"
+        f"{report.recomputed} aggregated again, {report.written} rows written, {report.seconds:.2f} s"
     ]
-    for name, model in report.models.items():
+    fit = report.models.get("rfm") or {}
+    if fit.get("fitted_as_of"):
+        when = "fitted now" if fit["fitted_as_of"] == report.as_of.isoformat() else f"kept from the fit as of {fit['fitted_as_of']}"
+        lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
+    for name in ("mbgnbd", "gamma_gamma"):
+        model = report.models.get(name)
+        if model is None:
+            continue
         if model.get("fitted"):
-            params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float))
+            params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float) and k != "log_likelihood")
             lines.append(f"  {name}: {params}")
         else:
             lines.append(f"  {name}: not fitted ({model.get('reason')})")

@@ -2,24 +2,24 @@
 
 Every figure counts documents dated on or before ``as_of`` and not deleted in the ERP;
 drafts and cancelled documents never count. docs/metrics.md defines each figure. The
-database does the counting; Python receives one row per partner and table.
+database does the counting; Python receives one row per partner and table. The invoice
+counts and amounts come from ``history.read_invoice_days``, which reads the invoices
+once for them and for the purchase days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics.history import BATCH, chunks, invoice_filter, signed_amount
+from erp_crm.metrics.history import BATCH, invoice_filter, signed_amount
 from erp_crm.model.tables import SYNCED
 
-COUNTS = ("quotes", "quotes_converted", "orders", "invoices", "credit_notes", "complaints")
-AMOUNTS = ("order_value", "revenue_net", "services_value", "credit_note_value")
+COUNTS = ("quotes", "quotes_converted", "orders", "complaints")
+AMOUNTS = ("order_value", "services_value")
 COLUMNS = COUNTS + AMOUNTS
 
 QUOTE_STATUSES = ("sent", "accepted", "refused")
@@ -56,18 +56,6 @@ def _queries(as_of: dt.date) -> list[tuple[sa.Select, sa.ColumnElement]]:
         .where(_valid(order, ORDER_STATUSES, as_of))
         .group_by(order.c.partner_id)
     )
-    credit = invoice.c.kind == "credit_note"
-    invoices = (
-        sa.select(
-            invoice.c.partner_id,
-            sa.func.count(sa.case((credit, None), else_=1)).label("invoices"),
-            sa.func.count(sa.case((credit, 1))).label("credit_notes"),
-            sa.func.coalesce(sa.func.sum(signed_amount(invoice)), 0).label("revenue_net"),
-            sa.func.coalesce(sa.func.sum(sa.case((credit, sa.func.abs(invoice.c.amount_net)), else_=0)), 0).label("credit_note_value"),
-        )
-        .where(invoice_filter(as_of))
-        .group_by(invoice.c.partner_id)
-    )
     services = (
         sa.select(
             invoice.c.partner_id,
@@ -93,28 +81,25 @@ def _queries(as_of: dt.date) -> list[tuple[sa.Select, sa.ColumnElement]]:
     return [
         (quotes, quote.c.partner_id),
         (orders, order.c.partner_id),
-        (invoices, invoice.c.partner_id),
         (services, invoice.c.partner_id),
         (complaints, ticket.c.partner_id),
     ]
 
 
-def quantitative(conn: Connection, as_of: dt.date, partner_ids: Iterable[int] | None = None) -> pd.DataFrame:
+def quantitative(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None = None) -> pd.DataFrame:
     """The counts and amounts of ``COLUMNS`` per partner id (zero where a partner has none).
 
-    Only partners with at least one counted document appear; ``partner_ids`` restricts
-    the statements to those partners (incremental runs).
+    Only partners with at least one counted document appear; ``partners`` (a SELECT of
+    ids) restricts the statements to those partners (incremental runs).
     """
     parts: dict[str, list[pd.DataFrame]] = {}
-    id_lists = None if partner_ids is None else list(chunks(partner_ids))
     for query, partner_column in _queries(as_of):
-        statements = [query] if id_lists is None else [query.where(partner_column.in_(ids)) for ids in id_lists]
-        for statement in statements:
-            result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
-            names = list(result.keys())
-            for rows in result.partitions():
-                frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)  # tuples: pandas probes Row objects slowly
-                parts.setdefault(names[1], []).append(frame.set_index("partner_id"))
+        statement = query if partners is None else query.where(partner_column.in_(partners))
+        result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
+        names = list(result.keys())
+        for rows in result.partitions():
+            frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)  # tuples: pandas probes Row objects slowly
+            parts.setdefault(names[1], []).append(frame.set_index("partner_id"))
     frames = [pd.concat(chunk) for chunk in parts.values()]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in COLUMNS}, index=pd.Index([], name="partner_id", dtype=np.int64))

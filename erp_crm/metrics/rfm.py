@@ -3,9 +3,12 @@
 Scores are quintiles of the customers who bought at all, by default: 5 for the most recent
 (fewest days since the last purchase), the most frequent and the biggest spenders. A
 customer's score is 1 + ⌊5 × (customers strictly worse) / (customers)⌋, so tied customers
-always share a score and the result does not depend on row order. Explicit thresholds
-replace the quintiles when a business wants scores that do not drift as the base changes
-("5 = bought within 30 days"), see ``RfmSettings``.
+always share a score and the result does not depend on row order. The quintiles are cut
+points (``QuintileCuts``): taken from one population, they score it exactly so, and they
+can score other customers later the same way (the metrics keep them with the model fit,
+so that one customer's purchase does not move everyone else's score). Explicit
+thresholds replace the quintiles when a business wants scores that do not drift as the
+base changes ("5 = bought within 30 days"), see ``RfmSettings``.
 
 The named groups (champions, at_risk, lost, …) follow the widely used 5 × 5 grid on the
 recency score and the rounded mean of the frequency and monetary scores (or the frequency
@@ -64,11 +67,39 @@ class RfmSettings:
             raise ValueError(f"group_on must be 'fm' or 'f', not {self.group_on!r}")
 
 
-def quintile_scores(values: np.ndarray) -> np.ndarray:
-    """1..5 by rank: 1 + ⌊5 × (values strictly below) / n⌋; ties share the lower score."""
+Cuts = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class QuintileCuts:
+    """Per dimension, the four values a score above 1, 2, 3 and 4 must beat (recency: stay under).
+
+    ``of`` takes them from a population; scoring that population with them gives its
+    quintile scores exactly. None where the population was empty.
+    """
+
+    recency_days: Cuts | None
+    frequency: Cuts | None
+    monetary: Cuts | None
+
+    @classmethod
+    def of(cls, recency_days: np.ndarray, frequency: np.ndarray, monetary: np.ndarray) -> QuintileCuts:
+        """The cut points of these customers' figures (customers only: no NaN)."""
+        recency = _cuts(-np.asarray(recency_days, dtype=np.float64))
+        return cls(
+            None if recency is None else tuple(-c for c in recency),  # type: ignore[arg-type]
+            _cuts(np.asarray(frequency, dtype=np.float64)),
+            _cuts(np.asarray(monetary, dtype=np.float64)),
+        )
+
+
+def _cuts(values: np.ndarray) -> Cuts | None:
+    """Score 1 + ⌊5·below/n⌋ reaches k + 1 exactly when below ≥ ⌈k·n/5⌉, i.e. value > the ⌈k·n/5⌉-th smallest."""
+    n = values.size
+    if n == 0:
+        return None
     order = np.sort(values)
-    below = np.searchsorted(order, values, side="left")
-    return (1 + (5 * below) // max(values.size, 1)).astype(np.int64)
+    return tuple(float(order[-(-k * n // 5) - 1]) for k in (1, 2, 3, 4))  # type: ignore[return-value]
 
 
 def threshold_scores(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
@@ -81,31 +112,39 @@ def rfm_scores(
     frequency: pd.Series,
     monetary: pd.Series,
     settings: RfmSettings = RfmSettings(),
+    cuts: QuintileCuts | None = None,
 ) -> pd.DataFrame:
     """r_score, f_score, m_score (nullable ints 1..5) and rfm_group, on recency_days' index.
 
     A customer without a purchase (recency NaN, or frequency NaN or 0) gets missing scores
     and the group "no_purchase", and is left out of the quintiles so that prospects do not
-    push buyers up the scale. Monetary NaN counts as 0.
+    push buyers up the scale. Monetary NaN counts as 0. Dimensions without thresholds in
+    ``settings`` are scored with ``cuts`` (the quintiles of another day's customers), or
+    by default with the quintiles of these customers.
     """
     index = recency_days.index
     recency = recency_days.to_numpy(dtype=np.float64)
     freq = pd.Series(frequency).reindex(index).to_numpy(dtype=np.float64)
     money = np.nan_to_num(pd.Series(monetary).reindex(index).to_numpy(dtype=np.float64), nan=0.0)
     bought = ~np.isnan(recency) & ~np.isnan(freq) & (freq > 0)
+    cuts = cuts or QuintileCuts.of(recency[bought], freq[bought], money[bought])
 
     scores = {}
-    for name, values, cuts, reverse in (
-        ("r_score", recency[bought], settings.recency_days, True),
-        ("f_score", freq[bought], settings.frequency, False),
-        ("m_score", money[bought], settings.monetary, False),
+    for name, values, fixed, quintile in (
+        ("r_score", recency[bought], settings.recency_days, cuts.recency_days),
+        ("f_score", freq[bought], settings.frequency, cuts.frequency),
+        ("m_score", money[bought], settings.monetary, cuts.monetary),
     ):
-        if cuts is None:
-            score = quintile_scores(-values if reverse else values)
-        elif reverse:  # fewer days is better: ≤ t1 → 5
-            score = 5 - np.searchsorted(np.asarray(cuts, dtype=np.float64), values, side="left")
+        if fixed is None and quintile is None:
+            score = np.ones(values.size, np.int64)  # no customers to cut by: everyone alike
+        elif fixed is None and name == "r_score":  # fewer days is better: under the k-th cut → above k
+            score = 1 + (values[:, None] < np.asarray(quintile)[None, :]).sum(axis=1)
+        elif fixed is None:
+            score = 1 + np.searchsorted(np.asarray(quintile, dtype=np.float64), values, side="left")
+        elif name == "r_score":  # fewer days is better: ≤ t1 → 5
+            score = 5 - np.searchsorted(np.asarray(fixed, dtype=np.float64), values, side="left")
         else:
-            score = threshold_scores(values, cuts)
+            score = threshold_scores(values, fixed)
         column = pd.array(np.full(index.size, pd.NA), dtype="Int64")
         column[bought] = score
         scores[name] = column

@@ -30,6 +30,13 @@ KEPT_DAYS = 40
 IN_CHUNK = 900  # below every database's bound-parameter limit
 
 
+# References whose target's partner a row changes too: an order changes the conversion
+# rate of its quote's partner, usually but not always the order's own partner.
+ALSO_CHANGES: dict[str, tuple[str, ...]] = {"order": ("quote",)}
+
+Path = tuple[sa.ColumnElement[int], sa.FromClause]  # a row's partner id, and what to select it from
+
+
 def owner_field(entity: Entity) -> Field | None:
     """The field that ties a row to a partner: its `partner` reference, or a line's document."""
     partner = entity.by_name.get("partner")
@@ -38,21 +45,33 @@ def owner_field(entity: Entity) -> Field | None:
     return entity.parent_field
 
 
-def partner_of(entity_name: str) -> tuple[sa.ColumnElement[int], list[sa.Table]] | None:
-    """SQL for the partner id of a row of `entity_name`, and the tables it joins; None if rows have no partner."""
+def _through(t: sa.Table, field: Field) -> Path | None:
+    """The partner of the row that `t`'s reference `field` points at (a document with a partner)."""
+    target = SYNCED[field.ref or ""]
+    target_owner = owner_field(BY_NAME[field.ref or ""])
+    if target_owner is None or target_owner.ref != "partner":
+        return None
+    return target.c[ref_id_column(target_owner.name)], t.join(target, target.c.id == t.c[ref_id_column(field.name)])
+
+
+def own_path(entity_name: str) -> Path | None:
+    """The partner a row of `entity_name` belongs to; None for rows of no partner (products, users)."""
     entity, t = BY_NAME[entity_name], SYNCED[entity_name]
     if entity_name == "partner":
-        return t.c.id, [t]
+        return t.c.id, t
     owner = owner_field(entity)
     if owner is None:
         return None
     if owner.ref == "partner":
-        return t.c[ref_id_column(owner.name)], [t]
-    parent = SYNCED[owner.ref or ""]
-    via = partner_of(owner.ref or "")
-    if via is None or via[1][0] is not parent:
-        return None
-    return via[0], [t.join(parent, parent.c.id == t.c[ref_id_column(owner.name)])]
+        return t.c[ref_id_column(owner.name)], t
+    return _through(t, owner)
+
+
+def also_paths(entity_name: str) -> list[Path]:
+    """Further partners a row of `entity_name` changes (`ALSO_CHANGES`)."""
+    entity, t = BY_NAME[entity_name], SYNCED[entity_name]
+    paths = (_through(t, entity.by_name[name]) for name in ALSO_CHANGES.get(entity_name, ()))
+    return [p for p in paths if p is not None]
 
 
 def record_partners(conn: Connection, entity: str, partner_ids: Iterable[int | None], at: dt.datetime) -> None:
@@ -67,26 +86,31 @@ def record_everyone(conn: Connection, entity: str, at: dt.datetime) -> None:
     conn.execute(sa.insert(partner_change).values(partner_id=None, entity=entity, changed_at=at))
 
 
-def record_rows(conn: Connection, entity: str, where: sa.ColumnElement[bool], at: dt.datetime, label: str | None = None) -> None:
-    """The partners of the `entity` rows matching `where` changed at `at` (evaluated by the database).
+def record_rows(
+    conn: Connection, entity: str, where: sa.ColumnElement[bool], at: dt.datetime, *, label: str | None = None, paths: list[Path] | None = None
+) -> None:
+    """The partners of the `entity` rows matching `where` changed at `at` (found by the database).
 
-    The feed says `label` changed (`entity` by default). For entities whose rows belong to
-    no partner (products, users), any partner may have changed.
+    `paths` says which partners (by default the rows' own and `also_paths`); the feed says
+    `label` changed (`entity` by default). For rows of no partner (products, users), any
+    partner may have changed.
     """
     label = label or entity
-    path = partner_of(entity)
-    if path is None:
-        if conn.execute(sa.select(SYNCED[entity].c.id).where(where).limit(1)).first() is not None:
-            record_everyone(conn, label, at)
-        return
-    partner_id, froms = path
-    rows = (
-        sa.select(partner_id, sa.literal(label, sa.String()), sa.literal(at, sa.DateTime()))
-        .select_from(*froms)
-        .where(where, partner_id.is_not(None))
-        .distinct()
-    )
-    conn.execute(sa.insert(partner_change).from_select(["partner_id", "entity", "changed_at"], rows))
+    if paths is None:
+        own = own_path(entity)
+        if own is None:
+            if conn.execute(sa.select(SYNCED[entity].c.id).where(where).limit(1)).first() is not None:
+                record_everyone(conn, label, at)
+            return
+        paths = [own, *also_paths(entity)]
+    for partner_id, source in paths:
+        rows = (
+            sa.select(partner_id, sa.literal(label, sa.String()), sa.literal(at, sa.DateTime()))
+            .select_from(source)
+            .where(where, partner_id.is_not(None))
+            .distinct()
+        )
+        conn.execute(sa.insert(partner_change).from_select(["partner_id", "entity", "changed_at"], rows))
 
 
 def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at: dt.datetime) -> None:
@@ -100,7 +124,7 @@ def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at:
     parent = SYNCED[owner.ref or ""]
     ids = sorted(owner_ids)
     for start in range(0, len(ids), IN_CHUNK):
-        record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity)
+        record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity, paths=[own_path(owner.ref or "")])  # type: ignore[list-item]
 
 
 def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:

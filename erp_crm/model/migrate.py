@@ -8,7 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
+
+from erp_crm.errors import UserError
+from erp_crm.model.db import overlay_engine, overlay_errors
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -39,3 +42,17 @@ def revision(engine: Engine, message: str) -> None:
     """Developers: write a new migration from the difference between tables.py and the database."""
     with engine.begin() as connection:
         command.revision(_config(connection), message=message, autogenerate=True)
+
+
+def engine_at_head(url: URL) -> Engine:
+    """An engine for the overlay at `url`, refusing a database whose schema is not the newest."""
+    engine = overlay_engine(url)
+    if engine.dialect.name not in ("sqlite", "postgresql"):
+        engine.dispose()
+        raise UserError(f"overlay.url: the overlay must be SQLite or PostgreSQL, not {engine.dialect.name}")
+    with overlay_errors(engine.url):
+        now = current(engine)
+    if now != head():
+        engine.dispose()
+        raise UserError(f"the overlay schema is at {now or 'nothing'}, the code needs {head()}: run `erp-crm db upgrade`")
+    return engine

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erp_crm.errors import UserError
-from erp_crm.metrics.compute import _engine as _engine_at_head
+from erp_crm.model import migrate
 from erp_crm.model.db import overlay_errors
 from erp_crm.model.tables import segment, segment_event, segment_member
 from erp_crm.segments.compiler import compile_filter
@@ -60,7 +60,7 @@ class RefreshReport:
 
 def overlay_at_head(settings: Any) -> Engine:
     """The overlay's engine, once its schema is at the newest version (else a UserError)."""
-    return _engine_at_head(settings)
+    return migrate.engine_at_head(settings.overlay_url())
 
 
 def read_overlay(settings: Any, work: Callable[[Connection], T]) -> T:

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from erp_crm.errors import ConfigError, SourceError, UserError
 from erp_crm.model import changes, migrate
-from erp_crm.model.db import overlay_engine, overlay_errors
 from erp_crm.model.locking import sync_lock
 from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, sync_run, sync_seen
 from erp_crm.settings import Settings, parse_duration
@@ -70,14 +69,7 @@ def _now() -> datetime:
 
 def open_overlay(settings: Settings) -> Engine:
     """The overlay engine, refusing to work on a schema that is not up to date."""
-    engine = overlay_engine(settings.overlay_url())
-    if engine.dialect.name not in ("sqlite", "postgresql"):
-        raise UserError(f"{settings.config_file}: overlay.url: the overlay must be SQLite or PostgreSQL, not {engine.dialect.name}")
-    with overlay_errors(engine.url):
-        current = migrate.current(engine)
-    if current != migrate.head():
-        raise UserError(f"the overlay schema is at {current or 'nothing'}, the code needs {migrate.head()}: run `erp-crm db upgrade`")
-    return engine
+    return migrate.engine_at_head(settings.overlay_url())
 
 
 def load_connector(settings: Settings) -> Definition:

@@ -74,6 +74,7 @@ class EntityWriter:
         owner = changes.owner_field(entity)
         # where the row's owner (its partner, or a line's document) sits among the resolved reference ids
         self.owner_at = next((n for n, (_, f) in enumerate(self.refs) if f is owner), None)
+        self.also = changes.also_paths(entity.name)  # other partners a changed row changes (an order's quote's)
         self._cache: dict[str, dict[str, int]] = {f.ref: {} for _, f in self.refs if f.ref}
         value_columns = [ref_key_column(f.name) if f.ref else f.name for f in entity.fields]
         id_columns = [ref_id_column(f.name) for _, f in self.refs]
@@ -188,27 +189,36 @@ class EntityWriter:
                 result.updated += 1
                 if before[2] is not None:
                     owners.add(before[2])
-            if owner_at is None:
+            if owner_at is None or self.also:
                 changed.append(key)
-            elif ids[owner_at] is not None:
+            if owner_at is not None and ids[owner_at] is not None:
                 owners.add(ids[owner_at])
             params.append(reorder((source, *row[:-1], *ids, row_hash, stamp, None)))
         if params:
+            log = not self.empty  # a first load tells the change feed once, in the engine
+            if log and self.also:  # the partners the rows' old references point at
+                self._log_keys(conn, changed, now, self.also)
             self._upsert(conn, params)
-            if not self.empty:
+            if log:
                 self._log_changes(conn, owners, changed, now)
         return result
 
     def _log_changes(self, conn: Connection, owners: set[int], keys: list[str], now: datetime) -> None:
-        """Tell the change feed whose data the batch changed (a first load tells it once, in the engine)."""
+        """Tell the change feed whose data the batch changed."""
         name = self.entity.name
         if self.owner_at is not None:
             changes.record_owners(conn, name, owners, now)
-        elif changes.partner_of(name) is None:
+            if self.also:
+                self._log_keys(conn, keys, now, self.also)
+        elif changes.own_path(name) is None:
             changes.record_everyone(conn, name, now)  # a product or user: any partner's figures may move
         else:
-            for part in chunks(keys):  # partners themselves: inserted ones get their ids only now
-                changes.record_rows(conn, name, sa.and_(self.table.c.source == self.source, self.table.c.erp_key.in_(part)), now)
+            self._log_keys(conn, keys, now, None)  # partners themselves: inserted ones get their ids only now
+
+    def _log_keys(self, conn: Connection, keys: list[str], now: datetime, paths: list[changes.Path] | None) -> None:
+        t = self.table
+        for part in chunks(keys):
+            changes.record_rows(conn, self.entity.name, sa.and_(t.c.source == self.source, t.c.erp_key.in_(part)), now, paths=paths)
 
     def resolve_late_references(self, conn: Connection, arrived: set[str] | None, now: datetime) -> None:
         """Optional references whose row arrived after the referring one.

@@ -1,7 +1,8 @@
 """`metrics compute` on a handmade overlay: figures worked out by hand, incremental == full.
 
 The overlay rows are written directly (no ERP, no sync), so that every case is visible
-here: credit notes (stored negative, and one stored positive), cancelled and draft
+here; changes after the first run tell the change feed what they changed, as the sync
+does (tests/integration/test_metrics_sync.py runs the real sync): credit notes (stored negative, and one stored positive), cancelled and draft
 documents, two invoices on one day, an invoice credited back on its own day, customers
 with one purchase, rows dated after ``as_of``, rows and a partner deleted in the ERP.
 Each test runs with a SQLite and a PostgreSQL overlay.
@@ -24,7 +25,7 @@ from erp_crm.metrics import compute
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.compute import MetricsSettings, compute_metrics
 from erp_crm.metrics.rfm import RfmSettings, rfm_scores
-from erp_crm.model import migrate
+from erp_crm.model import changes, migrate
 from erp_crm.model.db import overlay_engine
 from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
 from tests.support.homes import make_home
@@ -52,13 +53,17 @@ class Overlay:
             row_id = conn.execute(
                 sa.insert(table).values(source="t", erp_key=key, row_hash="x", synced_at=synced_at, **values).returning(table.c.id)
             ).scalar_one()
+            if synced_at != OLD:
+                changes.record_rows(conn, entity, table.c.id == row_id, synced_at)
         self.ids[(entity, key)] = row_id
         return row_id
 
     def update(self, entity: str, key: str, **values: Any) -> None:
-        table = SYNCED[entity]
+        table, now = SYNCED[entity], dt.datetime.now()
         with self.engine.begin() as conn:
-            conn.execute(sa.update(table).where(table.c.erp_key == key).values(synced_at=dt.datetime.now(), **values))
+            changes.record_rows(conn, entity, table.c.erp_key == key, now)  # the partners it belonged to
+            conn.execute(sa.update(table).where(table.c.erp_key == key).values(synced_at=now, **values))
+            changes.record_rows(conn, entity, table.c.erp_key == key, now)  # and belongs to now
 
     def metrics(self, table: sa.Table = partner_metrics, as_of: dt.date | None = None) -> dict[str, dict[str, Any]]:
         partner = SYNCED["partner"]
@@ -233,12 +238,11 @@ def test_the_same_as_of_gives_the_same_numbers_and_snapshots_are_kept(overlay: O
 def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compute, "WHOLE_SHARE", 1.0)  # aggregate only the changed partners, however many
     overlay.compute()
-    # changes after the run: a new invoice, a deleted one, a product turned into goods,
-    # a new complaint, a new partner, a quote turned into an order; and a later as_of
-    # brings in Alfa's invoice of 15 July, which was synced long ago.
+    # changes after the run: a new invoice, a deleted one, a new complaint, a new partner,
+    # a quote turned into an order; and a later as_of brings in Alfa's invoice of 15 July
+    # and Théta's of 10 July, which were synced long ago.
     invoice(overlay, "B2", "beta", D(2024, 7, 2), 250, synced_at=dt.datetime.now())
     overlay.update("invoice", "E2", erp_deleted_at=dt.datetime.now())
-    overlay.update("product", "S", kind="goods")
     overlay.add("ticket", "T9", synced_at=dt.datetime.now(), partner="beta", category="complaint", opened_at=dt.datetime(2024, 7, 3))
     overlay.add("partner", "eta", synced_at=dt.datetime.now(), name="Éta Kft.")
     invoice(overlay, "H1", "eta", D(2024, 7, 20), 90, synced_at=dt.datetime.now())
@@ -248,20 +252,47 @@ def test_incremental_gives_the_full_run_s_tables_after_changes(overlay: Overlay,
     report = overlay.compute(as_of=later)
     assert report.mode == "incremental"
     assert report.recomputed == 6 and report.partners == 7  # zeta was left alone
-    incremental = overlay.metrics()
-    incremental_history = overlay.metrics(partner_metrics_history, later)
-    overlay.compute(as_of=later, full=True)
-    assert overlay.metrics() == incremental
-    assert overlay.metrics(partner_metrics_history, later) == incremental_history
+    assert report.written == 7, "a new date moves everyone's recency"
+    assert_incremental_equals_full(overlay, later)
 
-    got = incremental
+    got = overlay.metrics()
     assert got["beta"]["purchase_days"] == 2 and got["beta"]["complaints"] == 1
-    assert got["alfa"]["services_value"] == 0.0 and got["alfa"]["last_purchase"] == D(2024, 7, 15)
+    assert got["alfa"]["services_value"] == 500.0 and got["alfa"]["last_purchase"] == D(2024, 7, 15)
     assert got["eps"]["purchase_days"] == 2 and got["eps"]["typical_gap_days"] == 120.0
     assert got["eta"]["purchase_days"] == 1 and got["gamma"]["quote_conversion"] == 1.0
     assert got["theta"]["purchase_days"] == 1 and got["theta"]["revenue_net"] == 70.0  # only its date brought it in
     # the first as_of's snapshot is kept as it was
-    assert overlay.metrics(partner_metrics_history, AS_OF)["alfa"]["services_value"] == 500.0
+    assert overlay.metrics(partner_metrics_history, AS_OF)["eps"]["purchase_days"] == 3
+
+    # A product turned into goods may change anyone's services: everyone is aggregated again.
+    overlay.update("product", "S", kind="goods")
+    report = overlay.compute(as_of=later)
+    assert report.recomputed == 7
+    assert_incremental_equals_full(overlay, later)
+    assert overlay.metrics()["alfa"]["services_value"] == 0.0
+
+
+def assert_incremental_equals_full(overlay: Overlay, as_of: dt.date) -> None:
+    """The tables an incremental run just left are those a full run leaves."""
+    incremental = overlay.metrics()
+    incremental_history = overlay.metrics(partner_metrics_history, as_of)
+    overlay.compute(as_of=as_of, full=True)
+    assert overlay.metrics() == incremental
+    assert overlay.metrics(partner_metrics_history, as_of) == incremental_history
+
+
+def test_the_same_day_rewrites_only_the_rows_that_changed(overlay: Overlay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compute, "WHOLE_SHARE", 1.0)
+    overlay.compute()
+    assert overlay.compute().written == 0, "nothing changed: nothing written"
+    invoice(overlay, "B2", "beta", D(2024, 6, 20), 250, synced_at=dt.datetime.now())  # Béta buys again
+    overlay.update("invoice", "A3", partner_id=overlay.ids[("partner", "eps")])  # an invoice moved from Alfa to Epszilon
+    report = overlay.compute()
+    assert report.recomputed == report.written == 3, "the kept fit and RFM cut points leave everyone else's row as it was"
+    assert_incremental_equals_full(overlay, AS_OF)
+    got = overlay.metrics()
+    assert got["alfa"]["purchase_days"] == 1 and got["alfa"]["services_value"] == -300.0
+    assert got["eps"]["purchase_days"] == 4 and got["beta"]["purchase_days"] == 2
 
 
 def test_an_earlier_as_of_is_computed_in_full(overlay: Overlay) -> None:

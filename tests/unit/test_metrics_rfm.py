@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from erp_crm.metrics.rfm import RfmSettings, default_group_map, rfm_scores
+from erp_crm.metrics.rfm import QuintileCuts, RfmSettings, default_group_map, rfm_scores
 from erp_crm.metrics.rhythm import overdue, typical_gaps
 
 IDS = list("abcdefg")
@@ -41,6 +41,40 @@ def test_scores_ignore_row_order() -> None:
     shuffled = ["g", "e", "c", "a", "f", "b", "d"]
     again = rfm_scores(RECENCY[shuffled], FREQUENCY, MONETARY)
     assert again.loc[IDS].equals(rfm_scores(RECENCY, FREQUENCY, MONETARY))
+
+
+def by_rank(values: np.ndarray) -> np.ndarray:
+    """The quintile score straight from its definition: 1 + floor(5 x strictly worse / n)."""
+    return np.array([1 + (5 * int((values < v).sum())) // values.size for v in values])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 11, 200])
+def test_cut_points_score_their_own_population_as_quintiles(n: int) -> None:
+    rng = np.random.default_rng(n)
+    recency = rng.integers(0, 40, n).astype(float)  # many ties
+    frequency = rng.integers(1, 6, n).astype(float)
+    monetary = rng.lognormal(8, 1, n).round(-2)
+    ids = [f"p{i}" for i in range(n)]
+    result = rfm_scores(pd.Series(recency, index=ids), pd.Series(frequency, index=ids), pd.Series(monetary, index=ids))
+    assert result["r_score"].tolist() == by_rank(-recency).tolist()
+    assert result["f_score"].tolist() == by_rank(frequency).tolist()
+    assert result["m_score"].tolist() == by_rank(monetary).tolist()
+
+
+def test_kept_cut_points_score_later_customers_without_moving_the_others() -> None:
+    cuts = QuintileCuts.of(RECENCY.dropna().to_numpy(), FREQUENCY[FREQUENCY > 0].to_numpy(), MONETARY[FREQUENCY > 0].to_numpy())
+    assert cuts.recency_days == (100, 30, 5, 5) and cuts.frequency == (1, 2, 3, 5)
+    before = rfm_scores(RECENCY, FREQUENCY, MONETARY, cuts=cuts)
+    assert before.equals(rfm_scores(RECENCY, FREQUENCY, MONETARY)), "the cut points score their own population alike"
+    # b buys a lot: with the kept cut points only b's scores move; quintiles of the new figures would move c's too
+    frequency, monetary = FREQUENCY.copy(), MONETARY.copy()
+    frequency["b"], monetary["b"] = 20, 900
+    kept = rfm_scores(RECENCY, frequency, monetary, cuts=cuts)
+    changed = (kept[["r_score", "f_score", "m_score"]] != before[["r_score", "f_score", "m_score"]]).any(axis=1).fillna(False)
+    assert changed[changed].index.tolist() == ["b"] and kept.loc["b", "f_score"] == 5
+    fresh = rfm_scores(RECENCY, frequency, monetary)
+    assert fresh.loc["c", "f_score"] != before.loc["c", "f_score"] or fresh.loc["g", "f_score"] != before.loc["g", "f_score"]
+    assert QuintileCuts.of(np.empty(0), np.empty(0), np.empty(0)) == QuintileCuts(None, None, None)
 
 
 def test_explicit_thresholds_and_frequency_axis() -> None:

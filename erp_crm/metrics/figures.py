@@ -1,0 +1,99 @@
+"""Stage 2 of a metrics run: the figures that move with time, from stage 1's aggregates.
+
+Everything here is vectorised over partners and needs no database. What relates a
+partner to all the others (the models' parameters, the RFM cut points) comes in a
+`fits.Fits`, so a row depends only on the partner's own aggregates, the run's date, the
+settings and the fits: `figures` may take any subset of partners and gives each the
+numbers a run over everyone would give it. That is what lets an incremental run rewrite
+only the rows that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from erp_crm.metrics import rhythm
+from erp_crm.metrics.fits import Fits, History, new_fits, score
+from erp_crm.metrics.history import EPOCH
+from erp_crm.metrics.lapse import LapseSettings, lapse_flags
+from erp_crm.metrics.rfm import RfmSettings, rfm_scores
+from erp_crm.model.tables import partner_metrics
+
+METRIC_COLUMNS = tuple(c.name for c in partner_metrics.columns if c.name not in ("partner_id", "as_of", "source", "computed_at"))
+SCORES = ("r_score", "f_score", "m_score")
+TEXTS = ("rfm_group", "lapse_reason_hu", "lapse_reason_en")
+LAPSE_FLAGS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
+
+
+def day_number(as_of: dt.date) -> int:
+    return (as_of - EPOCH).days
+
+
+def history(base: pd.DataFrame, as_of: dt.date) -> History:
+    """The customers of `base` (partners with a purchase day) as the models see them."""
+    customers = base[base["purchase_days"].to_numpy() > 0]
+    return History.of(
+        customers["purchase_days"].to_numpy(np.float64),
+        customers["first_purchase"].to_numpy(np.float64),
+        customers["last_purchase"].to_numpy(np.float64),
+        customers["repeat_value"].to_numpy(np.float64),
+        day_number(as_of),
+    )
+
+
+def fit(base: pd.DataFrame, as_of: dt.date, options: Any) -> Fits:
+    """New fits on every customer of `base` (all partners' aggregates)."""
+    customers = base[base["purchase_days"].to_numpy() > 0]
+    recency = day_number(as_of) - customers["last_purchase"].to_numpy(np.float64)
+    return new_fits(history(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options)
+
+
+def figures(base: pd.DataFrame, as_of: dt.date, options: Any, fits: Fits) -> pd.DataFrame:
+    """Every metrics column for the partners of `base` (their aggregates plus customer_group)."""
+    frame = base.copy()
+    end = day_number(as_of)
+    customer = frame["purchase_days"].to_numpy() > 0
+    first, last = frame["first_purchase"].to_numpy(np.float64), frame["last_purchase"].to_numpy(np.float64)
+    frame["recency_days"] = np.where(customer, end - last, np.nan)
+    frame["tenure_days"] = np.where(customer, end - first, np.nan)
+    frame["frequency"] = np.where(customer, frame["purchase_days"], np.nan)
+    frame["monetary"] = np.where(customer, frame["revenue_net"], np.nan)
+    scores = rfm_scores(frame["recency_days"], frame["frequency"], frame["monetary"], options.rfm or RfmSettings(), fits.rfm)
+    for column in SCORES:
+        frame[column] = scores[column].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    frame["rfm_group"] = scores["rfm_group"].astype(object).to_numpy()
+    frame["overdue_ratio"] = rhythm.overdue(frame["recency_days"].to_numpy(np.float64), frame["typical_gap_days"].to_numpy(np.float64)).to_numpy(np.float64)
+
+    predicted = score(fits, history(frame, as_of), options)
+    for column, values in predicted.items():
+        cells = np.full(len(frame), np.nan)
+        cells[customer] = values
+        frame[column] = cells
+    _lapse(frame, options)
+    return frame.reindex(columns=[*METRIC_COLUMNS, "customer_group"])
+
+
+def _lapse(frame: pd.DataFrame, options: Any) -> None:
+    """The three lapse flags, the combined score and the reasons (partners without a purchase: never lapsed)."""
+    inputs = pd.DataFrame(
+        {
+            "recency_days": frame["recency_days"],
+            "purchase_days": frame["purchase_days"],
+            "typical_gap_days": frame["typical_gap_days"],
+            "p_alive": frame["p_alive"].astype(np.float64),
+            "customer_group": frame["customer_group"],
+        },
+        index=frame.index,
+    )
+    flags = lapse_flags(inputs, options.lapse or LapseSettings())
+    bought = frame["purchase_days"].to_numpy() > 0
+    for column in LAPSE_FLAGS:
+        flag = flags[column].fillna(False).astype(bool).to_numpy()
+        frame[column] = np.where(bought, flag, None)
+    frame["lapse_score"] = flags["lapse_score"].astype(np.float64).to_numpy()
+    for column in ("reason_hu", "reason_en"):
+        frame[f"lapse_{column}"] = [text or None for text in flags[column]]

@@ -1,0 +1,125 @@
+"""Reading and writing `crm_partner_metrics` and its dated snapshots.
+
+A run writes either every row (a new date, new settings or a new fit: every figure moves)
+or only the rows of the partners whose figures changed, together with the snapshot of
+the run's date, which is always a copy of the current rows made by the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.metrics.aggregates import AGGREGATES
+from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
+from erp_crm.metrics.history import day_number_sql
+from erp_crm.model.tables import partner_metrics, partner_metrics_history
+
+CHUNK = 900  # ids per IN list
+ROWS_PER_STATEMENT = 10_000
+_DATES = ("first_purchase", "last_purchase")
+_INTS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days", "tenure_days", "recency_days", "frequency", *SCORES)
+
+
+def read_stored(conn: Connection) -> pd.DataFrame:
+    """Stage 1's figures as the last run left them (purchase dates as day numbers)."""
+    t = partner_metrics
+    dialect = conn.dialect.name
+    names = list(AGGREGATES)
+    selected = [day_number_sql(t.c[c], dialect) if c in _DATES else t.c[c] for c in names]
+    rows = conn.execute(sa.select(t.c.partner_id, *selected)).all()
+    # one float matrix (None becomes NaN); ids and figures are exact in float64
+    data = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), len(names) + 1)
+    index = pd.Index(data[:, 0].astype(np.int64), name="partner_id")
+    return pd.DataFrame(data[:, 1:], columns=names, index=index)
+
+
+def _dates(days: np.ndarray) -> list[dt.date | None]:
+    """Day numbers (days since 1970-01-01, NaN for none) as dates."""
+    missing = np.isnan(days)
+    cells = np.where(missing, 0, days).astype(np.int64).astype("datetime64[D]").astype(object)
+    cells[missing] = None
+    return cells.tolist()
+
+
+def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows for the driver in ``columns`` order: plain Python values, None for missing ones."""
+    values: dict[str, list[Any]] = {"partner_id": frame.index.to_numpy(np.int64).tolist()}
+    for column in METRIC_COLUMNS:
+        series = frame[column]
+        if column in LAPSE_FLAGS:
+            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in series]
+        elif column in TEXTS:
+            values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
+        elif column in _DATES:
+            values[column] = _dates(series.to_numpy(np.float64))
+        else:
+            numbers = series.to_numpy(np.float64)
+            missing = np.isnan(numbers)
+            cells = (np.where(missing, 0, numbers).astype(np.int64) if column in _INTS else numbers).astype(object)
+            cells[missing] = None
+            values[column] = cells.tolist()
+    for name, value in extra.items():
+        values[name] = [value] * len(frame)
+    return list(zip(*(values[c] for c in columns)))
+
+
+def _insert_sql(conn: Connection, table: sa.Table) -> tuple[str, list[str]]:
+    """A positional INSERT of every column, and the column order its parameters take."""
+    style = "qmark" if conn.dialect.name == "sqlite" else "format"
+    compiled = sa.insert(table).values({c.name: sa.bindparam(c.name) for c in table.columns}).compile(dialect=type(conn.dialect)(paramstyle=style))
+    return str(compiled), list(compiled.positiontup or ())
+
+
+def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: Collection[int] | None = None) -> None:
+    """Store `frame`'s rows as the current figures and as the snapshot of `extra["as_of"]`.
+
+    With `only` (partner ids), just those partners' rows are replaced (ids without a row in
+    `frame` are removed); without, every current row and the whole snapshot of the date.
+    """
+    current, snapshot = partner_metrics, partner_metrics_history
+    as_of = extra["as_of"]
+    sql, columns = _insert_sql(conn, current)
+    if _insert_sql(conn, snapshot)[1] != columns:
+        raise AssertionError("crm_partner_metrics and its history must list their columns alike")
+    parts: list[list[int]] | None = None
+    if only is None:
+        conn.execute(sa.delete(current))
+        conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == as_of))
+    else:
+        ids = sorted(only)
+        parts = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+        for part in parts:
+            conn.execute(sa.delete(current).where(current.c.partner_id.in_(part)))
+            conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == as_of, snapshot.c.partner_id.in_(part)))
+    rows = _rows(frame, columns, extra)
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])
+    copied = sa.select(*(current.c[c] for c in columns))
+    for where in [None] if parts is None else [current.c.partner_id.in_(p) for p in parts]:
+        conn.execute(sa.insert(snapshot).from_select(columns, copied if where is None else copied.where(where)))
+
+
+def row_count(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(partner_metrics)).scalar_one())
+
+
+def customers(conn: Connection, *, excluding: sa.Select[tuple[int]]) -> int:
+    """Customers (partners with a purchase day) among the stored rows, but for the partners `excluding` selects."""
+    t = partner_metrics
+    return int(conn.execute(sa.select(sa.func.count()).where(t.c.purchase_days > 0, t.c.partner_id.not_in(excluding))).scalar_one())
+
+
+def totals(conn: Connection) -> tuple[int, int, dict[str, int]]:
+    """Partners, customers, and how many partners each lapse definition flags, over the current rows."""
+    t = partner_metrics
+    flags = [sa.func.count().filter(t.c[c].is_(True)) for c in LAPSE_FLAGS]
+    partners, buyers, *lapsed = conn.execute(sa.select(sa.func.count(), sa.func.count().filter(t.c.purchase_days > 0), *flags)).one()
+    return int(partners), int(buyers), {column.removeprefix("lapsed_"): int(n) for column, n in zip(LAPSE_FLAGS, lapsed)}

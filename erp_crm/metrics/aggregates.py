@@ -4,12 +4,17 @@ The aggregates (the quantitative data of `quantitative`, first and last purchase
 purchase days and values, typical gap) depend on nothing but a partner's own documents,
 so an incremental run aggregates again only the partners the change feed
 (`erp_crm.model.changes`) names since the last run, plus those with documents dated
-between the last run's date and this one's, and takes everyone else's from the stored rows.
+between the last run's date and this one's, and takes everyone else's from the stored
+rows. It goes further by parts (`PARTS`): a partner whose only news is a complaint gets
+its complaints counted again, not its invoices read again, and one whose own row alone
+changed (an address, its customer group) gets no aggregation at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -17,9 +22,11 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.metrics import rhythm
 from erp_crm.metrics.history import EPOCH, Purchases, read_invoice_days
+from erp_crm.metrics.quantitative import PARTS as quantitative_parts
 from erp_crm.metrics.quantitative import quantitative
 from erp_crm.metrics.summary import rfm_summary
 from erp_crm.model import changes
+from erp_crm.model.idset import id_set
 from erp_crm.model.tables import SYNCED
 
 AGGREGATES = (
@@ -29,37 +36,105 @@ AGGREGATES = (
 )  # fmt: skip
 COUNT_COLUMNS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
 ZERO_WHEN_MISSING = COUNT_COLUMNS + ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
-# What the aggregates are made of: a change to any of these in the feed means aggregating again.
-INPUTS = ("partner", "quote", "order", "invoice", "invoice_line", "product", "ticket")
+INVOICE_COLUMNS = (
+    "invoices", "revenue_net", "credit_notes", "credit_note_value", "first_purchase", "last_purchase",
+    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
+)  # fmt: skip
+# Each part of stage 1: the aggregates it computes, and the entities they are made of.
+PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "quotes": (("quotes", "quote_conversion"), ("quote", "order")),
+    "orders": (("orders", "order_value"), ("order",)),
+    "services": (("services_value",), ("invoice", "invoice_line", "product")),
+    "complaints": (("complaints",), ("ticket",)),
+    "invoices": (INVOICE_COLUMNS, ("invoice",)),
+}
+EVERY_PART = "*"  # the pseudo-entity of partners to aggregate whole (new ones, say)
+# A change to any of these in the feed may change a partner's figures.
+INPUTS = ("partner", *sorted({e for _, entities in PARTS.values() for e in entities}))
 
 
-def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> set[int] | None:
-    """Partners whose aggregates may differ from the stored ones; None: possibly everyone.
+@dataclass
+class Changes:
+    """Which partners changed, by entity (`EVERY_PART`: in every way)."""
+
+    by_entity: dict[str, set[int]] = field(default_factory=dict)
+
+    @property
+    def partners(self) -> set[int]:
+        return set().union(*self.by_entity.values())
+
+    def add(self, entity: str, ids: Iterable[int]) -> None:
+        self.by_entity.setdefault(entity, set()).update(ids)
+
+    def of_part(self, part: str) -> set[int]:
+        """The partners whose `part` must be aggregated again."""
+        entities = (*PARTS[part][1], EVERY_PART)
+        return set().union(*(self.by_entity.get(e, set()) for e in entities))
+
+
+def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> Changes | None:
+    """Partners whose aggregates may differ from the stored ones, by entity; None: possibly everyone.
 
     The change feed names those whose documents, lines or own row changed since `since`;
     documents dated after `last_as_of` and up to `as_of` start to count in this run.
     """
-    ids = changes.changed_since(conn, since, INPUTS)
-    if ids is None or as_of <= last_as_of:
-        return ids
+    found = changes.changed_by_entity(conn, since, INPUTS)
+    if found is None:
+        return None
+    result = Changes({entity: set(ids) for entity, ids in found.items()})
+    if as_of <= last_as_of:
+        return result
     quote, order, invoice, ticket = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"], SYNCED["ticket"]
     start = dt.datetime.combine(last_as_of + dt.timedelta(days=1), dt.time())
     stop = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    selects = [sa.select(t.c.partner_id).where(t.c.date > last_as_of, t.c.date <= as_of) for t in (quote, order, invoice)]
-    selects.append(sa.select(ticket.c.partner_id).where(ticket.c.opened_at >= start, ticket.c.opened_at < stop))
+    dated = [(entity, SYNCED[entity].c.partner_id, SYNCED[entity].c.date > last_as_of, SYNCED[entity].c.date <= as_of) for entity in ("quote", "order", "invoice")]
+    for entity, partner_id, after, until in dated:
+        result.add(entity, conn.execute(sa.select(partner_id).where(after, until).distinct()).scalars())
+    result.add("ticket", conn.execute(sa.select(ticket.c.partner_id).where(ticket.c.opened_at >= start, ticket.c.opened_at < stop).distinct()).scalars())
     # an order starting to count changes the conversion rate of its quote's partner
-    selects.append(sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(order.c.date > last_as_of, order.c.date <= as_of))
-    ids.update(int(r) for r in conn.execute(sa.union(*selects)).scalars() if r is not None)
-    return ids
+    converted = sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(order.c.date > last_as_of, order.c.date <= as_of)
+    result.add("order", conn.execute(converted.distinct()).scalars())
+    for ids in result.by_entity.values():
+        ids.discard(None)  # type: ignore[arg-type]
+    return result
 
 
-def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None) -> pd.DataFrame:
-    """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents."""
-    counts = quantitative(conn, as_of, partners)
-    counts["quote_conversion"] = np.where(counts["quotes"] > 0, counts["quotes_converted"] / counts["quotes"].where(counts["quotes"] > 0, 1), np.nan)
-    days = read_invoice_days(conn, as_of, partners)
-    frame = counts.drop(columns="quotes_converted").join(days.per_partner(), how="outer").join(purchase_figures(days.purchases(), as_of), how="outer")
-    return frame.reindex(columns=list(AGGREGATES))
+def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None, parts: Collection[str] = tuple(PARTS)) -> pd.DataFrame:
+    """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents.
+
+    With `parts`, only those parts' columns (the others are left out).
+    """
+    columns = [c for part in PARTS if part in parts for c in PARTS[part][0]]
+    frames = []
+    asked = [p for p in parts if p in quantitative_parts]
+    if asked:
+        counts = quantitative(conn, as_of, partners, asked)
+        if "quotes" in asked:
+            quotes = counts["quotes"]
+            counts["quote_conversion"] = np.where(quotes > 0, counts["quotes_converted"] / quotes.where(quotes > 0, 1), np.nan)
+            counts = counts.drop(columns="quotes_converted")
+        frames.append(counts)
+    if "invoices" in parts:
+        days = read_invoice_days(conn, as_of, partners)
+        frames += [days.per_partner(), purchase_figures(days.purchases(), as_of)]
+    frame = frames[0].join(frames[1:], how="outer") if len(frames) > 1 else frames[0]
+    return frame.reindex(columns=columns)
+
+
+def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.DataFrame) -> pd.DataFrame:
+    """The changed partners' aggregates: parts whose inputs changed computed again, the rest as `stored`."""
+    frame = stored.reindex(sorted(changed.partners), columns=list(AGGREGATES))
+    groups: dict[frozenset[int], list[str]] = {}
+    for part in PARTS:
+        groups.setdefault(frozenset(changed.of_part(part)), []).append(part)
+    for members, parts in groups.items():
+        if not members:
+            continue
+        with id_set(conn, members, "erp_crm_part_ids") as ids:
+            fresh = aggregates(conn, as_of, ids, parts)
+        rows = sorted(members)
+        frame.loc[rows, list(fresh.columns)] = fresh.reindex(rows).to_numpy(np.float64)  # no row: no such documents any more
+    return frame
 
 
 def purchase_figures(purchases: Purchases, as_of: dt.date) -> pd.DataFrame:

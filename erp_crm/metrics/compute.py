@@ -140,7 +140,7 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full")
     kept = last.models if last is not None and not refit and last.settings_hash == digest else None
     run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report)
-    changed: set[int] | None = None
+    changed: stage1.Changes | None = None
     if incremental and last is not None:
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
         changed = stage1.changed_partners(conn, since, last.as_of, as_of)
@@ -168,36 +168,35 @@ class _Run:
     extra: dict[str, Any]  # source, as_of and computed_at of every row written
     report: MetricsReport
 
-    def rewrite_changed(self, changed: set[int]) -> bool:
+    def rewrite_changed(self, changed: stage1.Changes) -> bool:
         """Same day, settings and fit: only the changed partners' rows can differ. False: not so after all."""
-        conn = self.conn
-        if len(changed) > WHOLE_SHARE * store.row_count(conn):  # reading everyone is cheaper than thousands of lookups
+        conn, partners = self.conn, changed.partners
+        if len(partners) > WHOLE_SHARE * store.row_count(conn):  # reading everyone is cheaper than thousands of lookups
             return False
-        with id_set(conn, changed) as ids:
+        with id_set(conn, partners) as ids:
             live = _live_partners(conn, ids)
-            base = stage1.aggregates(conn, self.as_of, ids)
+            stored = store.read_stored(conn, ids)
             others = store.customers(conn, excluding=ids)
-        base = _with_partners(base, live)
-        fits = kept_fits(self.kept, others + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
-        if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
-            return False
-        store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra, only=changed)
-        changes.record_partners(conn, "metrics", changed, _now())
-        self.report.models, self.report.recomputed, self.report.written = fits.record, len(changed), len(base)
+            changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
+            base = _with_partners(stage1.refreshed(conn, self.as_of, changed, stored), live)
+            fits = kept_fits(self.kept, others + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
+            if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
+                return False
+            store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra, only=ids)
+            changes.record_selected(conn, "metrics", ids, _now())
+        self.report.models, self.report.recomputed, self.report.written = fits.record, len(partners), len(base)
         return True
 
-    def rewrite_everyone(self, changed: set[int] | None) -> None:
+    def rewrite_everyone(self, changed: stage1.Changes | None) -> None:
         """Aggregate the changed partners (everyone, if None or many) and write every row."""
         conn = self.conn
         live = _live_partners(conn, None)
-        if changed is not None and len(changed) <= WHOLE_SHARE * len(live):
-            stored = store.read_stored(conn)
-            changed = changed | set(live.index.difference(stored.index).tolist())
-            with id_set(conn, changed) as ids:
-                fresh = stage1.aggregates(conn, self.as_of, ids)
-            kept = stored.drop(index=stored.index.intersection(list(changed)))
-            base = pd.concat([kept, fresh]) if len(fresh) else kept
-            self.report.recomputed = len(changed)
+        if changed is not None and len(changed.partners) <= WHOLE_SHARE * len(live):
+            stored = store.read_stored(conn, None)
+            changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
+            fresh = stage1.refreshed(conn, self.as_of, changed, stored)
+            base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
+            self.report.recomputed = len(fresh)
         else:
             base = stage1.aggregates(conn, self.as_of, None)
             self.report.recomputed = len(live)

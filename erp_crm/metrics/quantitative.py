@@ -10,6 +10,7 @@ once for them and for the purchase days.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -19,8 +20,13 @@ from erp_crm.metrics.history import BATCH, invoice_filter, signed_amount
 from erp_crm.model.tables import SYNCED
 
 COUNTS = ("quotes", "quotes_converted", "orders", "complaints")
-AMOUNTS = ("order_value", "services_value")
-COLUMNS = COUNTS + AMOUNTS
+PART_COLUMNS = {
+    "quotes": ("quotes", "quotes_converted"),
+    "orders": ("orders", "order_value"),
+    "services": ("services_value",),
+    "complaints": ("complaints",),
+}
+PARTS = tuple(PART_COLUMNS)
 
 QUOTE_STATUSES = ("sent", "accepted", "refused")
 ORDER_STATUSES = ("confirmed", "delivered", "closed")
@@ -30,8 +36,8 @@ def _valid(table: sa.Table, statuses: tuple[str, ...], as_of: dt.date) -> sa.Col
     return sa.and_(table.c.status.in_(statuses), table.c.erp_deleted_at.is_(None), table.c.date <= as_of)
 
 
-def _queries(as_of: dt.date) -> list[tuple[sa.Select, sa.ColumnElement]]:
-    """(GROUP BY statement, its partner column) for each source table."""
+def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
+    """Per part of the figures: (GROUP BY statement, its partner column)."""
     quote, order, invoice = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"]
     line, product, ticket = SYNCED["invoice_line"], SYNCED["product"], SYNCED["ticket"]
 
@@ -78,37 +84,38 @@ def _queries(as_of: dt.date) -> list[tuple[sa.Select, sa.ColumnElement]]:
         )
         .group_by(ticket.c.partner_id)
     )
-    return [
-        (quotes, quote.c.partner_id),
-        (orders, order.c.partner_id),
-        (services, invoice.c.partner_id),
-        (complaints, ticket.c.partner_id),
-    ]
+    return {
+        "quotes": (quotes, quote.c.partner_id),
+        "orders": (orders, order.c.partner_id),
+        "services": (services, invoice.c.partner_id),
+        "complaints": (complaints, ticket.c.partner_id),
+    }
 
 
-def quantitative(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None = None) -> pd.DataFrame:
-    """The counts and amounts of ``COLUMNS`` per partner id (zero where a partner has none).
+def quantitative(
+    conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None = None, parts: Collection[str] = PARTS
+) -> pd.DataFrame:
+    """The counts and amounts of the parts' columns (``PART_COLUMNS``) per partner id (zero where a partner has none).
 
     Only partners with at least one counted document appear; ``partners`` (a SELECT of
-    ids) restricts the statements to those partners (incremental runs).
+    ids) restricts the statements to those partners, ``parts`` to some of the parts
+    (incremental runs): the frame then has the columns of those parts only.
     """
-    parts: dict[str, list[pd.DataFrame]] = {}
-    for query, partner_column in _queries(as_of):
+    columns = [c for name in PARTS if name in parts for c in PART_COLUMNS[name]]
+    found: dict[str, list[pd.DataFrame]] = {}
+    for query, partner_column in (q for name, q in _queries(as_of).items() if name in parts):
         statement = query if partners is None else query.where(partner_column.in_(partners))
         result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": BATCH})
         names = list(result.keys())
         for rows in result.partitions():
             frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)  # tuples: pandas probes Row objects slowly
-            parts.setdefault(names[1], []).append(frame.set_index("partner_id"))
-    frames = [pd.concat(chunk) for chunk in parts.values()]
+            found.setdefault(names[1], []).append(frame.set_index("partner_id"))
+    frames = [pd.concat(chunk) for chunk in found.values()]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in COLUMNS}, index=pd.Index([], name="partner_id", dtype=np.int64))
-    merged = pd.concat(frames, axis=1).reindex(columns=list(COLUMNS))
+        return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in columns}, index=pd.Index([], name="partner_id", dtype=np.int64))
+    merged = pd.concat(frames, axis=1).reindex(columns=columns).fillna(0)
     merged.index = merged.index.astype(np.int64)
     merged.index.name = "partner_id"
-    merged = merged.fillna(0)
-    for column in COUNTS:
-        merged[column] = merged[column].astype(np.int64)
-    for column in AMOUNTS:
-        merged[column] = merged[column].astype(np.float64).round(4)
+    for column in columns:
+        merged[column] = merged[column].astype(np.int64) if column in COUNTS else merged[column].astype(np.float64).round(4)
     return merged.sort_index()

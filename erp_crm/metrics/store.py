@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -22,19 +21,19 @@ from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
 from erp_crm.metrics.history import day_number_sql
 from erp_crm.model.tables import partner_metrics, partner_metrics_history
 
-CHUNK = 900  # ids per IN list
 ROWS_PER_STATEMENT = 10_000
 _DATES = ("first_purchase", "last_purchase")
 _INTS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days", "tenure_days", "recency_days", "frequency", *SCORES)
 
 
-def read_stored(conn: Connection) -> pd.DataFrame:
-    """Stage 1's figures as the last run left them (purchase dates as day numbers)."""
+def read_stored(conn: Connection, partners: sa.Select[tuple[int]] | None) -> pd.DataFrame:
+    """Stage 1's figures as the last run left them (purchase dates as day numbers), of the `partners` selected (all: None)."""
     t = partner_metrics
     dialect = conn.dialect.name
     names = list(AGGREGATES)
     selected = [day_number_sql(t.c[c], dialect) if c in _DATES else t.c[c] for c in names]
-    rows = conn.execute(sa.select(t.c.partner_id, *selected)).all()
+    query = sa.select(t.c.partner_id, *selected)
+    rows = conn.execute(query if partners is None else query.where(t.c.partner_id.in_(partners))).all()
     # one float matrix (None becomes NaN); ids and figures are exact in float64
     data = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), len(names) + 1)
     index = pd.Index(data[:, 0].astype(np.int64), name="partner_id")
@@ -72,39 +71,31 @@ def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> lis
 
 
 def _insert_sql(conn: Connection, table: sa.Table) -> tuple[str, list[str]]:
-    """A positional INSERT of every column, and the column order its parameters take."""
-    style = "qmark" if conn.dialect.name == "sqlite" else "format"
-    compiled = sa.insert(table).values({c.name: sa.bindparam(c.name) for c in table.columns}).compile(dialect=type(conn.dialect)(paramstyle=style))
-    return str(compiled), list(compiled.positiontup or ())
+    """A positional INSERT of every column (names from our own table), and the column order its parameters take."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = [c.name for c in table.columns]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join([mark] * len(columns))})", columns
 
 
-def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: Collection[int] | None = None) -> None:
+def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: sa.Select[tuple[int]] | None = None) -> None:
     """Store `frame`'s rows as the current figures and as the snapshot of `extra["as_of"]`.
 
-    With `only` (partner ids), just those partners' rows are replaced (ids without a row in
-    `frame` are removed); without, every current row and the whole snapshot of the date.
+    With `only` (a SELECT of partner ids), just those partners' rows are replaced (ids
+    without a row in `frame` are removed); without, every current row and the whole
+    snapshot of the date.
     """
     current, snapshot = partner_metrics, partner_metrics_history
-    as_of = extra["as_of"]
     sql, columns = _insert_sql(conn, current)
-    if _insert_sql(conn, snapshot)[1] != columns:
+    if [c.name for c in snapshot.columns] != columns:
         raise AssertionError("crm_partner_metrics and its history must list their columns alike")
-    parts: list[list[int]] | None = None
-    if only is None:
-        conn.execute(sa.delete(current))
-        conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == as_of))
-    else:
-        ids = sorted(only)
-        parts = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-        for part in parts:
-            conn.execute(sa.delete(current).where(current.c.partner_id.in_(part)))
-            conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == as_of, snapshot.c.partner_id.in_(part)))
+    mine = sa.true() if only is None else current.c.partner_id.in_(only)
+    conn.execute(sa.delete(current).where(mine))
+    conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == extra["as_of"], sa.true() if only is None else snapshot.c.partner_id.in_(only)))
     rows = _rows(frame, columns, extra)
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])
-    copied = sa.select(*(current.c[c] for c in columns))
-    for where in [None] if parts is None else [current.c.partner_id.in_(p) for p in parts]:
-        conn.execute(sa.insert(snapshot).from_select(columns, copied if where is None else copied.where(where)))
+    conn.execute(sa.insert(snapshot).from_select(columns, sa.select(*(current.c[c] for c in columns)).where(mine)))
 
 
 def row_count(conn: Connection) -> int:

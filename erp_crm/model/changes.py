@@ -81,6 +81,12 @@ def record_partners(conn: Connection, entity: str, partner_ids: Iterable[int | N
         conn.execute(sa.insert(partner_change), [{"partner_id": i, "entity": entity, "changed_at": at} for i in ids])
 
 
+def record_selected(conn: Connection, entity: str, partner_ids: sa.Select[tuple[int]], at: dt.datetime) -> None:
+    """The partners that `partner_ids` (a SELECT of ids) yields changed their `entity` data at `at`."""
+    rows = sa.select(partner_ids.subquery().c[0], sa.literal(entity, sa.String()), sa.literal(at, sa.DateTime()))
+    conn.execute(sa.insert(partner_change).from_select(["partner_id", "entity", "changed_at"], rows))
+
+
 def record_everyone(conn: Connection, entity: str, at: dt.datetime) -> None:
     """Any partner's `entity` data may have changed at `at`."""
     conn.execute(sa.insert(partner_change).values(partner_id=None, entity=entity, changed_at=at))
@@ -127,18 +133,26 @@ def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at:
         record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity, paths=[own_path(owner.ref or "")])  # type: ignore[list-item]
 
 
-def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:
-    """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
+def changed_by_entity(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> dict[str, set[int]] | None:
+    """Partners changed at or after `since`, by what changed (`entities` only, when given); None: possibly everyone."""
     if since < dt.datetime.now() - dt.timedelta(days=KEPT_DAYS):
         return None  # older rows may have been pruned
     c = partner_change.c
-    query = sa.select(c.partner_id).where(c.changed_at >= since).distinct()
+    query = sa.select(c.entity, c.partner_id).where(c.changed_at >= since).distinct()
     if entities is not None:
         query = query.where(c.entity.in_(sorted(entities)))
-    ids = conn.execute(query).scalars().all()
-    if any(i is None for i in ids):
-        return None
-    return set(ids)
+    found: dict[str, set[int]] = {}
+    for entity, partner_id in conn.execute(query):
+        if partner_id is None:
+            return None
+        found.setdefault(entity, set()).add(partner_id)
+    return found
+
+
+def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:
+    """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
+    found = changed_by_entity(conn, since, entities)
+    return None if found is None else set().union(*found.values())
 
 
 def changed_query(since: dt.datetime) -> sa.Select[tuple[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -34,7 +35,9 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
 def head() -> str | None:
+    """The newest revision; the migration files do not change while a process runs."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 

@@ -42,6 +42,10 @@ def ref_id_column(field_name: str) -> str:
     return f"{field_name}_id"
 
 
+# The dates a metrics run on a new day looks up: documents dated since its last run start to count.
+DATED = {("quote", "date"), ("order", "date"), ("invoice", "date"), ("ticket", "opened_at")}
+
+
 def _synced_table(entity: Entity) -> sa.Table:
     columns: list[sa.schema.SchemaItem] = [
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -58,7 +62,7 @@ def _synced_table(entity: Entity) -> sa.Table:
             columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
             columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of the referenced entity's row
         else:
-            columns.append(sa.Column(f.name, _TYPES[f.kind]))
+            columns.append(sa.Column(f.name, _TYPES[f.kind], index=(entity.name, f.name) in DATED))
     columns += [
         sa.Column("row_hash", sa.String(32), nullable=False),
         sa.Column("synced_at", sa.DateTime, nullable=False),

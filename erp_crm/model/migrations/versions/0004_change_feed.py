@@ -1,4 +1,4 @@
-"""change feed, metrics settings hash, segment filter at refresh
+"""change feed, metrics settings hash, segment filter at refresh, document date indexes
 
 Revision ID: 0004
 Revises: 0003
@@ -36,9 +36,32 @@ def upgrade() -> None:
     with op.batch_alter_table('crm_segment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('refreshed_filter', sa.Text(), nullable=True, comment='the filter as of the last refresh; a changed one is refreshed whole'))
 
+    with op.batch_alter_table('crm_invoice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_invoice_date'), ['date'], unique=False)
+
+    with op.batch_alter_table('crm_order', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_order_date'), ['date'], unique=False)
+
+    with op.batch_alter_table('crm_quote', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_quote_date'), ['date'], unique=False)
+
+    with op.batch_alter_table('crm_ticket', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_crm_ticket_opened_at'), ['opened_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('crm_ticket', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_ticket_opened_at'))
+
+    with op.batch_alter_table('crm_quote', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_quote_date'))
+
+    with op.batch_alter_table('crm_order', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_order_date'))
+
+    with op.batch_alter_table('crm_invoice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_crm_invoice_date'))
+
     with op.batch_alter_table('crm_segment', schema=None) as batch_op:
         batch_op.drop_column('refreshed_filter')
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -97,13 +97,29 @@ class ErpSettings(Secret):
 Cuts = tuple[float, float, float, float]
 
 
+GROUP_NAME = re.compile(r"[^\W\d_A-Z][^\W\sA-Z]*")  # a lower-case word a filter can name bare: hűséges, at_risk
+
+
 class RfmSection(_Strict):
-    """RFM score cut points (four ascending values each; none: quintiles)."""
+    """RFM score cut points (four ascending values each; none: quintiles) and group names."""
 
     recency_days: Cuts | None = None
     frequency: Cuts | None = None
     monetary: Cuts | None = None
     group_on: Literal["fm", "f"] = "fm"
+    # The 5 × 5 grid of group names: rows R = 5 … 1, columns FM (or F) = 1 … 5; none: the usual one.
+    groups: list[list[str]] | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, rows: list[list[str]] | None) -> list[list[str]] | None:
+        if rows is not None and (len(rows) != 5 or any(len(row) != 5 for row in rows)):
+            raise ValueError("expected 5 rows (R = 5 … 1) of 5 group names (FM = 1 … 5)")
+        for row in rows or ():
+            for name in row:
+                if not GROUP_NAME.fullmatch(name):
+                    raise ValueError(f"group name {name!r}: one lower-case word (letters, digits, _), as filters name it")
+        return rows
 
 
 class LapseSection(_Strict):
@@ -115,6 +131,11 @@ class LapseSection(_Strict):
     rhythm_min_purchases: int = Field(3, ge=2)
     p_alive_below: float = Field(0.3, ge=0, le=1)
     definitions: tuple[Literal["rule", "rhythm", "model"], ...] = ("rule", "rhythm", "model")
+    # the combined lapse score's weights (docs/lapse.md); `metrics evaluate` fits them to your history
+    score_model_weight: float = Field(1.0, ge=0)
+    score_silence_weight: float = Field(2.0, ge=0)
+    score_rhythm_weight: float = Field(0.25, ge=0)
+    score_reference_days: float = Field(30.0, gt=0)
 
 
 class MetricsSection(_Strict):
@@ -131,6 +152,12 @@ class MetricsSection(_Strict):
     lapse: LapseSection = LapseSection()
 
 
+class ProfileSection(_Strict):
+    """The CRM profile: custom fields kept per partner, which segment filters may name as custom.<name>."""
+
+    custom_fields: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")], Literal["text", "number", "bool", "date"]] = {}
+
+
 class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str | None = "var/log/erp_crm.log"
@@ -141,6 +168,7 @@ class Settings(_Strict):
     erp: ErpSettings = ErpSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSection = MetricsSection()
+    profile: ProfileSection = ProfileSection()
     home: Path = Path(".")
     config_file: Path | None = None
 

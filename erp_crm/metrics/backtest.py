@@ -17,10 +17,10 @@ from erp_crm.errors import UserError
 from erp_crm.metrics.compute import options_from
 from erp_crm.metrics.evaluate import EvaluationReport, evaluate
 from erp_crm.metrics.history import read_purchases
+from erp_crm.model import migrate
 from erp_crm.model.db import overlay_errors
 from erp_crm.model.tables import SYNCED
 from erp_crm.settings import Settings
-from erp_crm.sync.engine import open_overlay
 
 
 def evaluate_history(settings: Settings, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
@@ -30,7 +30,7 @@ def evaluate_history(settings: Settings, cutoff: dt.date, horizon_days: int) -> 
     end = cutoff + dt.timedelta(days=horizon_days)
     if end > dt.date.today():
         raise UserError(f"the horizon ends {end.isoformat()}, after today: choose an earlier --cutoff or a shorter --horizon")
-    engine = open_overlay(settings)
+    engine = migrate.engine_at_head(settings.overlay_url())
     partner = SYNCED["partner"]
     try:
         with overlay_errors(engine.url), engine.connect() as conn:

@@ -38,7 +38,7 @@ from erp_crm.metrics import figures as stage2
 from erp_crm.metrics import store
 from erp_crm.metrics.fits import kept_fits
 from erp_crm.metrics.lapse import LapseSettings
-from erp_crm.metrics.rfm import RfmSettings
+from erp_crm.metrics.rfm import RfmSettings, grid_map
 from erp_crm.model import changes, migrate
 from erp_crm.model.db import overlay_errors
 from erp_crm.model.idset import id_set
@@ -91,6 +91,9 @@ def options_from(section: Any) -> MetricsSettings:
     """The validated `metrics:` settings section as the computation's own settings."""
     values = section.model_dump()
     rfm, lapse = values.pop("rfm"), values.pop("lapse")
+    grid = rfm.pop("groups")
+    if grid is not None:
+        rfm["group_map"] = grid_map(grid)
     return MetricsSettings(**values, rfm=RfmSettings(**rfm), lapse=LapseSettings(**lapse))
 
 

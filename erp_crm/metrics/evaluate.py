@@ -7,6 +7,11 @@ that a randomly picked lapsed customer scores higher than a randomly picked retu
 one; 0.5 is a coin); boolean definitions get precision, recall and the share they flag at
 their thresholds, so that an admin can choose a definition and a threshold with numbers.
 Customers who had not bought before the cutoff are left out: nothing can be said of them.
+
+The combined score's weights are also fitted to this history (`calibrate`): a logistic
+regression of "bought nothing" on the score's three terms, fitted on a random half of the
+customers and judged on the other half beside the weights in use, so that the admin
+sees whether the company's own customers call for other weights before taking them.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
-from erp_crm.metrics.lapse import LapseSettings, lapse_flags
+from erp_crm.metrics.lapse import LapseSettings, ScoreTerms, lapse_flags
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
@@ -70,6 +77,51 @@ class FlagResult:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Combined-score weights fitted on half the customers; both weightings' AUC on the other half."""
+
+    weights: dict[str, float]  # the LapseSettings fields: score_model_weight, ..., score_reference_days
+    auc_fitted: float
+    auc_current: float
+    customers: int  # in the half the AUCs are measured on
+
+    def settings_line(self) -> str:
+        """The YAML that puts the fitted weights to use."""
+        return "metrics: {lapse: {" + ", ".join(f"{k}: {v:.3g}" for k, v in self.weights.items()) + "}}"
+
+
+MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each half: fewer gives noise
+
+
+def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSettings, seed: int = 0) -> Calibration | str:
+    """Fit the score's weights on a random half of the customers; the reason as text when there is too little to fit on."""
+    x = np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
+    known = np.isfinite(x).all(axis=1)
+    x, y = x[known], np.asarray(lapsed, dtype=bool)[known]
+    half = np.random.default_rng(seed).permutation(len(y)) < len(y) // 2
+    counts = [int(part.sum()) for h in (half, ~half) for part in (y[h], ~y[h])]
+    if len(y) < MIN_CALIBRATION or min(counts) < MIN_CALIBRATION // 10:
+        return f"too few customers to fit weights on ({len(y)}; lapsed and returning in each half: {counts})"
+
+    fit_x, fit_y = x[half], y[half].astype(np.float64)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        z = fit_x @ params[:3] + params[3]
+        value = -np.sum(fit_y * log_expit(z) + (1 - fit_y) * log_expit(-z))
+        residual = expit(z) - fit_y
+        return float(value), np.append(fit_x.T @ residual, residual.sum())
+
+    start = np.array([settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight, -settings.score_silence_weight * np.log(settings.score_reference_days)])
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0, None)] * 3 + [(None, None)])
+    w_model, w_silence, w_rhythm, intercept = found.x
+    reference = float(np.clip(np.exp(-intercept / w_silence), 1, 3650)) if w_silence > 1e-6 else settings.score_reference_days
+    weights = {"score_model_weight": w_model, "score_silence_weight": w_silence, "score_rhythm_weight": w_rhythm, "score_reference_days": reference}
+    test_x, test_y = x[~half], y[~half]
+    current = test_x @ [settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight]
+    return Calibration({k: float(v) for k, v in weights.items()}, auc(test_x @ found.x[:3], test_y), auc(current, test_y), int((~half).sum()))
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     """The evaluation of every definition and score at one cutoff."""
 
@@ -79,6 +131,7 @@ class EvaluationReport:
     lapsed_share: float  # of customers with a purchase before the cutoff, none after it
     scores: list[ScoreResult] = field(default_factory=list)
     flags: list[FlagResult] = field(default_factory=list)
+    calibration: Calibration | str = ""  # the fitted weights, or why none were fitted
 
     def score(self, name: str) -> float:
         """The AUC of the named score."""
@@ -99,6 +152,16 @@ class EvaluationReport:
             f"{f.name:<10} {f.threshold:<28} {f.precision:>9.3f} {f.recall:>7.3f} {f.share_flagged:>8.1%}"
             for f in self.flags
         ]
+        c = self.calibration
+        if isinstance(c, Calibration):
+            lines += [
+                "",
+                f"combined score weights fitted on half the customers, AUC on the other {c.customers:,}:",
+                f"  weights in use {c.auc_current:.3f}, fitted {c.auc_fitted:.3f}; to use the fitted ones:",
+                f"  {c.settings_line()}",
+            ]
+        elif c:
+            lines += ["", f"combined score weights: not fitted, {c}"]
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, object]:
@@ -110,6 +173,7 @@ class EvaluationReport:
             "lapsed_share": self.lapsed_share,
             "scores": [vars(s) for s in self.scores],
             "flags": [vars(f) for f in self.flags],
+            "calibration": vars(self.calibration) if isinstance(self.calibration, Calibration) else {"reason": self.calibration},
         }
 
 
@@ -168,6 +232,7 @@ def evaluate(
         index=summary.index,
     )
     flags = lapse_flags(frame, settings)
+    terms = ScoreTerms.of(frame["recency_days"], frame["purchase_days"], frame["typical_gap_days"], frame["p_alive"], settings)
 
     continuous = {
         "days since last purchase": recency.to_numpy(),
@@ -199,6 +264,7 @@ def evaluate(
         lapsed_share=float(lapsed.mean()),
         scores=scores,
         flags=results,
+        calibration=calibrate(terms, lapsed, settings),
     )
 
 

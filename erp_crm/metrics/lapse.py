@@ -60,6 +60,37 @@ class LapseSettings:
             raise ValueError("rhythm_factor and score_reference_days must be positive, no_purchase_days not negative")
 
 
+@dataclass(frozen=True)
+class ScoreTerms:
+    """The three pieces of evidence the combined score weighs, per customer (NaN rows: no purchase)."""
+
+    model: pd.Series  # logit(1 − P(alive)); 0 where P(alive) is unknown
+    silence: pd.Series  # ln((1 + recency_days) / purchase_days): days of silence per purchase
+    rhythm: pd.Series  # ln(max(overdue, 1)) for customers with a rhythm, else 0
+
+    @classmethod
+    def of(cls, recency_days: pd.Series, purchase_days: pd.Series, typical_gap_days: pd.Series, p_alive: pd.Series, settings: LapseSettings) -> ScoreTerms:
+        recency = recency_days.astype(np.float64)
+        count = purchase_days.astype(np.float64).where(lambda n: n > 0)
+        p = p_alive.astype(np.float64).clip(1e-9, 1 - 1e-9)
+        ratio = overdue(recency, typical_gap_days.astype(np.float64))
+        steady = count >= settings.rhythm_min_purchases
+        return cls(
+            logit(1.0 - p).fillna(0.0),
+            np.log((1.0 + recency) / count),
+            np.log(ratio.clip(lower=1.0)).where(steady, 0.0).fillna(0.0),
+        )
+
+    def score(self, settings: LapseSettings) -> pd.Series:
+        """The combined score in 0..1 with the weights of `settings`."""
+        z = (
+            settings.score_model_weight * self.model
+            + settings.score_silence_weight * (self.silence - math.log(settings.score_reference_days))
+            + settings.score_rhythm_weight * self.rhythm
+        )
+        return pd.Series(expit(z), index=self.silence.index, name="lapse_score")
+
+
 def lapse_score(
     recency_days: pd.Series,
     purchase_days: pd.Series,
@@ -71,20 +102,7 @@ def lapse_score(
 
     A missing P(alive) drops the model term rather than the customer.
     """
-    recency = recency_days.astype(np.float64)
-    count = purchase_days.astype(np.float64).where(lambda n: n > 0)
-    p = p_alive.astype(np.float64).clip(1e-9, 1 - 1e-9)
-    model = logit(1.0 - p).fillna(0.0)
-    silence = np.log((1.0 + recency) / (count * settings.score_reference_days))
-    ratio = overdue(recency, typical_gap_days.astype(np.float64))
-    steady = count >= settings.rhythm_min_purchases
-    rhythm = np.log(ratio.clip(lower=1.0)).where(steady, 0.0).fillna(0.0)
-    z = (
-        settings.score_model_weight * model
-        + settings.score_silence_weight * silence
-        + settings.score_rhythm_weight * rhythm
-    )
-    return pd.Series(expit(z), index=recency.index, name="lapse_score")
+    return ScoreTerms.of(recency_days, purchase_days, typical_gap_days, p_alive, settings).score(settings)
 
 
 def lapse_flags(frame: pd.DataFrame, settings: LapseSettings = LapseSettings()) -> pd.DataFrame:

@@ -17,6 +17,7 @@ score alone); docs/lapse.md shows the grid.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -37,7 +38,12 @@ _GRID = {
 
 def default_group_map() -> dict[tuple[int, int], str]:
     """The usual named segments on (R score, FM score)."""
-    return {(r, fm): name for r, row in _GRID.items() for fm, name in enumerate(row, start=1)}
+    return grid_map([_GRID[r] for r in (5, 4, 3, 2, 1)])
+
+
+def grid_map(rows: Sequence[Sequence[str]]) -> dict[tuple[int, int], str]:
+    """A group map from a 5 × 5 grid of names: rows R = 5 … 1, columns FM (or F) = 1 … 5."""
+    return {(5 - i, fm): name for i, row in enumerate(rows) for fm, name in enumerate(row, start=1)}
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,29 @@ def compile_filter(node: Node, registry: FieldRegistry, today: date) -> Expr:
     return _Compiler(registry, Context(registry.partner, today)).node(node, negated=False)
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled filter, and what a refresh needs to know to look at fewer partners."""
+
+    condition: Expr
+    uses_today: bool  # means something else on another day ("within 90 days", rows dated in the future)
+    tracked: bool  # every field and predicate it names reports its changes (FieldDef.tracked)
+
+
+def compile_for_refresh(node: Node, registry: FieldRegistry, today: date) -> Compiled:
+    """The filter compiled for `today`; whether it depends on the day is seen by compiling it for the next day too."""
+    compiler = _Compiler(registry, Context(registry.partner, today))
+    condition = compiler.node(node, negated=False)
+    tomorrow = compile_filter(node, registry, shift(today, 1, "day"))
+    return Compiled(condition, _fingerprint(condition) != _fingerprint(tomorrow), all(d.tracked for d in compiler.used))
+
+
+def _fingerprint(condition: Expr) -> tuple[str, dict[str, Any]]:
+    """The SQL text and its bound values: equal for two compilations that mean the same."""
+    compiled = condition.compile()
+    return str(compiled), compiled.params
+
+
 def select_partners(source: Any, registry: FieldRegistry, today: date) -> sa.Select[Any]:
     """Parse a filter (text or YAML form) and select the ids of the partners it matches."""
     return sa.select(registry.partner.c.id).where(compile_filter(parse_filter(source), registry, today))
@@ -97,6 +120,7 @@ class _Compiler:
     def __init__(self, registry: FieldRegistry, ctx: Context) -> None:
         self.registry = registry
         self.ctx = ctx
+        self.used: list[FieldDef | PredicateDef] = []  # the definitions the filter names
 
     def node(self, node: Node, negated: bool) -> Expr:
         """`negated`: some `not` is above, so NULL must become false before it is turned."""
@@ -122,6 +146,7 @@ class _Compiler:
         if definition is None:
             hint = self.registry.suggest(ref.name)
             raise FilterError(f"unknown field '{ref.name}'" + (f" (did you mean '{hint}'?)" if hint else ""), ref.where)
+        self.used.append(definition)
         if isinstance(definition, FieldDef):
             if ref.args:
                 hint = f"; did you mean {ref.name} = {format_value(ref.args[0].value)}?" if len(ref.args) == 1 else ""

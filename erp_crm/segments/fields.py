@@ -97,6 +97,10 @@ class FieldDef:
 
     The expression may be NULL (no metrics row, empty column); filters treat a comparison
     with NULL as false. Text fields must be text-typed in SQL, because they are folded.
+    `tracked`: whoever changes the data the expression reads tells the partner change feed
+    (`erp_crm.model.changes`) or stamps `crm_partner_profile.updated_at`, so a segment
+    refresh may look only at the partners changed since the last one. Untracked fields
+    make every refresh of their segments go over all partners.
     """
 
     name: str
@@ -104,6 +108,7 @@ class FieldDef:
     expression: Expr | Callable[[Context], Expr]
     choices: tuple[str, ...] = ()
     doc: str = ""
+    tracked: bool = False
 
     def build(self, ctx: Context) -> Expr:
         return self.expression if isinstance(self.expression, sa.ColumnElement) else self.expression(ctx)
@@ -134,6 +139,7 @@ class PredicateDef:
     doc: str = ""
     kind: Kind = "bool"
     choices: tuple[str, ...] = ()
+    tracked: bool = False  # as FieldDef.tracked
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", {k: p if isinstance(p, Param) else Param(p) for k, p in self.params.items()})
@@ -262,25 +268,26 @@ def _overlay_fields(custom: Mapping[str, Kind]) -> Iterator[FieldDef]:
     for f in partner.fields:
         if f.ref is None and f.name not in profile:
             kind = "choice" if f.choices else _KIND_OF[f.kind]
-            yield FieldDef(f.name, kind, partner_column(f.name), f.choices, f.doc)
+            yield FieldDef(f.name, kind, partner_column(f.name), f.choices, f.doc, tracked=True)
     for name, col in profile.items():
         numeric = isinstance(col.type, sa.Numeric | sa.Integer)
         kind = "bool" if isinstance(col.type, sa.Boolean) else "number" if numeric else "text"
         doc = col.comment or f"CRM profile: {name}"
-        yield FieldDef(name, kind, _profile_first(col, name in partner.by_name), doc=doc)
+        yield FieldDef(name, kind, _profile_first(col, name in partner.by_name), doc=doc, tracked=True)
     user = SYNCED["user"]
     yield FieldDef(
         "salesperson",
         "text",
         lambda ctx: sa.select(user.c.name).where(user.c.id == ctx.partner.c.salesperson_id).scalar_subquery(),
         doc="name of the partner's salesperson",
+        tracked=True,  # a changed user tells the feed that anyone may have changed
     )
     as_kind = {"text": "as_string", "number": "as_float", "bool": "as_boolean", "date": "as_string"}
     for name, kind in custom.items():
         if kind not in as_kind:
             raise ValueError(f"custom field {name}: kind {kind!r} (one of {', '.join(as_kind)})")
         value = getattr(partner_profile.c.custom[name], as_kind[kind])()
-        yield FieldDef(f"custom.{name}", kind, per_partner(value, partner_profile.c.partner_id), doc=f"custom: {name}")
+        yield FieldDef(f"custom.{name}", kind, per_partner(value, partner_profile.c.partner_id), doc=f"custom: {name}", tracked=True)
 
 
 def _profile_first(column: sa.Column[Any], synced_too: bool) -> Callable[[Context], Expr]:
@@ -349,10 +356,10 @@ def _complaints(ctx: Context, within: Window | None = None) -> Expr:
 
 _GOODS = {"product": Param("text", doc="product code or name"), "category": Param("text", doc="product category")}
 _PREDICATES = (
-    PredicateDef("bought", {**_GOODS, "within": "period"}, _bought, "invoiced, not credited or cancelled"),
-    PredicateDef("quoted", {**_GOODS, "within": "period"}, _quoted, "offered in a quote that was not cancelled"),
-    PredicateDef("has_open_quote", _GOODS, _open_quote, "a draft or sent quote not yet past its validity"),
-    PredicateDef("complaints", {"within": "period"}, _complaints, "complaint tickets opened", kind="number"),
+    PredicateDef("bought", {**_GOODS, "within": "period"}, _bought, "invoiced, not credited or cancelled", tracked=True),
+    PredicateDef("quoted", {**_GOODS, "within": "period"}, _quoted, "offered in a quote that was not cancelled", tracked=True),
+    PredicateDef("has_open_quote", _GOODS, _open_quote, "a draft or sent quote not yet past its validity", tracked=True),
+    PredicateDef("complaints", {"within": "period"}, _complaints, "complaint tickets opened", kind="number", tracked=True),
 )
 
 

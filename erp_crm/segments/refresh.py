@@ -8,10 +8,17 @@ transaction:
 3. both become rows of `crm_segment_event` (entered, left), read back from the
    memberships stamped with this refresh's time.
 
-Each step is one INSERT ... SELECT or UPDATE over all partners: the number of statements
-does not depend on the number of partners, and no partner passes through Python. A
-refresh with nothing changed writes no membership and no event. The refresh time of a
-segment is kept strictly increasing, so the stamps of two refreshes never mix.
+Each step is one INSERT ... SELECT or UPDATE: the number of statements does not depend on
+the number of partners, and no partner passes through Python. A refresh with nothing
+changed writes no membership and no event. The refresh time of a segment is kept
+strictly increasing, so the stamps of two refreshes never mix.
+
+A refresh is incremental where the filter allows it: when the segment was refreshed
+before with the same filter, every field it names is tracked (`FieldDef.tracked`), and
+it does not depend on the day or the day is the same, only the partners that the change
+feed (`erp_crm.model.changes`) or `crm_partner_profile.updated_at` name since the last
+refresh (less `CHANGE_MARGIN`, for late commits) can have entered or left, and the
+statements look at them alone.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import nullcontext
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -27,16 +35,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erp_crm.errors import UserError
-from erp_crm.model import migrate
+from erp_crm.model import changes, migrate
 from erp_crm.model.db import overlay_errors
-from erp_crm.model.tables import segment, segment_event, segment_member
-from erp_crm.segments.compiler import compile_filter
+from erp_crm.model.idset import id_set
+from erp_crm.model.tables import partner_profile, segment, segment_event, segment_member
+from erp_crm.segments.compiler import Compiled, compile_for_refresh
 from erp_crm.segments.fields import Expr, FieldRegistry
 from erp_crm.segments.metrics_fields import segment_registry
 from erp_crm.segments.store import SegmentDef, load_config_segments, sync_config, user_segments
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+CHANGE_MARGIN = dt.timedelta(minutes=5)  # changes stamped this long before the last refresh count as new
+WHOLE_SHARE = 0.25  # above this share of partners changed, look at everyone
 
 
 @dataclass
@@ -46,6 +59,7 @@ class SegmentResult:
     entered: int
     left: int
     seconds: float
+    looked_at: int | None = None  # partners an incremental refresh looked at; None: all of them
 
 
 @dataclass
@@ -74,8 +88,9 @@ def read_overlay(settings: Any, work: Callable[[Connection], T]) -> T:
 
 
 def settings_registry(settings: Any) -> FieldRegistry:
-    """The registry segment filters compile against: the overlay's fields and the metrics."""
-    return segment_registry()
+    """The registry segment filters compile against: the overlay's fields, the profile's custom fields and the metrics."""
+    grid = settings.metrics.rfm.groups
+    return segment_registry(dict(settings.profile.custom_fields), None if grid is None else [name for row in grid for name in row])
 
 
 def refresh_segments(
@@ -117,29 +132,63 @@ def refresh_segments(
 def refresh_one(conn: Connection, segment_id: int, d: SegmentDef, registry: FieldRegistry, as_of: dt.date) -> SegmentResult:
     """One segment's membership brought up to date: a constant number of statements."""
     clock = time.perf_counter()
-    condition = compile_filter(d.node, registry, as_of)
-    last = conn.execute(sa.select(segment.c.refreshed_at).where(segment.c.id == segment_id)).scalar()
+    compiled = compile_for_refresh(d.node, registry, as_of)
+    last = conn.execute(sa.select(segment.c.refreshed_at, segment.c.refreshed_as_of, segment.c.refreshed_filter).where(segment.c.id == segment_id)).one()
     now = dt.datetime.now()
-    if last is not None and now <= last:  # stamps must differ from every earlier refresh's
-        now = last + dt.timedelta(microseconds=1)
+    if last.refreshed_at is not None and now <= last.refreshed_at:  # stamps must differ from every earlier refresh's
+        now = last.refreshed_at + dt.timedelta(microseconds=1)
+    changed = _changed_since(conn, last, d, compiled, as_of, registry)
+    with id_set(conn, changed) if changed is not None else nullcontext() as ids:
+        entered, left = _update_membership(conn, segment_id, compiled.condition, registry, now, ids)
+    m = segment_member
+    conn.execute(
+        sa.update(segment).where(segment.c.id == segment_id).values(refreshed_at=now, refreshed_as_of=as_of, refreshed_filter=d.text)
+    )
+    members = conn.execute(sa.select(sa.func.count()).where(m.c.segment_id == segment_id, m.c.left_at.is_(None))).scalar_one()
+    seconds = round(time.perf_counter() - clock, 3)
+    looked = "everyone" if changed is None else f"{len(changed)} changed partners"
+    log.info("segment %s as of %s: %d members, %d entered, %d left, looked at %s, %.2f s", d.name, as_of, members, entered, left, looked, seconds)
+    return SegmentResult(d.name, members, entered, left, seconds, None if changed is None else len(changed))
+
+
+def _changed_since(conn: Connection, last: Any, d: SegmentDef, compiled: Compiled, as_of: dt.date, registry: FieldRegistry) -> set[int] | None:
+    """The partners that can have entered or left since the last refresh; None: anyone can."""
+    if last.refreshed_at is None or last.refreshed_filter != d.text or not compiled.tracked:
+        return None
+    if compiled.uses_today and last.refreshed_as_of != as_of:
+        return None
+    since = last.refreshed_at - CHANGE_MARGIN
+    ids = changes.changed_since(conn, since)
+    if ids is None:
+        return None
+    ids.update(conn.execute(sa.select(partner_profile.c.partner_id).where(partner_profile.c.updated_at >= since)).scalars())
+    everyone = conn.execute(sa.select(sa.func.count()).select_from(registry.partner)).scalar_one()
+    return ids if len(ids) <= WHOLE_SHARE * everyone else None
+
+
+def _update_membership(
+    conn: Connection, segment_id: int, condition: Expr, registry: FieldRegistry, now: dt.datetime, only: sa.Select[tuple[int]] | None
+) -> tuple[int, int]:
+    """Members that stopped matching leave, matching partners that are not members enter (of `only`, if given)."""
     stamp = sa.literal(now, sa.DateTime())
     sid = sa.literal(segment_id, sa.Integer())
     m = segment_member
-
-    left = conn.execute(
-        sa.update(m)
-        .where(m.c.segment_id == sid, m.c.left_at.is_(None), ~sa.exists(_matching(registry, condition, m.c.partner_id)))
-        .values(left_at=stamp)
-    ).rowcount
-
     partner = registry.partner
+
+    leaving = [m.c.segment_id == sid, m.c.left_at.is_(None), ~sa.exists(_matching(registry, condition, m.c.partner_id))]
+    if only is not None:
+        leaving.append(m.c.partner_id.in_(only))
+    left = conn.execute(sa.update(m).where(*leaving).values(left_at=stamp)).rowcount
+
     current = m.alias("current_member")
-    entering = sa.select(sid, partner.c.id, stamp).where(
+    joining = [
         condition,
         partner.c.erp_deleted_at.is_(None),
         ~sa.exists().where(current.c.segment_id == sid, current.c.partner_id == partner.c.id, current.c.left_at.is_(None)),
-    )
-    inserting = sa.insert(m).from_select(["segment_id", "partner_id", "entered_at"], entering)
+    ]
+    if only is not None:
+        joining.append(partner.c.id.in_(only))
+    inserting = sa.insert(m).from_select(["segment_id", "partner_id", "entered_at"], sa.select(sid, partner.c.id, stamp).where(*joining))
     entered = conn.execute(inserting.execution_options(preserve_rowcount=True)).rowcount
 
     columns = ["segment_id", "partner_id", "kind", "at"]
@@ -149,12 +198,7 @@ def refresh_one(conn: Connection, segment_id: int, d: SegmentDef, registry: Fiel
     if left:
         went_out = sa.select(m.c.segment_id, m.c.partner_id, sa.literal("left", sa.String()), m.c.left_at)
         conn.execute(sa.insert(segment_event).from_select(columns, went_out.where(m.c.segment_id == sid, m.c.left_at == stamp)))
-
-    conn.execute(sa.update(segment).where(segment.c.id == sid).values(refreshed_at=stamp, refreshed_as_of=as_of))
-    members = conn.execute(sa.select(sa.func.count()).where(m.c.segment_id == sid, m.c.left_at.is_(None))).scalar_one()
-    seconds = round(time.perf_counter() - clock, 3)
-    log.info("segment %s as of %s: %d members, %d entered, %d left, %.2f s", d.name, as_of, members, entered, left, seconds)
-    return SegmentResult(d.name, members, entered, left, seconds)
+    return entered, left
 
 
 def _matching(registry: FieldRegistry, condition: Expr, partner_id: Expr) -> sa.Select[Any]:
@@ -166,9 +210,10 @@ def _matching(registry: FieldRegistry, condition: Expr, partner_id: Expr) -> sa.
 def format_report(report: RefreshReport) -> str:
     lines = [f"segments as of {report.as_of}: {len(report.segments)} refreshed in {report.seconds:.2f} s"]
     width = max((len(s.name) for s in report.segments), default=10)
-    lines.append(f"  {'segment':<{width}} {'members':>9} {'entered':>9} {'left':>9} {'seconds':>9}")
+    lines.append(f"  {'segment':<{width}} {'members':>9} {'entered':>9} {'left':>9} {'looked at':>10} {'seconds':>9}")
     for s in report.segments:
-        lines.append(f"  {s.name:<{width}} {s.members:>9,} {s.entered:>9,} {s.left:>9,} {s.seconds:>9.2f}")
+        looked = "everyone" if s.looked_at is None else f"{s.looked_at:,}"
+        lines.append(f"  {s.name:<{width}} {s.members:>9,} {s.entered:>9,} {s.left:>9,} {looked:>10} {s.seconds:>9.2f}")
     return "\n".join(lines)
 
 

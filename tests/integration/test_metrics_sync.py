@@ -12,6 +12,7 @@ PostgreSQL overlays.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,24 @@ def test_incremental_metrics_after_a_sync_equal_a_full_run(synced: tuple[Path, S
     incremental = tables(settings, nxt)
     compute_metrics(settings, as_of=nxt, full=True)
     assert tables(settings, nxt) == incremental
+
+
+def test_evaluate_on_the_overlay_s_own_history(synced: tuple[Path, Settings]) -> None:
+    from click.testing import CliRunner
+
+    from erp_crm.cli import cli
+
+    _, settings = synced
+    run = CliRunner().invoke
+    home = ["--home", str(settings.home)]
+    result = run(cli, [*home, "metrics", "evaluate", "--cutoff", "2024-09-10", "--horizon", "180", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["customers"] > 50 and 0 < report["lapsed_share"] < 1
+    scores = {s["name"]: s["auc"] for s in report["scores"]}
+    assert scores["combined lapse score"] > 0.5 and scores["days since last purchase"] > 0.5
+    assert "calibration" in report
+    text = run(cli, [*home, "metrics", "evaluate", "--cutoff", "2024-09-10", "--horizon", "180"])
+    assert text.exit_code == 0 and "combined lapse score" in text.output and "combined score weights" in text.output
+    late = run(cli, [*home, "metrics", "evaluate", "--cutoff", dt.date.today().isoformat()])
+    assert late.exit_code != 0 and "after today" in str(late.exception or late.output)

@@ -2,7 +2,8 @@
 
 The overlay is built at head and filled directly (partners, a salesperson, invoices and a
 `crm_partner_metrics` row per partner), so each test states the figures its segments
-see. Each test runs with a SQLite and a PostgreSQL overlay.
+see; each change tells the change feed whose data changed, as the sync and the metrics
+runs do. Each test runs with a SQLite and a PostgreSQL overlay.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from click.testing import CliRunner
 
 from erp_crm.cli import cli
 from erp_crm.errors import ConfigError, UserError
-from erp_crm.model import migrate
+from erp_crm.model import changes, migrate
 from erp_crm.model.db import overlay_engine
-from erp_crm.model.tables import SYNCED, partner_metrics, segment, segment_event, segment_member
+from erp_crm.model.tables import SYNCED, partner_change, partner_metrics, partner_profile, segment, segment_event, segment_member
+from erp_crm.segments.compiler import select_partners
 from erp_crm.segments.export import export_segment
 from erp_crm.segments.metrics_fields import segment_registry
+from erp_crm.segments import refresh
 from erp_crm.segments.refresh import refresh_segments
 from erp_crm.segments.store import save_segment
+from erp_crm.settings import MetricsSection, ProfileSection, RfmSection
 from tests.support.homes import make_home
 
 AS_OF = dt.date(2024, 6, 30)
@@ -53,7 +57,7 @@ class Overlay:
         self.engine = overlay_engine(self.url)
         migrate.upgrade(self.engine)
         self.home = home
-        self.settings = SimpleNamespace(overlay_url=lambda: self.url, home=home)
+        self.settings = SimpleNamespace(overlay_url=lambda: self.url, home=home, metrics=MetricsSection(), profile=ProfileSection())
         self.ids: dict[str, int] = {}
         (home / "config").mkdir(parents=True, exist_ok=True)
         self.write_segments(SEGMENTS)
@@ -78,6 +82,7 @@ class Overlay:
                 .returning(partner.c.id)
             ).scalar_one()
             conn.execute(sa.insert(partner_metrics).values(**_metrics_row(pid, **metrics)))
+            changes.record_partners(conn, "partner", [pid], dt.datetime.now())
         self.ids[key] = pid
         return pid
 
@@ -90,19 +95,39 @@ class Overlay:
                     status="posted", kind="invoice", row_hash="x", synced_at=OLD,
                 )
             )
+            changes.record_partners(conn, "invoice", [self.ids[partner]], dt.datetime.now())
 
     def set_metrics(self, key: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.update(partner_metrics).where(partner_metrics.c.partner_id == self.ids[key]).values(**values))
+            changes.record_partners(conn, "metrics", [self.ids[key]], dt.datetime.now())
 
     def delete_partner(self, key: str) -> None:
         partner = SYNCED["partner"]
         with self.engine.begin() as conn:
             conn.execute(sa.update(partner).where(partner.c.id == self.ids[key]).values(erp_deleted_at=OLD))
+            changes.record_partners(conn, "partner", [self.ids[key]], dt.datetime.now())
 
     def refresh(self, *names: str, as_of: dt.date = AS_OF) -> dict[str, tuple[int, int, int]]:
         report = refresh_segments(self.settings, names, as_of=as_of)
         return {s.name: (s.members, s.entered, s.left) for s in report.segments}
+
+    def looked_at(self, *names: str, as_of: dt.date = AS_OF) -> dict[str, int | None]:
+        """Refresh; how many partners each segment looked at (None: everyone)."""
+        return {s.name: s.looked_at for s in refresh_segments(self.settings, names, as_of=as_of).segments}
+
+    def age_changes(self) -> None:
+        """Date the change feed a day back, as if what it holds had happened long before the next refresh."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(partner_change).values(changed_at=partner_change.c.changed_at - dt.timedelta(days=1)))
+
+    def matching(self, name: str, as_of: dt.date = AS_OF) -> set[str]:
+        """The live partners the segment's filter matches now, evaluated whole."""
+        partner = SYNCED["partner"]
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(segment.c.filter).where(segment.c.name == name)).scalar_one()
+            ids = select_partners(text, segment_registry(), as_of).where(partner.c.erp_deleted_at.is_(None))
+            return set(conn.execute(sa.select(partner.c.erp_key).where(partner.c.id.in_(ids))).scalars())
 
     def members(self, name: str) -> set[str]:
         return {k for k, left in self.history(name) if left is None}
@@ -181,6 +206,66 @@ def test_refresh_enters_and_leaves_members_with_history_and_events(overlay: Over
 
     # the relative period moves with as_of: alfa's and beta's purchases fall out of 90 days
     assert overlay.refresh("recent_buyers", as_of=dt.date(2024, 12, 31)) == {"recent_buyers": (0, 0, 2)}
+
+
+def test_a_refresh_looks_only_at_the_partners_changed_since_the_last_where_the_filter_allows(overlay: Overlay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(refresh, "WHOLE_SHARE", 1.0)  # look at the changed partners however many of the five
+    overlay.write_segments(SEGMENTS + "  keys:\n    filter: key_account\n")
+    overlay.age_changes()
+    assert overlay.looked_at() == {"at_risk": None, "keys": None, "lapsed": None, "recent_buyers": None}, "a first refresh sees everyone"
+
+    overlay.set_metrics("beta", rfm_group="at_risk")
+    assert overlay.looked_at() == {"at_risk": 1, "keys": 1, "lapsed": 1, "recent_buyers": 1}
+    assert overlay.members("at_risk") == {"alfa", "beta", "gamma"}
+
+    with overlay.engine.begin() as conn:  # the CRM marks a key account: the profile's stamp tells
+        conn.execute(sa.insert(partner_profile).values(partner_id=overlay.ids["eps"], key_account=True, updated_at=dt.datetime.now()))
+    assert overlay.looked_at("keys") == {"keys": 2} and overlay.members("keys") == {"eps"}
+
+    # another day: "bought within 90 days" means something else, the metrics filters do not
+    assert overlay.looked_at(as_of=AS_OF + dt.timedelta(days=1)) == {"at_risk": 2, "keys": 2, "lapsed": 2, "recent_buyers": None}
+
+    overlay.write_segments(SEGMENTS.replace("revenue_net >= 1000", "revenue_net >= 2000") + "  keys:\n    filter: key_account\n")
+    assert overlay.looked_at("lapsed")["lapsed"] is None, "a changed filter is refreshed whole"
+
+    with overlay.engine.begin() as conn:  # a product changed: anyone's purchases may have
+        changes.record_everyone(conn, "product", dt.datetime.now())
+    assert overlay.looked_at("at_risk") == {"at_risk": None}
+
+
+def test_incremental_refreshes_keep_membership_equal_to_the_filter(overlay_url: str, tmp_path: Path) -> None:
+    import random
+
+    o = Overlay(overlay_url, tmp_path / "home")
+    groups = ("at_risk", "cannot_lose", "loyal", "champions")
+    for i in range(40):
+        o.partner(f"p{i}", f"Partner {i}", rfm_group=groups[i % 4], lapsed_rule=i % 3 == 0, revenue_net=500.0 * i, p_alive=0.5)
+    o.age_changes()
+    o.refresh()
+    rnd = random.Random(3)
+    for _ in range(6):
+        o.age_changes()
+        for key in rnd.sample(sorted(o.ids), 5):
+            o.set_metrics(key, rfm_group=rnd.choice(groups), lapsed_rule=rnd.random() < 0.5, revenue_net=rnd.choice([0.0, 1500.0]))
+        if rnd.random() < 0.5:
+            o.delete_partner(rnd.choice(sorted(o.ids)))
+        looked = o.looked_at("at_risk", "lapsed")
+        assert all(n is not None and n <= 6 for n in looked.values()), looked
+        assert o.members("at_risk") == o.matching("at_risk") and o.members("lapsed") == o.matching("lapsed")
+
+
+def test_rfm_group_names_and_custom_fields_come_from_the_settings(overlay: Overlay) -> None:
+    grid = tuple(("alvó", "alvó", "értékes", "értékes", "értékes") for _ in range(5))
+    overlay.settings.metrics = MetricsSection(rfm=RfmSection(groups=grid))
+    overlay.settings.profile = ProfileSection(custom_fields={"branch": "text"})
+    overlay.set_metrics("alfa", rfm_group="értékes")
+    with overlay.engine.begin() as conn:
+        conn.execute(sa.insert(partner_profile).values(partner_id=overlay.ids["alfa"], custom={"branch": "Győr"}, updated_at=dt.datetime.now()))
+    overlay.write_segments('segments:\n  valuable:\n    filter: rfm_group = értékes and custom.branch = "győr"\n')
+    assert overlay.refresh() == {"valuable": (1, 1, 0)}
+    overlay.write_segments(SEGMENTS)  # names of the default grid, which these settings replaced
+    with pytest.raises(ConfigError, match=r"segments.yaml:4: segment at_risk: filter line 1, column 15: rfm_group has no choice 'at_risk' \(one of: alvó, no_purchase, unclassified, értékes\)"):
+        overlay.refresh()
 
 
 def test_user_segments_are_refreshed_beside_the_config_ones(overlay: Overlay) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from erp_crm.errors import UserError
 from erp_crm.model.tables import SYNCED, metadata, partner_profile
-from erp_crm.segments.compiler import compile_filter, select_partners
+from erp_crm.segments.compiler import compile_filter, compile_for_refresh, select_partners
 from erp_crm.segments.fields import (
     Context,
     FieldDef,
@@ -463,3 +463,31 @@ def test_registry_refuses_keywords_and_duplicates() -> None:
     with pytest.raises(ValueError):
         registry.add(FieldDef("group", "choice", SYNCED["partner"].c.city))  # a choice without choices
     registry.add(FieldDef("city", "text", SYNCED["partner"].c.name), replace=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "uses_today"),
+    [
+        ("lapsed_rule and rfm_group in (at_risk, lost)", False),
+        ('city = "Győr" and revenue_net > 1000', False),
+        ("first_purchase within 90 days", True),
+        ("bought(within: 12 months)", True),
+        ('bought(category: "Irodabútor")', True),  # rows dated in the future have not happened yet
+        ("last_purchase >= 2024-01-01", False),
+        ("revenue_12m > 0", True),
+    ],
+)
+def test_a_filter_says_whether_it_depends_on_the_day(text: str, uses_today: bool) -> None:
+    from erp_crm.segments.metrics_fields import segment_registry
+
+    compiled = compile_for_refresh(parse_text(text), segment_registry(), date(2024, 6, 30))
+    assert (compiled.uses_today, compiled.tracked) == (uses_today, True)
+
+
+def test_an_untracked_field_makes_a_filter_untracked() -> None:
+    from erp_crm.segments.metrics_fields import segment_registry
+
+    registry = segment_registry()
+    registry.add(FieldDef("loyalty_points", "number", lambda ctx: sa.literal(0)))
+    assert compile_for_refresh(parse_text("loyalty_points > 10 or lapsed_rule"), registry, date(2024, 6, 30)).tracked is False
+    assert compile_for_refresh(parse_text("lapsed_rule"), registry, date(2024, 6, 30)).tracked is True

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from erp_crm.metrics.evaluate import auc, evaluate
@@ -47,3 +48,42 @@ def test_cdnow_combined_score_beats_recency() -> None:
     # The known trap: plain BG/NBD ranks worse than chance, MBG/NBD does not.
     assert report.score("1 - P(alive) BG/NBD") < 0.5 < report.score("1 - P(alive) MBG/NBD")
     json.dumps(report.as_dict())
+
+
+def test_cdnow_weights_fitted_on_half_do_no_worse_on_the_other_half() -> None:
+    data = load_master()
+    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSettings())
+    c = report.calibration
+    assert not isinstance(c, str), c
+    assert c.customers == 23_570 - 23_570 // 2
+    assert c.auc_fitted >= c.auc_current - 0.002, c
+    assert all(v >= 0 for v in c.weights.values())
+    assert "metrics: {lapse: {score_model_weight: " in report.format()
+
+
+def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
+    from erp_crm.metrics.evaluate import calibrate
+    from erp_crm.metrics.lapse import ScoreTerms
+
+    rng = np.random.default_rng(4)
+    n = 40_000
+    terms = ScoreTerms(*(pd.Series(v) for v in (rng.normal(0, 1, n), rng.normal(2, 1.5, n), np.abs(rng.normal(0, 1, n)))))
+    truth = LapseSettings(score_model_weight=0.5, score_silence_weight=1.5, score_rhythm_weight=0.8, score_reference_days=12)
+    lapsed = rng.random(n) < terms.score(truth).to_numpy()
+    c = calibrate(terms, lapsed, LapseSettings())
+    assert not isinstance(c, str)
+    fitted = c.weights
+    assert fitted["score_model_weight"] == pytest.approx(0.5, abs=0.05)
+    assert fitted["score_silence_weight"] == pytest.approx(1.5, abs=0.05)
+    assert fitted["score_rhythm_weight"] == pytest.approx(0.8, abs=0.05)
+    assert fitted["score_reference_days"] == pytest.approx(12, rel=0.1)
+    assert c.auc_fitted > c.auc_current
+
+
+def test_too_few_customers_to_calibrate_says_why() -> None:
+    from erp_crm.metrics.evaluate import calibrate
+    from erp_crm.metrics.lapse import ScoreTerms
+
+    terms = ScoreTerms(*(pd.Series(np.zeros(30)) for _ in range(3)))
+    reason = calibrate(terms, np.arange(30) % 2 == 0, LapseSettings())
+    assert isinstance(reason, str) and reason.startswith("too few customers to fit weights on (30;")

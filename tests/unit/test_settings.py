@@ -61,6 +61,10 @@ def test_missing_password_file_names_the_key(tmp_path: Path) -> None:
         ("erp: [1, 2\n", r"erp_crm.yaml:2: invalid YAML"),
         ("- just\n- a list\n", r"expected a mapping"),
         ("home: /tmp\n", r"erp_crm.yaml:1: home: unknown key"),
+        ("metrics:\n  rfm:\n    groups: [[a, b, c, d, e]]\n", r"erp_crm.yaml:3: metrics.rfm.groups: "),
+        ("metrics:\n  rfm:\n    groups:\n" + "      - [a, b, c, d, 'At Risk']\n" * 5, r"erp_crm.yaml:\d: metrics.rfm.groups: .*'At Risk'.*lower-case word"),
+        ("profile:\n  custom_fields: {branch: colour}\n", r"erp_crm.yaml:2: profile.custom_fields.branch: .*'text'"),
+        ("profile:\n  custom_fields: {Branch Office: text}\n", r"erp_crm.yaml:2: profile.custom_fields"),
     ],
 )
 def test_mistakes_give_one_line_with_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -66,6 +66,11 @@ class Changes:
     def add(self, entity: str, ids: Iterable[int]) -> None:
         self.by_entity.setdefault(entity, set()).update(ids)
 
+    @property
+    def aggregated(self) -> set[int]:
+        """The partners of whom some part is aggregated again (not those whose own row alone changed)."""
+        return set().union(*(self.of_part(part) for part in PARTS))
+
     def of_part(self, part: str) -> set[int]:
         """The partners whose `part` must be aggregated again."""
         entities = (*PARTS[part][1], EVERY_PART)

@@ -109,7 +109,7 @@ def compute_metrics(
     options = options or options_from(settings.metrics)
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
-    engine = _engine(settings)
+    engine = migrate.engine_at_head(settings.overlay_url())
     # The run holds a few hundred thousand plain values (rows read and written) and makes
     # no reference cycles worth collecting: the cycle collector would only walk them again
     # and again, a sixth of an incremental run.
@@ -147,8 +147,8 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     if incremental and last is not None:
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
         changed = stage1.changed_partners(conn, since, last.as_of, as_of)
-    same_day = changed is not None and last is not None and last.as_of == as_of and kept is not None
-    if not (same_day and changed is not None and run.rewrite_changed(changed)):
+    same_day = last is not None and last.as_of == as_of and kept is not None
+    if not (changed is not None and same_day and run.rewrite_changed(changed)):
         run.rewrite_everyone(changed)
     report.partners, report.customers, report.lapsed = store.totals(conn)
     conn.execute(
@@ -187,7 +187,7 @@ class _Run:
                 return False
             store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra, only=ids)
             changes.record_selected(conn, "metrics", ids, _now())
-        self.report.models, self.report.recomputed, self.report.written = fits.record, len(partners), len(base)
+        self.report.models, self.report.recomputed, self.report.written = fits.record, len(changed.aggregated), len(base)
         return True
 
     def rewrite_everyone(self, changed: stage1.Changes | None) -> None:
@@ -199,7 +199,7 @@ class _Run:
             changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
             fresh = stage1.refreshed(conn, self.as_of, changed, stored)
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
-            self.report.recomputed = len(fresh)
+            self.report.recomputed = len(changed.aggregated)
         else:
             base = stage1.aggregates(conn, self.as_of, None)
             self.report.recomputed = len(live)
@@ -229,11 +229,6 @@ def _with_partners(base: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
     return base
 
 
-def _engine(settings: Any) -> sa.engine.Engine:
-    """The overlay's engine, once its schema has the metrics tables."""
-    return migrate.engine_at_head(settings.overlay_url())
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
@@ -244,7 +239,7 @@ def _now() -> dt.datetime:
 def partner_figures(settings: Any, partner_key: str) -> dict[str, Any]:
     """A partner's current figures and the snapshots kept of them (``metrics show``)."""
     partner = SYNCED["partner"]
-    engine = _engine(settings)
+    engine = migrate.engine_at_head(settings.overlay_url())
     try:
         with overlay_errors(engine.url), engine.connect() as conn:
             found = conn.execute(

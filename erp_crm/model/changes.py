@@ -127,10 +127,12 @@ def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at:
     if owner is None or owner.ref == "partner":
         record_partners(conn, entity, owner_ids, at)
         return
-    parent = SYNCED[owner.ref or ""]
+    parent, path = SYNCED[owner.ref or ""], own_path(owner.ref or "")
+    if path is None:  # a document of no partner: nobody to name
+        return
     ids = sorted(owner_ids)
     for start in range(0, len(ids), IN_CHUNK):
-        record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity, paths=[own_path(owner.ref or "")])  # type: ignore[list-item]
+        record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity, paths=[path])
 
 
 def changed_by_entity(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> dict[str, set[int]] | None:
@@ -153,12 +155,6 @@ def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str
     """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
     found = changed_by_entity(conn, since, entities)
     return None if found is None else set().union(*found.values())
-
-
-def changed_query(since: dt.datetime) -> sa.Select[tuple[int]]:
-    """The partner ids changed at or after `since`, as a subquery (callers check `changed_since` first)."""
-    c = partner_change.c
-    return sa.select(c.partner_id).where(c.changed_at >= since, c.partner_id.is_not(None))
 
 
 def prune(conn: Connection, now: dt.datetime) -> None:

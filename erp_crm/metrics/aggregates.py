@@ -7,7 +7,9 @@ so an incremental run aggregates again only the partners the change feed
 between the last run's date and this one's, and takes everyone else's from the stored
 rows. It goes further by parts (`PARTS`): a partner whose only news is a complaint gets
 its complaints counted again, not its invoices read again, and one whose own row alone
-changed (an address, its customer group) gets no aggregation at all.
+changed (an address, its customer group) gets no aggregation at all. The invoices part
+comes from the partner-day table (`days`), of which only the days the feed names are
+counted again from the invoices.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics import rhythm
-from erp_crm.metrics.history import EPOCH, Purchases, read_invoice_days
+from erp_crm.metrics import days as day_table
+from erp_crm.metrics.history import EPOCH, InvoiceDays, Purchases, read_invoice_days
 from erp_crm.metrics.quantitative import PARTS as quantitative_parts
 from erp_crm.metrics.quantitative import quantitative
 from erp_crm.metrics.summary import rfm_summary
@@ -37,16 +41,16 @@ AGGREGATES = (
 COUNT_COLUMNS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
 ZERO_WHEN_MISSING = COUNT_COLUMNS + ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
 INVOICE_COLUMNS = (
-    "invoices", "revenue_net", "credit_notes", "credit_note_value", "first_purchase", "last_purchase",
+    "invoices", "revenue_net", "services_value", "credit_notes", "credit_note_value", "first_purchase", "last_purchase",
     "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
 )  # fmt: skip
+DAY_ENTITIES = ("invoice", "invoice_line")  # their changes name the partner's day that changed
 # Each part of stage 1: the aggregates it computes, and the entities they are made of.
 PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "quotes": (("quotes", "quote_conversion"), ("quote", "order")),
     "orders": (("orders", "order_value"), ("order",)),
-    "services": (("services_value",), ("invoice", "invoice_line", "product")),
     "complaints": (("complaints",), ("ticket",)),
-    "invoices": (INVOICE_COLUMNS, ("invoice",)),
+    "invoices": (INVOICE_COLUMNS, (*DAY_ENTITIES, "product")),
 }
 EVERY_PART = "*"  # the pseudo-entity of partners to aggregate whole (new ones, say)
 # A change to any of these in the feed may change a partner's figures.
@@ -55,9 +59,15 @@ INPUTS = ("partner", *sorted({e for _, entities in PARTS.values() for e in entit
 
 @dataclass
 class Changes:
-    """Which partners changed, by entity (`EVERY_PART`: in every way)."""
+    """Which partners changed, by entity (`EVERY_PART`: in every way), and which of their invoice days."""
 
     by_entity: dict[str, set[int]] = field(default_factory=dict)
+    days: dict[int, set[dt.date] | None] = field(default_factory=dict)  # None: any day may have
+
+    def cells(self) -> tuple[set[tuple[int, dt.date]], set[int]]:
+        """The (partner, day) cells of the day table to count again, and the partners to count again whole."""
+        whole = {p for p, days in self.days.items() if days is None} | self.by_entity.get(EVERY_PART, set())
+        return {(p, d) for p, days in self.days.items() if days is not None and p not in whole for d in days}, whole
 
     @property
     def partners(self) -> set[int]:
@@ -80,21 +90,30 @@ class Changes:
 def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> Changes | None:
     """Partners whose aggregates may differ from the stored ones, by entity; None: possibly everyone.
 
-    The change feed names those whose documents, lines or own row changed since `since`;
-    documents dated after `last_as_of` and up to `as_of` start to count in this run.
+    The change feed names those whose documents, lines or own row changed since `since`,
+    and the days of their invoices that changed; documents dated after `last_as_of` and up
+    to `as_of` start to count in this run (their days are in the day table already).
     """
-    found = changes.changed_by_entity(conn, since, INPUTS)
-    if found is None:
+    entries = changes.changed_entries(conn, since, INPUTS)
+    if entries is None:
         return None
-    result = Changes({entity: set(ids) for entity, ids in found.items()})
+    result = Changes()
+    for entity, partner_id, day in entries:
+        result.add(entity, [partner_id])
+        if entity in DAY_ENTITIES:
+            known = result.days.setdefault(partner_id, set())
+            if day is None or known is None:
+                result.days[partner_id] = None
+            else:
+                known.add(day)
     if as_of <= last_as_of:
         return result
-    quote, order, invoice, ticket = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"], SYNCED["ticket"]
+    quote, order, ticket = SYNCED["quote"], SYNCED["order"], SYNCED["ticket"]
     start = dt.datetime.combine(last_as_of + dt.timedelta(days=1), dt.time())
     stop = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    dated = [(entity, SYNCED[entity].c.partner_id, SYNCED[entity].c.date > last_as_of, SYNCED[entity].c.date <= as_of) for entity in ("quote", "order", "invoice")]
-    for entity, partner_id, after, until in dated:
-        result.add(entity, conn.execute(sa.select(partner_id).where(after, until).distinct()).scalars())
+    for entity in ("quote", "order", "invoice"):
+        t = SYNCED[entity]
+        result.add(entity, conn.execute(sa.select(t.c.partner_id).where(t.c.date > last_as_of, t.c.date <= as_of).distinct()).scalars())
     result.add("ticket", conn.execute(sa.select(ticket.c.partner_id).where(ticket.c.opened_at >= start, ticket.c.opened_at < stop).distinct()).scalars())
     # an order starting to count changes the conversion rate of its quote's partner
     converted = sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(order.c.date > last_as_of, order.c.date <= as_of)
@@ -104,10 +123,11 @@ def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, 
     return result
 
 
-def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None, parts: Collection[str] = tuple(PARTS)) -> pd.DataFrame:
+def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None, days: InvoiceDays | None, parts: Collection[str] = tuple(PARTS)) -> pd.DataFrame:
     """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents.
 
-    With `parts`, only those parts' columns (the others are left out).
+    The invoices part comes from `days` (their invoice days). With `parts`, only those
+    parts' columns (the others are left out).
     """
     columns = [c for part in PARTS if part in parts for c in PARTS[part][0]]
     frames = []
@@ -120,14 +140,24 @@ def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]]
             counts = counts.drop(columns="quotes_converted")
         frames.append(counts)
     if "invoices" in parts:
-        days = read_invoice_days(conn, as_of, partners)
-        frames += [days.per_partner(), purchase_figures(days.purchases(), as_of)]
+        assert days is not None, "the invoices part needs the invoice days"
+        counted = days.until((as_of - EPOCH).days)
+        frames += [counted.per_partner(), purchase_figures(counted.purchases(), as_of)]
     frame = frames[0].join(frames[1:], how="outer") if len(frames) > 1 else frames[0]
     return frame.reindex(columns=columns)
 
 
+def everyone(conn: Connection, as_of: dt.date) -> pd.DataFrame:
+    """Stage 1 for every partner, the day table written anew from the invoices on the way."""
+    invoice_days = read_invoice_days(conn)
+    day_table.replace_all(conn, invoice_days)
+    return aggregates(conn, as_of, None, invoice_days)
+
+
 def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.DataFrame) -> pd.DataFrame:
     """The changed partners' aggregates: parts whose inputs changed computed again, the rest as `stored`."""
+    cells, whole = changed.cells()
+    day_table.recount(conn, cells, whole)
     frame = stored.reindex(sorted(changed.partners), columns=list(AGGREGATES))
     groups: dict[frozenset[int], list[str]] = {}
     for part in PARTS:
@@ -136,7 +166,7 @@ def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.Dat
         if not members:
             continue
         with id_set(conn, members, "erp_crm_part_ids") as ids:
-            fresh = aggregates(conn, as_of, ids, parts)
+            fresh = aggregates(conn, as_of, ids, day_table.read(conn, ids) if "invoices" in parts else None, parts)
         rows = sorted(members)
         frame.loc[rows, list(fresh.columns)] = fresh.reindex(rows).to_numpy(np.float64)  # no row: no such documents any more
     return frame

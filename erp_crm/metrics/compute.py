@@ -139,7 +139,8 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
         .limit(1)
     ).first()
     digest = options.digest()
-    incremental = not full and last is not None and as_of >= last.as_of
+    # a run recorded without a settings hash came before the day table: the next one is full
+    incremental = not full and last is not None and last.settings_hash is not None and as_of >= last.as_of
     report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full")
     kept = last.models if last is not None and not refit and last.settings_hash == digest else None
     run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report)
@@ -201,7 +202,7 @@ class _Run:
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
             self.report.recomputed = len(changed.aggregated)
         else:
-            base = stage1.aggregates(conn, self.as_of, None)
+            base = stage1.everyone(conn, self.as_of)
             self.report.recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())

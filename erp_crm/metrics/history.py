@@ -57,15 +57,18 @@ def signed_amount(table: sa.Table, column: str = "amount_net") -> sa.ColumnEleme
     return sa.case((invoice.c.kind == "credit_note", -sa.func.abs(amount)), else_=amount)
 
 
-def invoice_filter(as_of: dt.date) -> sa.ColumnElement:
-    """Invoices and credit notes that count: posted or paid, not deleted, dated by ``as_of``."""
+def invoice_filter(as_of: dt.date | None) -> sa.ColumnElement:
+    """Invoices and credit notes that count: posted or paid, not deleted, dated by ``as_of`` (any day: None)."""
     invoice = SYNCED["invoice"]
     return sa.and_(
         sa.func.coalesce(invoice.c.kind, "invoice").in_(("invoice", "credit_note")),
         invoice.c.status.in_(PURCHASE_STATUSES),
         invoice.c.erp_deleted_at.is_(None),
-        invoice.c.date <= as_of,
+        sa.true() if as_of is None else invoice.c.date <= as_of,
     )
+
+
+FIELDS = ("invoices", "credit_notes", "net", "credited", "services")
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,27 @@ class InvoiceDays:
     """Per partner and invoicing day (sorted by partner and day): counts and amounts as float arrays."""
 
     partner_id: np.ndarray
-    day: np.ndarray
+    day: np.ndarray  # days since 1970-01-01
     invoices: np.ndarray
     credit_notes: np.ndarray
     net: np.ndarray  # invoices minus credit notes, rounded to 4 decimals
     credited: np.ndarray  # credit notes' amount, positive
+    services: np.ndarray  # lines of service products, credit notes negative
+
+    @classmethod
+    def of(cls, partner_id: np.ndarray, day: np.ndarray, values: np.ndarray) -> InvoiceDays:
+        """From ids, day numbers and a matrix of `FIELDS` columns; amounts rounded to 4 decimals.
+
+        Money has four decimals in the overlay; rounding makes float sums independent of the
+        order the database added them in, so that any two runs give the same figures.
+        """
+        amounts = np.round(np.nan_to_num(values[:, 2:5]), 4)
+        return cls(partner_id.astype(np.int64), day.astype(np.int64), values[:, 0], values[:, 1], amounts[:, 0], amounts[:, 1], amounts[:, 2])
+
+    def until(self, end: int) -> InvoiceDays:
+        """The days up to day number `end`."""
+        keep = self.day <= end
+        return InvoiceDays(*(getattr(self, f)[keep] for f in ("partner_id", "day", *FIELDS)))
 
     def purchases(self) -> Purchases:
         """The days whose net is above zero."""
@@ -85,60 +104,83 @@ class InvoiceDays:
         return Purchases(self.partner_id[bought], self.day[bought], self.net[bought])
 
     def per_partner(self) -> pd.DataFrame:
-        """invoices, credit_notes, revenue_net and credit_note_value per partner id."""
+        """invoices, credit_notes, revenue_net, credit_note_value and services_value per partner id."""
+        names = {"invoices": "invoices", "credit_notes": "credit_notes", "net": "revenue_net", "credited": "credit_note_value", "services": "services_value"}
         if not self.partner_id.size:
-            return pd.DataFrame(columns=["invoices", "credit_notes", "revenue_net", "credit_note_value"], index=pd.Index([], name="partner_id", dtype=np.int64))
+            return pd.DataFrame(columns=list(names.values()), index=pd.Index([], name="partner_id", dtype=np.int64))
         starts = np.flatnonzero(np.r_[True, self.partner_id[1:] != self.partner_id[:-1]])
-        return pd.DataFrame(
-            {
-                "invoices": np.add.reduceat(self.invoices, starts),
-                "credit_notes": np.add.reduceat(self.credit_notes, starts),
-                "revenue_net": np.round(np.add.reduceat(self.net, starts), 4),
-                "credit_note_value": np.round(np.add.reduceat(self.credited, starts), 4),
-            },
-            index=pd.Index(self.partner_id[starts], name="partner_id"),
-        )
+        sums = {name: np.add.reduceat(getattr(self, f), starts) for f, name in names.items()}
+        for money in ("revenue_net", "credit_note_value", "services_value"):
+            sums[money] = np.round(sums[money], 4)
+        return pd.DataFrame(sums, index=pd.Index(self.partner_id[starts], name="partner_id"))
 
 
-def invoice_days_query(as_of: dt.date, dialect: str, partners: sa.Select[tuple[int]] | None = None, live_only: bool = False) -> sa.Select:
-    """One row per partner and invoicing day: (partner_id, day number, invoices, credit notes, net, credited)."""
+def _documents(query: sa.Select, partners: sa.Select[tuple[int]] | None, cells: sa.FromClause | None, live_only: bool) -> sa.Select:
+    """`query` on invoices narrowed to some partners, to some (partner, day) cells, or to live partners."""
     invoice, partner = SYNCED["invoice"], SYNCED["partner"]
-    credit = invoice.c.kind == "credit_note"
-    query = (
-        sa.select(
-            invoice.c.partner_id,
-            day_number_sql(invoice.c.date, dialect).label("day"),
-            sa.func.count(sa.case((credit, None), else_=1)),
-            sa.func.count(sa.case((credit, 1))),
-            sa.func.sum(signed_amount(invoice)),
-            sa.func.sum(sa.case((credit, sa.func.abs(invoice.c.amount_net)), else_=0)),
-        )
-        .where(invoice_filter(as_of))
-        .group_by(invoice.c.partner_id, invoice.c.date)
-        .order_by(invoice.c.partner_id, invoice.c.date)
-    )
     if live_only:
         query = query.join(partner, partner.c.id == invoice.c.partner_id).where(partner.c.erp_deleted_at.is_(None))
     if partners is not None:
         query = query.where(invoice.c.partner_id.in_(partners))
+    if cells is not None:
+        query = query.where(sa.tuple_(invoice.c.partner_id, invoice.c.date).in_(sa.select(cells.c.partner_id, cells.c.day)))
     return query
 
 
-def read_invoice_days(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None = None, live_only: bool = False) -> InvoiceDays:
-    """Every invoicing day up to ``as_of`` (of the `partners` subquery's ids only, when given), streamed."""
-    query = invoice_days_query(as_of, conn.dialect.name, partners, live_only)
-    parts: list[np.ndarray] = []
-    result = conn.execute(query, execution_options={"stream_results": True, "yield_per": BATCH})
-    for rows in result.partitions():
-        # None sums (no amount) become NaN and then 0; Decimals (PostgreSQL) become floats
-        parts.append(np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), 6))
-    data = np.concatenate(parts) if parts else np.empty((0, 6))
-    # Money has four decimals in the overlay; rounding makes float sums independent of the
-    # order the database added them in, so that any two runs give the same figures.
-    amounts = np.round(np.nan_to_num(data[:, 4:6]), 4)
-    return InvoiceDays(data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2], data[:, 3], amounts[:, 0], amounts[:, 1])
+def invoice_days_query(dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False) -> sa.Select:
+    """One row per partner and invoicing day of any date: (partner_id, day number, invoices, credit notes, net, credited)."""
+    invoice = SYNCED["invoice"]
+    credit = invoice.c.kind == "credit_note"
+    query = sa.select(
+        invoice.c.partner_id,
+        day_number_sql(invoice.c.date, dialect).label("day"),
+        sa.func.count(sa.case((credit, None), else_=1)),
+        sa.func.count(sa.case((credit, 1))),
+        sa.func.sum(signed_amount(invoice)),
+        sa.func.sum(sa.case((credit, sa.func.abs(invoice.c.amount_net)), else_=0)),
+    ).where(invoice_filter(None))
+    return _documents(query, partners, cells, live_only).group_by(invoice.c.partner_id, invoice.c.date).order_by(invoice.c.partner_id, invoice.c.date)
+
+
+def services_days_query(dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None) -> sa.Select:
+    """One row per partner and day with service lines: (partner_id, day number, their net amount)."""
+    invoice, line, product = SYNCED["invoice"], SYNCED["invoice_line"], SYNCED["product"]
+    query = (
+        sa.select(invoice.c.partner_id, day_number_sql(invoice.c.date, dialect).label("day"), sa.func.sum(signed_amount(line)))
+        .select_from(line)
+        .join(invoice, invoice.c.id == line.c.invoice_id)
+        .join(product, product.c.id == line.c.product_id)
+        .where(invoice_filter(None), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
+    )
+    return _documents(query, partners, cells, False).group_by(invoice.c.partner_id, invoice.c.date).order_by(invoice.c.partner_id, invoice.c.date)
+
+
+def _matrix(conn: Connection, query: sa.Select, width: int) -> np.ndarray:
+    """The query's rows as one float matrix (None becomes NaN; Decimals floats), streamed."""
+    parts = []
+    for rows in conn.execute(query, execution_options={"stream_results": True, "yield_per": BATCH}).partitions():
+        parts.append(np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), width))
+    return np.concatenate(parts) if parts else np.empty((0, width))
+
+
+def _keys(partner_id: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """(partner, day) as one sortable integer: day numbers lie well within ±2**20."""
+    return partner_id.astype(np.int64) * 2**21 + (day.astype(np.int64) + 2**20)
+
+
+def read_invoice_days(
+    conn: Connection, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
+) -> InvoiceDays:
+    """Every invoicing day from the invoices (of the `partners` selected, or the (partner_id, day) `cells`, when given)."""
+    days = _matrix(conn, invoice_days_query(conn.dialect.name, partners, cells, live_only), 6)
+    services = _matrix(conn, services_days_query(conn.dialect.name, partners, cells), 3)
+    values = np.column_stack([days[:, 2:6], np.zeros(len(days))])
+    if len(services):  # both are sorted by partner and day, and a day with services has invoices
+        at = np.searchsorted(_keys(days[:, 0], days[:, 1]), _keys(services[:, 0], services[:, 1]))
+        values[at, 4] = services[:, 2]
+    return InvoiceDays.of(days[:, 0], days[:, 1], values)
 
 
 def read_purchases(conn: Connection, as_of: dt.date) -> Purchases:
     """Every purchase day up to ``as_of`` of the partners not deleted in the ERP."""
-    return read_invoice_days(conn, as_of, live_only=True).purchases()
+    return read_invoice_days(conn, live_only=True).until((as_of - EPOCH).days).purchases()

@@ -3,8 +3,8 @@
 Every figure counts documents dated on or before ``as_of`` and not deleted in the ERP;
 drafts and cancelled documents never count. docs/metrics.md defines each figure. The
 database does the counting; Python receives one row per partner and table. The invoice
-counts and amounts come from ``history.read_invoice_days``, which reads the invoices
-once for them and for the purchase days.
+counts and amounts, the services among their lines and the purchase days come from the
+invoices per partner and day (``history.read_invoice_days``, kept in ``days``).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics.history import BATCH, invoice_filter, signed_amount
+from erp_crm.metrics.history import BATCH
 from erp_crm.model.tables import SYNCED
 
 COUNTS = ("quotes", "quotes_converted", "orders", "complaints")
 PART_COLUMNS = {
     "quotes": ("quotes", "quotes_converted"),
     "orders": ("orders", "order_value"),
-    "services": ("services_value",),
     "complaints": ("complaints",),
 }
 PARTS = tuple(PART_COLUMNS)
@@ -38,8 +37,7 @@ def _valid(table: sa.Table, statuses: tuple[str, ...], as_of: dt.date) -> sa.Col
 
 def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
     """Per part of the figures: (GROUP BY statement, its partner column)."""
-    quote, order, invoice = SYNCED["quote"], SYNCED["order"], SYNCED["invoice"]
-    line, product, ticket = SYNCED["invoice_line"], SYNCED["product"], SYNCED["ticket"]
+    quote, order, ticket = SYNCED["quote"], SYNCED["order"], SYNCED["ticket"]
 
     # a quote converted has at least one counted order (looked up by the order's quote_id
     # index, so that a few partners' quotes do not read every order)
@@ -62,17 +60,6 @@ def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
         .where(_valid(order, ORDER_STATUSES, as_of))
         .group_by(order.c.partner_id)
     )
-    services = (
-        sa.select(
-            invoice.c.partner_id,
-            sa.func.coalesce(sa.func.sum(signed_amount(line)), 0).label("services_value"),
-        )
-        .select_from(line)
-        .join(invoice, invoice.c.id == line.c.invoice_id)
-        .join(product, product.c.id == line.c.product_id)
-        .where(invoice_filter(as_of), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
-        .group_by(invoice.c.partner_id)
-    )
     next_day = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     complaints = (
         sa.select(ticket.c.partner_id, sa.func.count().label("complaints"))
@@ -87,7 +74,6 @@ def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
     return {
         "quotes": (quotes, quote.c.partner_id),
         "orders": (orders, order.c.partner_id),
-        "services": (services, invoice.c.partner_id),
         "complaints": (complaints, ticket.c.partner_id),
     }
 

@@ -7,7 +7,9 @@ line no trace on its invoice's partner, and an index on every line table's `sync
 would tax each of a million line inserts. So whoever changes what a partner's figures
 are made of writes a row here in the same transaction: the sync for every inserted,
 updated, moved or deleted row (through the row's partner, or its document's partner for
-lines), the metrics run for every partner whose figures it rewrote.
+lines), the metrics run for every partner whose figures it rewrote. Changes of dated
+documents and their lines also say which day of the partner changed (the document's
+date, before and after a change), so that the metrics recount that day alone.
 
 A row without a partner means "any partner may have changed" (a product or user changed,
 or a first load, where logging every row would only slow it down); consumers then go
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,7 +37,13 @@ IN_CHUNK = 900  # below every database's bound-parameter limit
 # rate of its quote's partner, usually but not always the order's own partner.
 ALSO_CHANGES: dict[str, tuple[str, ...]] = {"order": ("quote",)}
 
-Path = tuple[sa.ColumnElement[int], sa.FromClause]  # a row's partner id, and what to select it from
+
+class Path(NamedTuple):
+    """How to find the partner a row changes: its id, the day of the document (or None), and what to select them from."""
+
+    partner_id: sa.ColumnElement[int]
+    day: sa.ColumnElement[dt.date] | None
+    source: sa.FromClause
 
 
 def owner_field(entity: Entity) -> Field | None:
@@ -45,25 +54,32 @@ def owner_field(entity: Entity) -> Field | None:
     return entity.parent_field
 
 
+def dated(entity: Entity) -> bool:
+    """Documents with a date (quotes, orders, invoices, payments) say which day of the partner changed."""
+    return "date" in entity.by_name
+
+
 def _through(t: sa.Table, field: Field) -> Path | None:
-    """The partner of the row that `t`'s reference `field` points at (a document with a partner)."""
+    """The partner (and date) of the document that `t`'s reference `field` points at."""
     target = SYNCED[field.ref or ""]
-    target_owner = owner_field(BY_NAME[field.ref or ""])
+    target_entity = BY_NAME[field.ref or ""]
+    target_owner = owner_field(target_entity)
     if target_owner is None or target_owner.ref != "partner":
         return None
-    return target.c[ref_id_column(target_owner.name)], t.join(target, target.c.id == t.c[ref_id_column(field.name)])
+    day = target.c.date if dated(target_entity) else None
+    return Path(target.c[ref_id_column(target_owner.name)], day, t.join(target, target.c.id == t.c[ref_id_column(field.name)]))
 
 
 def own_path(entity_name: str) -> Path | None:
     """The partner a row of `entity_name` belongs to; None for rows of no partner (products, users)."""
     entity, t = BY_NAME[entity_name], SYNCED[entity_name]
     if entity_name == "partner":
-        return t.c.id, t
+        return Path(t.c.id, None, t)
     owner = owner_field(entity)
     if owner is None:
         return None
     if owner.ref == "partner":
-        return t.c[ref_id_column(owner.name)], t
+        return Path(t.c[ref_id_column(owner.name)], t.c.date if dated(entity) else None, t)
     return _through(t, owner)
 
 
@@ -74,11 +90,12 @@ def also_paths(entity_name: str) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
-def record_partners(conn: Connection, entity: str, partner_ids: Iterable[int | None], at: dt.datetime) -> None:
-    """These partners' `entity` data changed at `at`."""
-    ids = sorted({int(i) for i in partner_ids if i is not None})
-    if ids:
-        conn.execute(sa.insert(partner_change), [{"partner_id": i, "entity": entity, "changed_at": at} for i in ids])
+def record_partners(conn: Connection, entity: str, partners: Iterable[int | tuple[int | None, dt.date | None] | None], at: dt.datetime) -> None:
+    """These partners' `entity` data changed at `at`: ids, or (id, day of the document) pairs."""
+    pairs = {(p, None) if not isinstance(p, tuple) else p for p in partners}
+    rows = [{"partner_id": int(pid), "day": day, "entity": entity, "changed_at": at} for pid, day in pairs if pid is not None]
+    if rows:
+        conn.execute(sa.insert(partner_change), sorted(rows, key=lambda r: (r["partner_id"], str(r["day"]))))
 
 
 def record_selected(conn: Connection, entity: str, partner_ids: sa.Select[tuple[int]], at: dt.datetime) -> None:
@@ -109,52 +126,46 @@ def record_rows(
                 record_everyone(conn, label, at)
             return
         paths = [own, *also_paths(entity)]
-    for partner_id, source in paths:
+    for path in paths:
+        day = path.day if path.day is not None else sa.cast(sa.null(), sa.Date())
         rows = (
-            sa.select(partner_id, sa.literal(label, sa.String()), sa.literal(at, sa.DateTime()))
-            .select_from(source)
-            .where(where, partner_id.is_not(None))
+            sa.select(path.partner_id, day, sa.literal(label, sa.String()), sa.literal(at, sa.DateTime()))
+            .select_from(path.source)
+            .where(where, path.partner_id.is_not(None))
             .distinct()
         )
-        conn.execute(sa.insert(partner_change).from_select(["partner_id", "entity", "changed_at"], rows))
+        conn.execute(sa.insert(partner_change).from_select(["partner_id", "day", "entity", "changed_at"], rows))
 
 
-def record_owners(conn: Connection, entity: str, owner_ids: Collection[int], at: dt.datetime) -> None:
-    """The partners of these owner rows (partners, or a line entity's documents) changed at `at`."""
-    if not owner_ids:
-        return
+def record_documents(conn: Connection, entity: str, document_ids: Collection[int], at: dt.datetime) -> None:
+    """The partners (and days) of these documents changed their `entity` data (a line entity's) at `at`."""
     owner = owner_field(BY_NAME[entity])
-    if owner is None or owner.ref == "partner":
-        record_partners(conn, entity, owner_ids, at)
+    if not document_ids or owner is None or owner.ref == "partner":
         return
     parent, path = SYNCED[owner.ref or ""], own_path(owner.ref or "")
     if path is None:  # a document of no partner: nobody to name
         return
-    ids = sorted(owner_ids)
+    ids = sorted(document_ids)
     for start in range(0, len(ids), IN_CHUNK):
         record_rows(conn, owner.ref or "", parent.c.id.in_(ids[start : start + IN_CHUNK]), at, label=entity, paths=[path])
 
 
-def changed_by_entity(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> dict[str, set[int]] | None:
-    """Partners changed at or after `since`, by what changed (`entities` only, when given); None: possibly everyone."""
+def changed_entries(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> list[tuple[str, int, dt.date | None]] | None:
+    """(what changed, partner, day of the document or None) at or after `since` (`entities` only, when given); None: possibly everyone."""
     if since < dt.datetime.now() - dt.timedelta(days=KEPT_DAYS):
         return None  # older rows may have been pruned
     c = partner_change.c
-    query = sa.select(c.entity, c.partner_id).where(c.changed_at >= since).distinct()
+    query = sa.select(c.entity, c.partner_id, c.day).where(c.changed_at >= since).distinct()
     if entities is not None:
         query = query.where(c.entity.in_(sorted(entities)))
-    found: dict[str, set[int]] = {}
-    for entity, partner_id in conn.execute(query):
-        if partner_id is None:
-            return None
-        found.setdefault(entity, set()).add(partner_id)
-    return found
+    found = [tuple(r) for r in conn.execute(query)]
+    return None if any(partner_id is None for _, partner_id, _ in found) else found  # type: ignore[misc]
 
 
 def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:
     """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
-    found = changed_by_entity(conn, since, entities)
-    return None if found is None else set().union(*found.values())
+    found = changed_entries(conn, since, entities)
+    return None if found is None else {partner_id for _, partner_id, _ in found}
 
 
 def prune(conn: Connection, now: dt.datetime) -> None:

@@ -1,4 +1,4 @@
-"""A set of ids as a temporary table, for statements about "these partners".
+"""Sets of ids (or of id and day pairs) as temporary tables, for statements about "these partners".
 
 An incremental run asks several questions about the same few thousand partners. Bound
 as parameters, each question would need the ids again, cut into chunks below every
@@ -9,6 +9,7 @@ as a lookup per id through the column's index.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -17,14 +18,29 @@ from sqlalchemy.engine import Connection
 
 
 @contextmanager
-def id_set(conn: Connection, ids: Iterable[int], name: str = "erp_crm_ids") -> Iterator[sa.Select[tuple[int]]]:
-    """Within the block, a SELECT of `ids` from a temporary table on `conn`, dropped afterwards."""
-    table = sa.Table(name, sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), prefixes=["TEMPORARY"])
+def temporary_table(conn: Connection, name: str, columns: list[sa.Column], rows: list[dict[str, object]]) -> Iterator[sa.Table]:
+    """Within the block, a temporary table on `conn` holding `rows`, dropped afterwards."""
+    table = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
     table.create(conn)
     try:
-        rows = [{"id": int(i)} for i in sorted(set(ids))]
         if rows:
             conn.execute(table.insert(), rows)
-        yield sa.select(table.c.id)
+        yield table
     finally:
         table.drop(conn)
+
+
+@contextmanager
+def id_set(conn: Connection, ids: Iterable[int], name: str = "erp_crm_ids") -> Iterator[sa.Select[tuple[int]]]:
+    """Within the block, a SELECT of `ids` from a temporary table."""
+    column = sa.Column("id", sa.Integer, primary_key=True, autoincrement=False)
+    with temporary_table(conn, name, [column], [{"id": int(i)} for i in sorted(set(ids))]) as table:
+        yield sa.select(table.c.id)
+
+
+@contextmanager
+def day_set(conn: Connection, cells: Iterable[tuple[int, dt.date]], name: str = "erp_crm_days") -> Iterator[sa.Table]:
+    """Within the block, a temporary table of (partner_id, day) pairs."""
+    columns = [sa.Column("partner_id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("day", sa.Date, primary_key=True)]
+    with temporary_table(conn, name, columns, [{"partner_id": int(p), "day": d} for p, d in sorted(set(cells))]) as table:
+        yield table

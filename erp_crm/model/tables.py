@@ -44,6 +44,9 @@ def ref_id_column(field_name: str) -> str:
 
 # The dates a metrics run on a new day looks up: documents dated since its last run start to count.
 DATED = {("quote", "date"), ("order", "date"), ("invoice", "date"), ("ticket", "opened_at")}
+# References indexed together with the document's date: a metrics run recounts one
+# partner's invoices of one day (its `partner_id` alone is the index's first column).
+WITH_DATE = {("invoice", "partner")}
 
 
 def _synced_table(entity: Entity) -> sa.Table:
@@ -58,7 +61,7 @@ def _synced_table(entity: Entity) -> sa.Table:
             # through their document, so their product reference goes unindexed.  No
             # FOREIGN KEY either: the sync writes only ids it has just resolved, and
             # PostgreSQL's per-row constraint triggers cost two thirds of a load's time.
-            indexed = not (entity.parent and f.ref == "product")
+            indexed = not (entity.parent and f.ref == "product") and (entity.name, f.name) not in WITH_DATE
             columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
             columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of the referenced entity's row
         else:
@@ -69,6 +72,7 @@ def _synced_table(entity: Entity) -> sa.Table:
         sa.Column("erp_deleted_at", sa.DateTime),
         sa.UniqueConstraint("source", "erp_key", name=f"uq_{entity.table}_source_key"),
     ]
+    columns += [sa.Index(f"ix_{entity.table}_{ref_id_column(name)}_date", ref_id_column(name), "date") for e, name in WITH_DATE if e == entity.name]
     return sa.Table(entity.table, metadata, *columns)
 
 
@@ -144,9 +148,24 @@ partner_change = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("partner_id", sa.Integer, comment="the partner whose data changed; NULL: any partner may have"),
+    sa.Column("day", sa.Date, comment="the date of the changed document (dated documents and their lines)"),
     sa.Column("entity", sa.String(40), nullable=False, comment="what changed: a synced entity, or metrics"),
     sa.Column("changed_at", sa.DateTime, nullable=False, index=True),
     comment="the partner change feed (erp_crm.model.changes): who changed when, for incremental metrics and segments",
+)
+
+partner_day = sa.Table(
+    "crm_partner_day",
+    metadata,
+    sa.Column("partner_id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("invoices", sa.Integer, nullable=False),
+    sa.Column("credit_notes", sa.Integer, nullable=False),
+    sa.Column("net", sa.Float, nullable=False, comment="invoices minus credit notes, net of tax"),
+    sa.Column("credited", sa.Float, nullable=False, comment="credit notes, positive"),
+    sa.Column("services", sa.Float, nullable=False, comment="lines of service products, credit notes negative"),
+    comment="the invoices that count, summed per partner and day, kept by the metrics runs (docs/metrics.md)",
+    sqlite_with_rowid=False,  # one partner's days side by side in the file
 )
 
 # Customer metrics (docs/metrics.md): one row per live partner as of the last run, the

@@ -74,6 +74,9 @@ class EntityWriter:
         owner = changes.owner_field(entity)
         # where the row's owner (its partner, or a line's document) sits among the resolved reference ids
         self.owner_at = next((n for n, (_, f) in enumerate(self.refs) if f is owner), None)
+        self.lines = owner is not None and owner.ref != "partner"  # owned by a document, not a partner
+        # where a dated document's date sits in a mapped row (after the key)
+        self.date_at = next((i + 1 for i, f in enumerate(entity.fields) if f.name == "date"), None)
         self.also = changes.also_paths(entity.name)  # other partners a changed row changes (an order's quote's)
         self._cache: dict[str, dict[str, int]] = {f.ref: {} for _, f in self.refs if f.ref}
         value_columns = [ref_key_column(f.name) if f.ref else f.name for f in entity.fields]
@@ -129,14 +132,14 @@ class EntityWriter:
                     stream.write_row(row)
             cursor.execute(merge)
 
-    def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool, int | None]]:
-        """Hash, deleted flag and owner id (partner or document; None without one) of the overlay rows with these keys."""
-        found: dict[str, tuple[str, bool, int | None]] = {}
+    def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool, tuple[int | None, date | None]]]:
+        """Hash, deleted flag and owner (partner or document id, and a dated document's date) of the overlay rows with these keys."""
+        found: dict[str, tuple[str, bool, tuple[int | None, date | None]]] = {}
         if self.empty:
             return found
         for part in chunks(keys):
             rows = conn.execute(_stored_by_key(self.entity.name), {"source": self.source, "keys": list(part)})
-            found.update((k, (h, bool(d), owner)) for k, h, d, owner in rows)
+            found.update((k, (h, bool(d), (owner, day))) for k, h, d, owner, day in rows)
         return found
 
     def resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
@@ -160,9 +163,10 @@ class EntityWriter:
             for i, f in self.refs
         }
         params = []
-        owners: set[int] = set()  # partners (or documents) whose data this batch changes, moved-from ones included
+        # (partner or document id, document date) whose data this batch changes, moved-from ones included
+        owners: set[tuple[int | None, date | None]] = set()
         changed: list[str] = []  # keys of changed rows without an owner (partners themselves, products, users)
-        source, reorder, owner_at = self.source, self.reorder, self.owner_at
+        source, reorder, owner_at, date_at = self.source, self.reorder, self.owner_at, self.date_at
         stamp: Any = now.isoformat(" ") if self.text_stamps else now
         for key, row in latest.items():
             before = stored.get(key)
@@ -187,12 +191,11 @@ class EntityWriter:
                 result.inserted += 1
             else:
                 result.updated += 1
-                if before[2] is not None:
-                    owners.add(before[2])
+                owners.add(before[2])
             if owner_at is None or self.also:
                 changed.append(key)
-            if owner_at is not None and ids[owner_at] is not None:
-                owners.add(ids[owner_at])
+            if owner_at is not None:
+                owners.add((ids[owner_at], row[date_at] if date_at is not None else None))
             params.append(reorder((source, *row[:-1], *ids, row_hash, stamp, None)))
         if params:
             log = not self.empty  # a first load tells the change feed once, in the engine
@@ -203,11 +206,14 @@ class EntityWriter:
                 self._log_changes(conn, owners, changed, now)
         return result
 
-    def _log_changes(self, conn: Connection, owners: set[int], keys: list[str], now: datetime) -> None:
+    def _log_changes(self, conn: Connection, owners: set[tuple[int | None, date | None]], keys: list[str], now: datetime) -> None:
         """Tell the change feed whose data the batch changed."""
         name = self.entity.name
         if self.owner_at is not None:
-            changes.record_owners(conn, name, owners, now)
+            if self.lines:  # the documents' partners and dates, found through the documents
+                changes.record_documents(conn, name, {owner for owner, _ in owners if owner is not None}, now)
+            else:
+                changes.record_partners(conn, name, owners, now)
             if self.also:
                 self._log_keys(conn, keys, now, self.also)
         elif changes.own_path(name) is None:
@@ -248,11 +254,12 @@ def _ids_by_key(entity: str) -> sa.Select[Any]:
 
 @functools.cache
 def _stored_by_key(entity: str) -> sa.Select[Any]:
-    """Hash, deleted flag and owner id by ERP key, compiled once per entity."""
-    t = SYNCED[entity]
-    owner = changes.owner_field(BY_NAME[entity])
+    """Hash, deleted flag, owner id and date by ERP key, compiled once per entity."""
+    t, e = SYNCED[entity], BY_NAME[entity]
+    owner = changes.owner_field(e)
     owner_id = t.c[ref_id_column(owner.name)] if owner is not None else sa.null()
-    return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None), owner_id).where(
+    day = t.c.date if changes.dated(e) else sa.null()
+    return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None), owner_id, day).where(
         t.c.source == sa.bindparam("source"), t.c.erp_key.in_(sa.bindparam("keys", expanding=True))
     )
 

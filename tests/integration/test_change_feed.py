@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,14 +30,15 @@ def setup(tmp_path: Path, overlay_url: str) -> tuple[MiniErp, Settings]:
     return erp, settings
 
 
-def feed_after(settings: Settings, after_id: int) -> set[tuple[str | None, str]]:
-    """(partner ERP key or None for everyone, entity) of the feed rows after `after_id`."""
+def feed_after(settings: Settings, after_id: int, *, days: bool = False) -> set[tuple[Any, ...]]:
+    """(partner ERP key or None for everyone, entity[, day]) of the feed rows after `after_id`."""
     keys = {v[0]: k for k, v in overlay_rows(settings, "partner", "id").items()}
     engine = overlay_engine(settings.overlay_url())
+    c = partner_change.c
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(partner_change.c.partner_id, partner_change.c.entity).where(partner_change.c.id > after_id)).all()
+        rows = conn.execute(sa.select(c.partner_id, c.entity, c.day).where(c.id > after_id)).all()
     engine.dispose()
-    return {(None if pid is None else keys[pid], entity) for pid, entity in rows}
+    return {(None if pid is None else keys[pid], entity, *((day,) if days else ())) for pid, entity, day in rows}
 
 
 def last_id(settings: Settings) -> int:
@@ -78,6 +80,20 @@ def test_a_document_moved_to_another_partner_names_both(setup: tuple[MiniErp, Se
     erp.run("update fac set fk_soc = 2, tms = '2024-04-01 10:00:00' where rowid = 1")
     sync_source(settings)
     assert feed_after(settings, before) == {("1", "invoice"), ("2", "invoice")}
+
+
+def test_documents_and_lines_name_the_days_they_change(setup: tuple[MiniErp, Settings]) -> None:
+    erp, settings = setup
+    before = last_id(settings)
+    erp.run("update fac set datef = '2024-02-20', tms = '2024-04-01 10:00:00' where rowid = 1")  # redated
+    erp.run("update facdet set total_ht = 300 where rowid = 3")  # a line of invoice 2, whose stamp moves
+    erp.run("update fac set tms = '2024-04-01 10:00:00' where rowid = 2")
+    sync_source(settings)
+    day = dt.date
+    assert feed_after(settings, before, days=True) == {
+        ("1", "invoice", day(2024, 2, 1)), ("1", "invoice", day(2024, 2, 20)),  # the day it left and the day it joined
+        ("2", "invoice_line", day(2024, 2, 2)),
+    }
 
 
 def test_deleted_lines_and_documents_name_their_partner(setup: tuple[MiniErp, Settings]) -> None:

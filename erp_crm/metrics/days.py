@@ -1,0 +1,66 @@
+"""The partner-day table (`crm_partner_day`): the invoices that count, summed per partner and day.
+
+A customer's whole purchase history is needed for its figures (the median gap between
+purchases, the services among its invoice lines), but reading it again from the invoices
+and their lines for every new invoice would cost an incremental run as much per customer
+as a full run. The day table holds that history in a few rows per customer, side by side
+in the file (the primary key is partner, day). A full run writes it whole from the
+invoices; an incremental run recounts only the (partner, day) cells that the change feed
+names (the sync records the date of every invoice it changes, before and after) and
+reads the touched customers' day rows. It holds every day, whatever a run's date: a run
+takes the days up to its `as_of`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.metrics.history import EPOCH, FIELDS, InvoiceDays, day_number_sql, read_invoice_days
+from erp_crm.model.idset import day_set, id_set
+from erp_crm.model.tables import partner_day
+
+ROWS_PER_STATEMENT = 10_000
+
+
+def replace_all(conn: Connection, days: InvoiceDays) -> None:
+    """The whole table from `days` (a full run's reading of every invoice)."""
+    conn.execute(sa.delete(partner_day))
+    _insert(conn, days)
+
+
+def recount(conn: Connection, cells: Iterable[tuple[int, dt.date]], whole: Collection[int]) -> None:
+    """Count again from the invoices the `cells` (partner, day) and every day of the `whole` partners."""
+    t = partner_day
+    if whole:
+        with id_set(conn, whole, "erp_crm_day_partners") as ids:
+            conn.execute(sa.delete(t).where(t.c.partner_id.in_(ids)))
+            _insert(conn, read_invoice_days(conn, partners=ids))
+    with day_set(conn, (c for c in cells if c[0] not in whole)) as chosen:
+        conn.execute(sa.delete(t).where(sa.tuple_(t.c.partner_id, t.c.day).in_(sa.select(chosen.c.partner_id, chosen.c.day))))
+        _insert(conn, read_invoice_days(conn, cells=chosen))
+
+
+def read(conn: Connection, partners: sa.Select[tuple[int]]) -> InvoiceDays:
+    """The day rows of the partners `partners` selects, sorted by partner and day."""
+    t = partner_day
+    query = (
+        sa.select(t.c.partner_id, day_number_sql(t.c.day, conn.dialect.name), *(t.c[f] for f in FIELDS))
+        .where(t.c.partner_id.in_(partners))
+        .order_by(t.c.partner_id, t.c.day)
+    )
+    rows = conn.execute(query).all()
+    data = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), 2 + len(FIELDS))
+    return InvoiceDays.of(data[:, 0], data[:, 1], data[:, 2:])
+
+
+def _insert(conn: Connection, days: InvoiceDays) -> None:
+    dates = (np.datetime64(EPOCH, "D") + days.day.astype("timedelta64[D]")).astype(object).tolist()
+    columns = [days.partner_id.tolist(), dates, days.invoices.astype(np.int64).tolist(), days.credit_notes.astype(np.int64).tolist(), *(getattr(days, f).tolist() for f in FIELDS[2:])]
+    rows = [dict(zip(("partner_id", "day", *FIELDS), values)) for values in zip(*columns)]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        conn.execute(sa.insert(partner_day), rows[start : start + ROWS_PER_STATEMENT])

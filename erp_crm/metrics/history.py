@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from erp_crm.model.db import driver_rows
 from erp_crm.model.tables import SYNCED
 
 EPOCH = dt.date(1970, 1, 1)
@@ -155,11 +156,9 @@ def services_days_query(dialect: str, partners: sa.Select[tuple[int]] | None = N
     return _documents(query, partners, cells, False).group_by(invoice.c.partner_id, invoice.c.date).order_by(invoice.c.partner_id, invoice.c.date)
 
 
-def _matrix(conn: Connection, query: sa.Select, width: int) -> np.ndarray:
-    """The query's rows as one float matrix (None becomes NaN; Decimals floats), streamed."""
-    parts = []
-    for rows in conn.execute(query, execution_options={"stream_results": True, "yield_per": BATCH}).partitions():
-        parts.append(np.array([tuple(r) for r in rows], dtype=np.float64).reshape(len(rows), width))
+def matrix(conn: Connection, query: sa.Select, width: int) -> np.ndarray:
+    """The query's rows as one float matrix (None becomes NaN; Decimals floats), read in batches."""
+    parts = [np.array(rows, dtype=np.float64).reshape(len(rows), width) for rows in driver_rows(conn, query, BATCH)]
     return np.concatenate(parts) if parts else np.empty((0, width))
 
 
@@ -172,8 +171,8 @@ def read_invoice_days(
     conn: Connection, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
 ) -> InvoiceDays:
     """Every invoicing day from the invoices (of the `partners` selected, or the (partner_id, day) `cells`, when given)."""
-    days = _matrix(conn, invoice_days_query(conn.dialect.name, partners, cells, live_only), 6)
-    services = _matrix(conn, services_days_query(conn.dialect.name, partners, cells), 3)
+    days = matrix(conn, invoice_days_query(conn.dialect.name, partners, cells, live_only), 6)
+    services = matrix(conn, services_days_query(conn.dialect.name, partners, cells), 3)
     values = np.column_stack([days[:, 2:6], np.zeros(len(days))])
     if len(services):  # both are sorted by partner and day, and a day with services has invoices
         at = np.searchsorted(_keys(days[:, 0], days[:, 1]), _keys(services[:, 0], services[:, 1]))

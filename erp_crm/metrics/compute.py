@@ -36,7 +36,7 @@ from erp_crm.errors import UserError
 from erp_crm.metrics import aggregates as stage1
 from erp_crm.metrics import figures as stage2
 from erp_crm.metrics import store
-from erp_crm.metrics.fits import kept_fits
+from erp_crm.metrics.fits import Fits, kept_fits
 from erp_crm.metrics.lapse import LapseSettings
 from erp_crm.metrics.rfm import RfmSettings, grid_map
 from erp_crm.model import changes, migrate
@@ -151,7 +151,6 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     same_day = last is not None and last.as_of == as_of and kept is not None
     if not (changed is not None and same_day and run.rewrite_changed(changed)):
         run.rewrite_everyone(changed)
-    report.partners, report.customers, report.lapsed = store.totals(conn)
     conn.execute(
         sa.insert(metrics_run).values(
             as_of=as_of, mode=report.mode, started_at=started, finished_at=_now(), partners=report.partners,
@@ -175,20 +174,21 @@ class _Run:
     def rewrite_changed(self, changed: stage1.Changes) -> bool:
         """Same day, settings and fit: only the changed partners' rows can differ. False: not so after all."""
         conn, partners = self.conn, changed.partners
-        if len(partners) > WHOLE_SHARE * store.row_count(conn):  # reading everyone is cheaper than thousands of lookups
-            return False
         with id_set(conn, partners) as ids:
+            others = store.stored_totals(conn, excluding=ids)
+            if len(partners) > WHOLE_SHARE * (others.partners + len(partners)):  # one pass over everyone is cheaper
+                return False
             live = _live_partners(conn, ids)
             stored = store.read_stored(conn, ids)
-            others = store.customers(conn, excluding=ids)
             changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
             base = _with_partners(stage1.refreshed(conn, self.as_of, changed, stored), live)
-            fits = kept_fits(self.kept, others + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
+            fits = kept_fits(self.kept, others.customers + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
             if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
                 return False
-            store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra, only=ids)
+            frame = stage2.figures(base, self.as_of, self.options, fits)
+            store.write(conn, frame, self.extra, only=ids)
             changes.record_selected(conn, "metrics", ids, _now())
-        self.report.models, self.report.recomputed, self.report.written = fits.record, len(changed.aggregated), len(base)
+        self._report(fits, len(changed.aggregated), len(frame), others + store.Totals.of(frame))
         return True
 
     def rewrite_everyone(self, changed: stage1.Changes | None) -> None:
@@ -200,16 +200,22 @@ class _Run:
             changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
             fresh = stage1.refreshed(conn, self.as_of, changed, stored)
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
-            self.report.recomputed = len(changed.aggregated)
+            recomputed = len(changed.aggregated)
         else:
             base = stage1.everyone(conn, self.as_of)
-            self.report.recomputed = len(live)
+            recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())
         fits = kept_fits(self.kept, customers, self.as_of, self.options) or stage2.fit(base, self.as_of, self.options)
-        store.write(conn, stage2.figures(base, self.as_of, self.options, fits), self.extra)
+        frame = stage2.figures(base, self.as_of, self.options, fits)
+        store.write(conn, frame, self.extra)
         changes.record_everyone(conn, "metrics", _now())
-        self.report.models, self.report.written = fits.record, len(base)
+        self._report(fits, recomputed, len(frame), store.Totals.of(frame))
+
+    def _report(self, fits: Fits, recomputed: int, written: int, totals: store.Totals) -> None:
+        r = self.report
+        r.models, r.recomputed, r.written = fits.record, recomputed, written
+        r.partners, r.customers, r.lapsed = totals.partners, totals.customers, totals.lapsed
 
 
 def _live_partners(conn: Connection, ids: sa.Select[tuple[int]] | None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -98,19 +99,28 @@ def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only:
     conn.execute(sa.insert(snapshot).from_select(columns, sa.select(*(current.c[c] for c in columns)).where(mine)))
 
 
-def row_count(conn: Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(partner_metrics)).scalar_one())
+@dataclass(frozen=True)
+class Totals:
+    """Partners, customers, and how many partners each lapse definition flags."""
+
+    partners: int
+    customers: int
+    lapsed: dict[str, int]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Totals:
+        """The totals of freshly computed rows."""
+        flags = {c.removeprefix("lapsed_"): int((frame[c] == True).sum()) for c in LAPSE_FLAGS}  # noqa: E712 (None is not True)
+        return cls(len(frame), int((frame["purchase_days"] > 0).sum()), flags)
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.partners + other.partners, self.customers + other.customers, {k: v + other.lapsed[k] for k, v in self.lapsed.items()})
 
 
-def customers(conn: Connection, *, excluding: sa.Select[tuple[int]]) -> int:
-    """Customers (partners with a purchase day) among the stored rows, but for the partners `excluding` selects."""
-    t = partner_metrics
-    return int(conn.execute(sa.select(sa.func.count()).where(t.c.purchase_days > 0, t.c.partner_id.not_in(excluding))).scalar_one())
-
-
-def totals(conn: Connection) -> tuple[int, int, dict[str, int]]:
-    """Partners, customers, and how many partners each lapse definition flags, over the current rows."""
+def stored_totals(conn: Connection, *, excluding: sa.Select[tuple[int]]) -> Totals:
+    """The totals of the stored rows but for the partners `excluding` selects, in one pass."""
     t = partner_metrics
     flags = [sa.func.count().filter(t.c[c].is_(True)) for c in LAPSE_FLAGS]
-    partners, buyers, *lapsed = conn.execute(sa.select(sa.func.count(), sa.func.count().filter(t.c.purchase_days > 0), *flags)).one()
-    return int(partners), int(buyers), {column.removeprefix("lapsed_"): int(n) for column, n in zip(LAPSE_FLAGS, lapsed)}
+    query = sa.select(sa.func.count(), sa.func.count().filter(t.c.purchase_days > 0), *flags).where(t.c.partner_id.not_in(excluding))
+    partners, buyers, *lapsed = conn.execute(query).one()
+    return Totals(int(partners), int(buyers), {column.removeprefix("lapsed_"): int(n) for column, n in zip(LAPSE_FLAGS, lapsed)})

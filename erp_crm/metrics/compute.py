@@ -186,7 +186,7 @@ class _Run:
             if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
                 return False
             frame = stage2.figures(base, self.as_of, self.options, fits)
-            store.write(conn, frame, self.extra, only=ids)
+            store.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()))
             changes.record_selected(conn, "metrics", ids, _now())
         self._report(fits, len(changed.aggregated), len(frame), others + store.Totals.of(frame))
         return True

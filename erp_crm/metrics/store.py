@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.metrics.aggregates import AGGREGATES
 from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
 from erp_crm.metrics.history import day_number_sql
+from erp_crm.model.db import driver_params
 from erp_crm.model.tables import partner_metrics, partner_metrics_history
 
 ROWS_PER_STATEMENT = 10_000
@@ -71,32 +73,52 @@ def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> lis
     return list(zip(*(values[c] for c in columns)))
 
 
-def _insert_sql(conn: Connection, table: sa.Table) -> tuple[str, list[str]]:
-    """A positional INSERT of every column (names from our own table), and the column order its parameters take."""
+def _insert_sql(conn: Connection, table: sa.Table, keys: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A positional INSERT of every column (names from our own table), and the column order its parameters take.
+
+    With `keys`, a row whose keys are taken updates that row instead (an upsert).
+    """
     quote = conn.dialect.identifier_preparer.quote
     columns = [c.name for c in table.columns]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join([mark] * len(columns))})", columns
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join([mark] * len(columns))})"
+    return sql + _on_conflict(conn, columns, keys), columns
 
 
-def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: sa.Select[tuple[int]] | None = None) -> None:
+def _on_conflict(conn: Connection, columns: list[str], keys: tuple[str, ...]) -> str:
+    """`ON CONFLICT (keys) DO UPDATE` every other column (SQLite and PostgreSQL spell it alike); '' without keys."""
+    if not keys:
+        return ""
+    quote = conn.dialect.identifier_preparer.quote
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
+    return f" ON CONFLICT ({', '.join(map(quote, keys))}) DO UPDATE SET {updates}"
+
+
+def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: sa.Select[tuple[int]] | None = None, gone: Collection[int] = ()) -> None:
     """Store `frame`'s rows as the current figures and as the snapshot of `extra["as_of"]`.
 
-    With `only` (a SELECT of partner ids), just those partners' rows are replaced (ids
-    without a row in `frame` are removed); without, every current row and the whole
-    snapshot of the date.
+    With `only` (a SELECT of the partner ids of `frame`), just those partners' rows are
+    written, updating the rows they had, and the rows of the `gone` partners (deleted in
+    the ERP) are removed; without, every current row and the whole snapshot of the date
+    are replaced.
     """
     current, snapshot = partner_metrics, partner_metrics_history
-    sql, columns = _insert_sql(conn, current)
+    sql, columns = _insert_sql(conn, current, () if only is None else ("partner_id",))
     if [c.name for c in snapshot.columns] != columns:
         raise AssertionError("crm_partner_metrics and its history must list their columns alike")
-    mine = sa.true() if only is None else current.c.partner_id.in_(only)
-    conn.execute(sa.delete(current).where(mine))
-    conn.execute(sa.delete(snapshot).where(snapshot.c.as_of == extra["as_of"], sa.true() if only is None else snapshot.c.partner_id.in_(only)))
+    of_date = snapshot.c.as_of == extra["as_of"]
+    if only is None:
+        conn.execute(sa.delete(current))
+        conn.execute(sa.delete(snapshot).where(of_date))
+    elif gone:
+        conn.execute(sa.delete(current).where(current.c.partner_id.in_(sorted(gone))))
+        conn.execute(sa.delete(snapshot).where(of_date, snapshot.c.partner_id.in_(sorted(gone))))
     rows = _rows(frame, columns, extra)
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])
-    conn.execute(sa.insert(snapshot).from_select(columns, sa.select(*(current.c[c] for c in columns)).where(mine)))
+    copied = sa.select(*(current.c[c] for c in columns)).where(sa.true() if only is None else current.c.partner_id.in_(only))
+    copy = sa.insert(snapshot).from_select(columns, copied).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    conn.exec_driver_sql(str(copy) + _on_conflict(conn, columns, () if only is None else ("partner_id", "as_of")), driver_params(copy))
 
 
 @dataclass(frozen=True)

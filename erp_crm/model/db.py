@@ -61,8 +61,7 @@ def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> 
     PostgreSQL reads through a server-side cursor, so the result is never held whole.
     """
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    positions = compiled.positiontup
-    params: Any = [compiled.params[name] for name in positions] if positions is not None else compiled.params
+    params = driver_params(compiled)
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor(name="erp_crm_rows") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[call-arg]
@@ -72,3 +71,9 @@ def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> 
             yield rows
     finally:
         cursor.close()
+
+
+def driver_params(compiled: sa.engine.Compiled) -> Any:
+    """A compiled statement's bound values as its driver takes them: in order (qmark), or by name (pyformat)."""
+    positions = compiled.positiontup  # type: ignore[attr-defined]
+    return [compiled.params[name] for name in positions] if positions is not None else compiled.params

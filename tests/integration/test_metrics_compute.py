@@ -287,8 +287,10 @@ def test_the_same_day_rewrites_only_the_rows_that_changed(overlay: Overlay, monk
     assert overlay.compute().written == 0, "nothing changed: nothing written"
     invoice(overlay, "B2", "beta", D(2024, 6, 20), 250, synced_at=dt.datetime.now())  # Béta buys again
     overlay.update("invoice", "A3", partner_id=overlay.ids[("partner", "eps")])  # an invoice moved from Alfa to Epszilon
+    overlay.update("partner", "zeta", erp_deleted_at=dt.datetime.now())  # a prospect deleted in the ERP
     report = overlay.compute()
     assert report.recomputed == report.written == 3, "the kept fit and RFM cut points leave everyone else's row as it was"
+    assert report.partners == 5 and "zeta" not in overlay.metrics()
     assert_incremental_equals_full(overlay, AS_OF)
     got = overlay.metrics()
     assert got["alfa"]["purchase_days"] == 1 and got["alfa"]["services_value"] == -300.0

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics.history import EPOCH, FIELDS, InvoiceDays, day_number_sql, matrix, read_invoice_days
+from erp_crm.model.db import insert_sql
 from erp_crm.model.idset import day_set, id_set
 from erp_crm.model.tables import partner_day
 
@@ -58,13 +59,14 @@ def read(conn: Connection, partners: sa.Select[tuple[int]]) -> InvoiceDays:
 
 
 def _insert(conn: Connection, days: InvoiceDays) -> None:
-    """The rows straight to the driver (names from our own table; SQLAlchemy's executemany costs more than SQLite's)."""
-    quote = conn.dialect.identifier_preparer.quote
-    names = ["partner_id", "day", *FIELDS]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {quote(partner_day.name)} ({', '.join(map(quote, names))}) VALUES ({', '.join([mark] * len(names))})"
-    dates = (np.datetime64(EPOCH, "D") + days.day.astype("timedelta64[D]")).astype(object).tolist()
-    columns = [days.partner_id.tolist(), dates, days.invoices.astype(np.int64).tolist(), days.credit_notes.astype(np.int64).tolist(), *(getattr(days, f).tolist() for f in FIELDS[2:])]
-    rows = list(zip(*columns))
+    sql, columns = insert_sql(conn, partner_day)
+    values = {
+        "partner_id": days.partner_id.tolist(),
+        "day": (np.datetime64(EPOCH, "D") + days.day.astype("timedelta64[D]")).astype(object).tolist(),
+        "invoices": days.invoices.astype(np.int64).tolist(),
+        "credit_notes": days.credit_notes.astype(np.int64).tolist(),
+        **{f: getattr(days, f).tolist() for f in FIELDS[2:]},
+    }
+    rows = list(zip(*(values[c] for c in columns)))
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.metrics.aggregates import AGGREGATES
 from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
 from erp_crm.metrics.history import day_number_sql
-from erp_crm.model.db import driver_params
+from erp_crm.model.db import driver_params, insert_sql, on_conflict
 from erp_crm.model.tables import partner_metrics, partner_metrics_history
 
 ROWS_PER_STATEMENT = 10_000
@@ -73,27 +73,6 @@ def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> lis
     return list(zip(*(values[c] for c in columns)))
 
 
-def _insert_sql(conn: Connection, table: sa.Table, keys: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """A positional INSERT of every column (names from our own table), and the column order its parameters take.
-
-    With `keys`, a row whose keys are taken updates that row instead (an upsert).
-    """
-    quote = conn.dialect.identifier_preparer.quote
-    columns = [c.name for c in table.columns]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join([mark] * len(columns))})"
-    return sql + _on_conflict(conn, columns, keys), columns
-
-
-def _on_conflict(conn: Connection, columns: list[str], keys: tuple[str, ...]) -> str:
-    """`ON CONFLICT (keys) DO UPDATE` every other column (SQLite and PostgreSQL spell it alike); '' without keys."""
-    if not keys:
-        return ""
-    quote = conn.dialect.identifier_preparer.quote
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
-    return f" ON CONFLICT ({', '.join(map(quote, keys))}) DO UPDATE SET {updates}"
-
-
 def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: sa.Select[tuple[int]] | None = None, gone: Collection[int] = ()) -> None:
     """Store `frame`'s rows as the current figures and as the snapshot of `extra["as_of"]`.
 
@@ -103,7 +82,7 @@ def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only:
     are replaced.
     """
     current, snapshot = partner_metrics, partner_metrics_history
-    sql, columns = _insert_sql(conn, current, () if only is None else ("partner_id",))
+    sql, columns = insert_sql(conn, current, () if only is None else ("partner_id",))
     if [c.name for c in snapshot.columns] != columns:
         raise AssertionError("crm_partner_metrics and its history must list their columns alike")
     of_date = snapshot.c.as_of == extra["as_of"]
@@ -118,7 +97,7 @@ def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only:
         conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])
     copied = sa.select(*(current.c[c] for c in columns)).where(sa.true() if only is None else current.c.partner_id.in_(only))
     copy = sa.insert(snapshot).from_select(columns, copied).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    conn.exec_driver_sql(str(copy) + _on_conflict(conn, columns, () if only is None else ("partner_id", "as_of")), driver_params(copy))
+    conn.exec_driver_sql(str(copy) + on_conflict(conn, columns, () if only is None else ("partner_id", "as_of")), driver_params(copy))
 
 
 @dataclass(frozen=True)

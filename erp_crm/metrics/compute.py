@@ -6,13 +6,12 @@ A run has two stages (docs/metrics.md):
    partner; an incremental run only for the partners the change feed names since the
    last run, or whose documents are dated between the last run's `as_of` and this one,
    and takes everyone else's from `crm_partner_metrics`.
-2. Figures that move with time (`figures`): recency, tenure, RFM scores (relative to
-   everyone), overdue ratio, the model scores (`fits`: a kept fit, or a new one) and the
-   lapse flags.
+2. Figures that move with time (`figures`): recency, tenure, RFM scores (against the
+   fit's cut points), overdue ratio, the model scores (`fits`: a kept fit, or a new
+   one) and the lapse flags.
 
-When the date, the settings and the fit are those of the last run, only the rows of
-partners whose aggregates or RFM scores changed are computed and written again; else
-every row is. Either way the tables end up as a full run would leave them. The whole run
+When the date, the settings and the fit are those of the last run, only the rows of the
+partners the change feed names are computed and written again; else every row is. Either way the tables end up as a full run would leave them. The whole run
 is one transaction (readers see the old figures or the new ones) and holds the metrics
 lock, so two runs never interleave. The partners whose figures changed go to the change
 feed, for the segment refreshes.
@@ -59,7 +58,7 @@ class MetricsSettings:
     discount_rate_monthly: float = 0.01
     penalizer_coef: float = 0.0  # lifetimes' L2 penalty, for small or odd customer bases
     min_customers: int = 20  # fewer customers (repeat buyers for Gamma-Gamma): no fit
-    refit_days: int = 7  # a fit is used again for this many days (fits.choose_fits)
+    refit_days: int = 7  # a fit is used again for this many days (fits.kept_fits)
     change_margin_minutes: int = 5  # changes this long before the last run started count as new
     rfm: RfmSettings | None = None  # score thresholds and group names (rfm.RfmSettings defaults when None)
     lapse: LapseSettings | None = None  # the lapse definitions (lapse.LapseSettings defaults when None)

@@ -1,0 +1,1 @@
+"""The sync: ERP rows into the overlay, in batches, resumably (docs/architecture.md)."""

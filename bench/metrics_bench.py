@@ -42,9 +42,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -257,46 +258,47 @@ def add_invoices(erp: Path, share: float, day: dt.date, seed: int) -> tuple[int,
 def measure_incremental(args: argparse.Namespace, tmp: Path) -> list[Row]:
     import sqlalchemy as sa
 
-    from erp_crm.demo.generator import build_demo_erp
-    from erp_crm.demo.run import DEMO_ERP, demo_settings
-    from erp_crm.home import init_home
+    from erp_crm.demo import build_demo_erp
+    from erp_crm.entrypoints.cli.demo import DEMO_ERP, demo_settings
     from erp_crm.metrics.compute import compute_metrics
-    from erp_crm.model import migrate
-    from erp_crm.model.db import overlay_engine
-    from erp_crm.model.tables import SYNCED, partner_change
+    from erp_crm.model.tables.feed import partner_change
+    from erp_crm.model.tables.synced import SYNCED
+    from erp_crm.settings.home import init_home
+    from erp_crm.store.overlay import Overlay
+    from erp_crm.sync.definition import load_connector
     from erp_crm.sync.engine import sync_source
 
     home = init_home(tmp / "home")
     (home / "var").mkdir(exist_ok=True)
     settings = demo_settings(home)
+    definition = load_connector(settings.erp)
     t = time.perf_counter()
     counts = build_demo_erp(f"sqlite:///{home / DEMO_ERP}", customers=args.customers, years=args.years, seed=7)
     print(f"  demo ERP built in {time.perf_counter() - t:.1f} s: {counts}", flush=True)
-    overlay = Path(settings.overlay_url().database or "")
-    engine = overlay_engine(settings.overlay_url())
-    migrate.upgrade(engine)
+    overlay = Path(settings.overlay.full_url().database or "")
+    database = Overlay.open(settings.overlay.full_url(), at_head=False)
+    database.upgrade()
+    engine = database.engine
     t = time.perf_counter()
-    sync_source(settings, mode="full")
+    sync_source(database, settings.erp, definition, mode="full")
     print(f"  synced in {time.perf_counter() - t:.1f} s", flush=True)
     # The first load ran seconds ago, inside the change margin a metrics run allows for late
     # commits, so everyone would count as changed: date the change feed a day back, as when
     # metrics run on a load of earlier.
     with engine.begin() as conn:
         conn.execute(sa.update(partner_change).values(changed_at=partner_change.c.changed_at - dt.timedelta(days=1)))
-    engine.dispose()
     as_of = dt.date.today()
-    first = compute_metrics(settings, as_of=as_of, full=True)
+    first = compute_metrics(database, settings.metrics, source=settings.erp.source, as_of=as_of, full=True)
     print(f"  first full metrics run: {first.seconds:.2f} s, {first.partners:,} partners", flush=True)
 
     new, buyers = add_invoices(home / DEMO_ERP, 0.01, as_of, seed=11)
     t = time.perf_counter()
-    sync_source(settings)
+    sync_source(database, settings.erp, definition)
     print(f"  {new:,} new invoices for {buyers:,} customers synced in {time.perf_counter() - t:.1f} s", flush=True)
-    engine = overlay_engine(settings.overlay_url())
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         n_invoices = conn.execute(sa.select(sa.func.count()).select_from(SYNCED["invoice"])).scalar_one()
-    engine.dispose()
+    database.close()
     snapshot = tmp / "after_sync.sqlite"
     shutil.copy(overlay, snapshot)
 
@@ -306,7 +308,8 @@ def measure_incremental(args: argparse.Namespace, tmp: Path) -> list[Row]:
         for suffix in ("-wal", "-shm"):
             Path(f"{overlay}{suffix}").unlink(missing_ok=True)
         day = as_of + dt.timedelta(days=1 if kind == "next day" else 0)
-        return compute_metrics(settings, as_of=day, full=kind.startswith("full"), refit=kind == "full, refit")
+        with Overlay.open(settings.overlay.full_url()) as fresh:
+            return compute_metrics(fresh, settings.metrics, source=settings.erp.source, as_of=day, full=kind.startswith("full"), refit=kind == "full, refit")
 
     kinds = ("incremental", "full", "next day", "full, refit")
     runs: dict[str, list[Any]] = {k: [] for k in kinds}
@@ -347,19 +350,19 @@ SEGMENT_FILTER = (
 def measure_segments(args: argparse.Namespace, tmp: Path) -> list[Row]:
     import sqlalchemy as sa
 
-    from erp_crm.model import migrate
-    from erp_crm.model.db import overlay_engine
-    from erp_crm.model.tables import segment
+    from erp_crm.model.tables.segments import segment
     from erp_crm.segments.compiler import compile_filter
+    from erp_crm.segments.definitions import SegmentDef
     from erp_crm.segments.language import parse_filter
     from erp_crm.segments.metrics_fields import segment_registry
     from erp_crm.segments.refresh import refresh_one
-    from erp_crm.segments.store import SegmentDef
+    from erp_crm.store.overlay import Overlay
 
     n = args.partners
     url = sa.engine.make_url(f"sqlite:///{tmp / 'segments.sqlite'}")
-    engine = overlay_engine(url)
-    migrate.upgrade(engine)
+    database = Overlay.open(url, at_head=False)
+    database.upgrade()
+    engine = database.engine
     rng = np.random.default_rng(5)
     groups = np.array(["champions", "loyal", "at_risk", "cannot_lose", "hibernating", "new", "promising", "lost"])
     towns = np.array(["Budapest", "Debrecen", "Szeged", "Miskolc", "Pécs", "Győr"])

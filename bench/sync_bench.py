@@ -40,10 +40,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from benchlib import run_json  # bench/ is the script's folder
 
@@ -414,14 +415,14 @@ def child_floor(target: dict[str, Any], overlay_url: str) -> dict[str, Any]:
     left unresolved and nothing is compared with the overlay first."""
     import sqlalchemy as sa
 
-    from erp_crm.model.db import overlay_engine
+    from erp_crm.store.overlay import Overlay
     from erp_crm.sync.definition import load_definition
     from erp_crm.sync.plan import build_plans
     from erp_crm.sync.writer import EntityWriter
 
     dialect = "sqlite" if target["driver"] == "sqlite3" else "postgresql"
     plans = build_plans(load_definition(DEFINITION))
-    engine = overlay_engine(sa.engine.make_url(overlay_url))
+    engine = Overlay.open(sa.engine.make_url(overlay_url)).engine
     if dialect == "sqlite":
         erp = sqlite3.connect(f"file:{target['path']}?mode=ro", uri=True)
     else:
@@ -465,19 +466,28 @@ def child_floor(target: dict[str, Any], overlay_url: str) -> dict[str, Any]:
 
 
 def child_sync(home: str, mode: str, profile: str | None) -> dict[str, Any]:
-    from erp_crm.settings import load_settings
+    from erp_crm.settings.root import load_settings
+    from erp_crm.store.overlay import Overlay
+    from erp_crm.sync.definition import load_connector
     from erp_crm.sync.engine import sync_source
 
     settings = load_settings(Path(home))
+
+    def sync() -> Any:
+        """What `erp-crm sync` does: load the definition, open the overlay, sync."""
+        definition = load_connector(settings.erp)
+        with Overlay.open(settings.overlay.full_url()) as overlay:
+            return sync_source(overlay, settings.erp, definition, mode=mode)  # type: ignore[arg-type]
+
     started = time.perf_counter()
     if profile:
         import cProfile
 
         profiler = cProfile.Profile()
-        report = profiler.runcall(sync_source, settings, mode=mode)
+        report = profiler.runcall(sync)
         profiler.dump_stats(profile)
     else:
-        report = sync_source(settings, mode=mode)  # type: ignore[arg-type]
+        report = sync()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "maxrss_mb": _maxrss_mb(), "report": report.as_dict()}
 
@@ -541,12 +551,10 @@ class Bench:
     def fresh_schema(self, url: str) -> None:
         import sqlalchemy as sa
 
-        from erp_crm.model import migrate
-        from erp_crm.model.db import overlay_engine
+        from erp_crm.store.overlay import Overlay
 
-        engine = overlay_engine(sa.engine.make_url(url))
-        migrate.upgrade(engine)
-        engine.dispose()
+        with Overlay.open(sa.engine.make_url(url), at_head=False) as overlay:
+            overlay.upgrade()
 
     def fresh_overlay(self, setup: Setup, label: str) -> Path:
         url = setup.new_overlay()
@@ -554,11 +562,13 @@ class Bench:
         return self.make_home(setup, url, label)
 
     def check(self, setup: Setup, home: Path, what: str) -> tuple[bool, str]:
-        from erp_crm.settings import load_settings
+        from erp_crm.settings.root import load_settings
+        from erp_crm.store.overlay import Overlay
         from erp_crm.sync.compare import compare_counts
 
         settings = load_settings(home)
-        result = compare_counts(settings)
+        with Overlay.open(settings.overlay.full_url()) as overlay:
+            result = compare_counts(overlay, settings.erp)
         ok = all(c.complete and c.quarantined == 0 for c in result)
         text = ", ".join(f"{c.entity} {c.overlay}/{c.erp}" + (f" (+{c.quarantined} quarantined)" if c.quarantined else "") for c in result)
         self.log(f"{setup.name}: {what}: overlay/ERP counts {text}: {'ok' if ok else 'MISMATCH'}")
@@ -568,18 +578,16 @@ class Bench:
         """How many changed lines the overlay holds with another amount than the ERP."""
         import sqlalchemy as sa
 
-        from erp_crm.model.db import overlay_engine
-        from erp_crm.model.tables import SYNCED
-        from erp_crm.settings import load_settings
+        from erp_crm.model.tables.synced import SYNCED
+        from erp_crm.settings.root import load_settings
+        from erp_crm.store.overlay import Overlay
 
         settings = load_settings(home)
         t = SYNCED["invoice_line"]
-        engine = overlay_engine(settings.overlay_url())
-        with engine.connect() as conn:
+        with Overlay.open(settings.overlay.full_url()) as overlay, overlay.connect() as conn:
             found = dict(
                 conn.execute(sa.select(t.c.erp_key, t.c.amount_net).where(t.c.source == settings.erp.source, t.c.erp_key.in_(list(expected)))).all()
             )
-        engine.dispose()
         return sum(1 for k, v in expected.items() if k not in found or abs(float(found[k]) - v) > 0.005)
 
     def run_setup(self, setup: Setup) -> None:

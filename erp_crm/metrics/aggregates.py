@@ -3,7 +3,7 @@
 The aggregates (the quantitative data of `quantitative`, first and last purchase,
 purchase days and values, typical gap) depend on nothing but a partner's own documents,
 so an incremental run aggregates again only the partners the change feed
-(`erp_crm.model.changes`) names since the last run, plus those with documents dated
+(`erp_crm.store.change_feed`) names since the last run, plus those with documents dated
 between the last run's date and this one's, and takes everyone else's from the stored
 rows. It goes further by parts (`PARTS`): a partner whose only news is a complaint gets
 its complaints counted again, not its invoices read again, and one whose own row alone
@@ -23,15 +23,14 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics import rhythm
-from erp_crm.metrics import days as day_table
-from erp_crm.metrics.history import EPOCH, InvoiceDays, Purchases, read_invoice_days
+from erp_crm.metrics import partner_days, rhythm
+from erp_crm.metrics.invoice_days import EPOCH, InvoiceDays, Purchases, read_invoice_days
 from erp_crm.metrics.quantitative import PARTS as quantitative_parts
 from erp_crm.metrics.quantitative import quantitative
 from erp_crm.metrics.summary import rfm_summary
-from erp_crm.model import changes
-from erp_crm.model.idset import id_set
-from erp_crm.model.tables import SYNCED
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.store import change_feed
+from erp_crm.store.idset import id_set
 
 AGGREGATES = (
     "quotes", "orders", "order_value", "invoices", "revenue_net", "services_value", "credit_notes",
@@ -94,7 +93,7 @@ def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, 
     and the days of their invoices that changed; documents dated after `last_as_of` and up
     to `as_of` start to count in this run (their days are in the day table already).
     """
-    entries = changes.changed_entries(conn, since, INPUTS)
+    entries = change_feed.changed_entries(conn, since, INPUTS)
     if entries is None:
         return None
     result = Changes()
@@ -150,14 +149,14 @@ def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]]
 def everyone(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     """Stage 1 for every partner, the day table written anew from the invoices on the way."""
     invoice_days = read_invoice_days(conn)
-    day_table.replace_all(conn, invoice_days)
+    partner_days.replace_all(conn, invoice_days)
     return aggregates(conn, as_of, None, invoice_days)
 
 
 def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.DataFrame) -> pd.DataFrame:
     """The changed partners' aggregates: parts whose inputs changed computed again, the rest as `stored`."""
     cells, whole = changed.cells()
-    day_table.recount(conn, cells, whole)
+    partner_days.recount(conn, cells, whole)
     frame = stored.reindex(sorted(changed.partners), columns=list(AGGREGATES))
     groups: dict[frozenset[int], list[str]] = {}
     for part in PARTS:
@@ -166,7 +165,7 @@ def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.Dat
         if not members:
             continue
         with id_set(conn, members, "erp_crm_part_ids") as ids:
-            fresh = aggregates(conn, as_of, ids, day_table.read(conn, ids) if "invoices" in parts else None, parts)
+            fresh = aggregates(conn, as_of, ids, partner_days.read(conn, ids) if "invoices" in parts else None, parts)
         rows = sorted(members)
         frame.loc[rows, list(fresh.columns)] = fresh.reindex(rows).to_numpy(np.float64)  # no row: no such documents any more
     return frame

@@ -14,35 +14,28 @@ import pandas as pd
 import sqlalchemy as sa
 
 from erp_crm.errors import UserError
-from erp_crm.metrics.compute import options_from
 from erp_crm.metrics.evaluate import EvaluationReport, evaluate
-from erp_crm.metrics.history import read_purchases
-from erp_crm.model import migrate
-from erp_crm.model.db import overlay_errors
-from erp_crm.model.tables import SYNCED
-from erp_crm.settings import Settings
+from erp_crm.metrics.invoice_days import read_purchases
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.metrics import LapseSection
+from erp_crm.store.overlay import Overlay
 
 
-def evaluate_history(settings: Settings, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
+def evaluate_history(overlay: Overlay, settings: LapseSection, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
     """Evaluate the configured lapse definitions on the overlay's purchases around `cutoff`."""
     if horizon_days < 1:
         raise UserError(f"--horizon must be at least one day, not {horizon_days}")
     end = cutoff + dt.timedelta(days=horizon_days)
     if end > dt.date.today():
         raise UserError(f"the horizon ends {end.isoformat()}, after today: choose an earlier --cutoff or a shorter --horizon")
-    engine = migrate.engine_at_head(settings.overlay_url())
     partner = SYNCED["partner"]
-    try:
-        with overlay_errors(engine.url), engine.connect() as conn:
-            purchases = read_purchases(conn, end)
-            groups = pd.Series(
-                dict(conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.customer_group.is_not(None))).all()),
-                dtype=object,
-            )
-    finally:
-        engine.dispose()
+    with overlay.connect() as conn:
+        purchases = read_purchases(conn, end)
+        groups = pd.Series(
+            dict(conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.customer_group.is_not(None))).all()),
+            dtype=object,
+        )
     before = purchases.day < (cutoff - dt.date(1970, 1, 1)).days + 1
     if not before.any():
         raise UserError(f"no purchases on or before {cutoff.isoformat()}: choose a later --cutoff")
-    lapse = options_from(settings.metrics).lapse
-    return evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, lapse, groups)
+    return evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings, groups)

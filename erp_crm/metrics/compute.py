@@ -11,7 +11,8 @@ A run has two stages (docs/metrics.md):
    one) and the lapse flags.
 
 When the date, the settings and the fit are those of the last run, only the rows of the
-partners the change feed names are computed and written again; else every row is. Either way the tables end up as a full run would leave them. The whole run
+partners the change feed names are computed and written again; else every row is.
+Either way the tables end up as a full run would leave them. The whole run
 is one transaction (readers see the old figures or the new ones) and holds the metrics
 lock, so two runs never interleave. The partners whose figures changed go to the change
 feed, for the segment refreshes.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,41 +31,18 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.errors import UserError
-from erp_crm.metrics import aggregates as stage1
-from erp_crm.metrics import figures as stage2
-from erp_crm.metrics import store
+from erp_crm.metrics import aggregates, figure_rows, figures
 from erp_crm.metrics.fits import Fits, kept_fits
-from erp_crm.metrics.lapse import LapseSettings
-from erp_crm.metrics.rfm import RfmSettings, grid_map
-from erp_crm.model import changes, migrate
-from erp_crm.model.db import overlay_errors
-from erp_crm.model.idset import id_set
-from erp_crm.model.locking import metrics_lock
-from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
+from erp_crm.model.tables.metrics import metrics_run
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.metrics import MetricsSection
+from erp_crm.store import change_feed
+from erp_crm.store.idset import id_set
+from erp_crm.store.overlay import Overlay
 
 log = logging.getLogger(__name__)
 
 WHOLE_SHARE = 0.25  # above this share of changed partners an incremental run aggregates everyone
-
-
-@dataclass(frozen=True)
-class MetricsSettings:
-    """Thresholds and model settings; the ``metrics:`` section of config/erp_crm.yaml."""
-
-    horizon_days: int = 90  # expected purchases over this many days
-    clv_months: int = 12
-    discount_rate_monthly: float = 0.01
-    penalizer_coef: float = 0.0  # lifetimes' L2 penalty, for small or odd customer bases
-    min_customers: int = 20  # fewer customers (repeat buyers for Gamma-Gamma): no fit
-    refit_days: int = 7  # a fit is used again for this many days (fits.kept_fits)
-    change_margin_minutes: int = 5  # changes this long before the last run started count as new
-    rfm: RfmSettings | None = None  # score thresholds and group names (rfm.RfmSettings defaults when None)
-    lapse: LapseSettings | None = None  # the lapse definitions (lapse.LapseSettings defaults when None)
-
-    def digest(self) -> str:
-        """A fingerprint of every setting: a run whose settings differ from the last one's rewrites every row."""
-        return hashlib.md5(repr(self).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass
@@ -86,41 +63,29 @@ class MetricsReport:
         return data
 
 
-def options_from(section: Any) -> MetricsSettings:
-    """The validated `metrics:` settings section as the computation's own settings."""
-    values = section.model_dump()
-    rfm, lapse = values.pop("rfm"), values.pop("lapse")
-    grid = rfm.pop("groups")
-    if grid is not None:
-        rfm["group_map"] = grid_map(grid)
-    return MetricsSettings(**values, rfm=RfmSettings(**rfm), lapse=LapseSettings(**lapse))
-
-
 def compute_metrics(
-    settings: Any,
+    overlay: Overlay,
+    settings: MetricsSection,
     *,
+    source: str,
     as_of: dt.date | None = None,
     full: bool = False,
     refit: bool = False,
-    options: MetricsSettings | None = None,
 ) -> MetricsReport:
-    """Compute and store every live partner's figures as of ``as_of`` (today by default)."""
-    options = options or options_from(settings.metrics)
+    """Compute and store every live partner's figures as of ``as_of`` (today by default); rows are stamped with `source`."""
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
-    engine = migrate.engine_at_head(settings.overlay_url())
     # The run holds a few hundred thousand plain values (rows read and written) and makes
     # no reference cycles worth collecting: the cycle collector would only walk them again
     # and again, a sixth of an incremental run.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with overlay_errors(engine.url), metrics_lock(engine), engine.begin() as conn:
-            report = _run(conn, settings.erp.source, as_of, full, refit, options)
+        with overlay.lock("metrics", "another metrics run is working on this overlay"), overlay.begin() as conn:
+            report = _run(conn, source, as_of, full, refit, settings)
     finally:
         if collecting:
             gc.enable()
-        engine.dispose()
     report.seconds = round(time.perf_counter() - clock, 3)
     log.info(
         "metrics as of %s (%s): %d partners, %d aggregated again, %d rows written, %.2f s",
@@ -129,7 +94,7 @@ def compute_metrics(
     return report
 
 
-def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSettings) -> MetricsReport:
+def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSection) -> MetricsReport:
     started = _now()
     last = conn.execute(
         sa.select(metrics_run.c.as_of, metrics_run.c.started_at, metrics_run.c.models, metrics_run.c.settings_hash)
@@ -143,10 +108,10 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full")
     kept = last.models if last is not None and not refit and last.settings_hash == digest else None
     run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report)
-    changed: stage1.Changes | None = None
+    changed: aggregates.Changes | None = None
     if incremental and last is not None:
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
-        changed = stage1.changed_partners(conn, since, last.as_of, as_of)
+        changed = aggregates.changed_partners(conn, since, last.as_of, as_of)
     same_day = last is not None and last.as_of == as_of and kept is not None
     if not (changed is not None and same_day and run.rewrite_changed(changed)):
         run.rewrite_everyone(changed)
@@ -165,53 +130,53 @@ class _Run:
 
     conn: Connection
     as_of: dt.date
-    options: MetricsSettings
+    options: MetricsSection
     kept: dict[str, Any] | None  # the last run's fits, if they may be kept (same settings, no --refit)
     extra: dict[str, Any]  # source, as_of and computed_at of every row written
     report: MetricsReport
 
-    def rewrite_changed(self, changed: stage1.Changes) -> bool:
+    def rewrite_changed(self, changed: aggregates.Changes) -> bool:
         """Same day, settings and fit: only the changed partners' rows can differ. False: not so after all."""
         conn, partners = self.conn, changed.partners
         with id_set(conn, partners) as ids:
-            others = store.stored_totals(conn, excluding=ids)
+            others = figure_rows.stored_totals(conn, excluding=ids)
             if len(partners) > WHOLE_SHARE * (others.partners + len(partners)):  # one pass over everyone is cheaper
                 return False
             live = _live_partners(conn, ids)
-            stored = store.read_stored(conn, ids)
-            changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
-            base = _with_partners(stage1.refreshed(conn, self.as_of, changed, stored), live)
+            stored = figure_rows.read_stored(conn, ids)
+            changed.add(aggregates.EVERY_PART, live.index.difference(stored.index))
+            base = _with_partners(aggregates.refreshed(conn, self.as_of, changed, stored), live)
             fits = kept_fits(self.kept, others.customers + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
             if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
                 return False
-            frame = stage2.figures(base, self.as_of, self.options, fits)
-            store.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()))
-            changes.record_selected(conn, "metrics", ids, _now())
-        self._report(fits, len(changed.aggregated), len(frame), others + store.Totals.of(frame))
+            frame = figures.figures(base, self.as_of, self.options, fits)
+            figure_rows.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()))
+            change_feed.record_selected(conn, "metrics", ids, _now())
+        self._report(fits, len(changed.aggregated), len(frame), others + figure_rows.Totals.of(frame))
         return True
 
-    def rewrite_everyone(self, changed: stage1.Changes | None) -> None:
+    def rewrite_everyone(self, changed: aggregates.Changes | None) -> None:
         """Aggregate the changed partners (everyone, if None or many) and write every row."""
         conn = self.conn
         live = _live_partners(conn, None)
         if changed is not None and len(changed.partners) <= WHOLE_SHARE * len(live):
-            stored = store.read_stored(conn, None)
-            changed.add(stage1.EVERY_PART, live.index.difference(stored.index))
-            fresh = stage1.refreshed(conn, self.as_of, changed, stored)
+            stored = figure_rows.read_stored(conn, None)
+            changed.add(aggregates.EVERY_PART, live.index.difference(stored.index))
+            fresh = aggregates.refreshed(conn, self.as_of, changed, stored)
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
             recomputed = len(changed.aggregated)
         else:
-            base = stage1.everyone(conn, self.as_of)
+            base = aggregates.everyone(conn, self.as_of)
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())
-        fits = kept_fits(self.kept, customers, self.as_of, self.options) or stage2.fit(base, self.as_of, self.options)
-        frame = stage2.figures(base, self.as_of, self.options, fits)
-        store.write(conn, frame, self.extra)
-        changes.record_everyone(conn, "metrics", _now())
-        self._report(fits, recomputed, len(frame), store.Totals.of(frame))
+        fits = kept_fits(self.kept, customers, self.as_of, self.options) or figures.fit(base, self.as_of, self.options)
+        frame = figures.figures(base, self.as_of, self.options, fits)
+        figure_rows.write(conn, frame, self.extra)
+        change_feed.record_everyone(conn, "metrics", _now())
+        self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame))
 
-    def _report(self, fits: Fits, recomputed: int, written: int, totals: store.Totals) -> None:
+    def _report(self, fits: Fits, recomputed: int, written: int, totals: figure_rows.Totals) -> None:
         r = self.report
         r.models, r.recomputed, r.written = fits.record, recomputed, written
         r.partners, r.customers, r.lapsed = totals.partners, totals.customers, totals.lapsed
@@ -230,73 +195,10 @@ def _live_partners(conn: Connection, ids: sa.Select[tuple[int]] | None) -> pd.Da
 
 def _with_partners(base: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
     """Aggregates for exactly the `live` partners (zeros for those without documents), with their customer group."""
-    base = stage1.complete(base.reindex(live.index, columns=list(stage1.AGGREGATES)))
+    base = aggregates.complete(base.reindex(live.index, columns=list(aggregates.AGGREGATES)))
     base["customer_group"] = live["customer_group"]
     return base
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def partner_figures(settings: Any, partner_key: str) -> dict[str, Any]:
-    """A partner's current figures and the snapshots kept of them (``metrics show``)."""
-    partner = SYNCED["partner"]
-    engine = migrate.engine_at_head(settings.overlay_url())
-    try:
-        with overlay_errors(engine.url), engine.connect() as conn:
-            found = conn.execute(
-                sa.select(partner.c.id, partner.c.name).where(partner.c.source == settings.erp.source, partner.c.erp_key == partner_key)
-            ).first()
-            if found is None:
-                raise UserError(f"no partner with ERP key {partner_key!r} in source {settings.erp.source!r}")
-            current = conn.execute(sa.select(partner_metrics).where(partner_metrics.c.partner_id == found.id)).mappings().first()
-            h = partner_metrics_history
-            trend = conn.execute(
-                sa.select(h.c.as_of, h.c.recency_days, h.c.frequency, h.c.monetary, h.c.rfm_group, h.c.p_alive, h.c.lapse_score)
-                .where(h.c.partner_id == found.id)
-                .order_by(h.c.as_of)
-            ).mappings().all()
-    finally:
-        engine.dispose()
-    if current is None:
-        raise UserError(f"no figures for partner {partner_key!r} yet: run `erp-crm metrics compute`")
-    return {"partner": partner_key, "name": found.name, "metrics": dict(current), "history": [dict(r) for r in trend]}
-
-
-def format_figures(figures: dict[str, Any]) -> str:
-    lines = [f"{figures['partner']}  {figures['name']}"]
-    for key, value in figures["metrics"].items():
-        if key != "partner_id":
-            lines.append(f"  {key:<24} {'' if value is None else value}")
-    if figures["history"]:
-        lines.append("  history:")
-        for row in figures["history"]:
-            lines.append("    " + "  ".join(f"{k}={'' if v is None else v}" for k, v in row.items()))
-    return "\n".join(lines)
-
-
-def format_report(report: MetricsReport) -> str:
-    lines = [
-        f"metrics as of {report.as_of} ({report.mode}): {report.partners} partners, {report.customers} customers, "
-        f"{report.recomputed} aggregated again, {report.written} rows written, {report.seconds:.2f} s"
-    ]
-    fit = report.models.get("rfm") or {}
-    if fit.get("fitted_as_of"):
-        when = "fitted now" if fit["fitted_as_of"] == report.as_of.isoformat() else f"kept from the fit as of {fit['fitted_as_of']}"
-        lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
-    for name in ("mbgnbd", "gamma_gamma"):
-        model = report.models.get(name)
-        if model is None:
-            continue
-        if model.get("fitted"):
-            params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float) and k != "log_likelihood")
-            lines.append(f"  {name}: {params}")
-        else:
-            lines.append(f"  {name}: not fitted ({model.get('reason')})")
-    if report.lapsed:
-        lines.append("  lapsed: " + ", ".join(f"{k} {v}" for k, v in report.lapsed.items()))
-    return "\n".join(lines)

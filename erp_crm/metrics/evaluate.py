@@ -25,11 +25,12 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
-from erp_crm.metrics.lapse import LapseSettings, ScoreTerms, lapse_flags
+from erp_crm.metrics.lapse import ScoreTerms, lapse_flags
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
 from erp_crm.metrics.summary import Day, day_number, day_numbers, rfm_summary
+from erp_crm.settings.metrics import LapseSection
 
 
 def auc(scores: np.ndarray, positives: np.ndarray) -> float:
@@ -80,7 +81,7 @@ class FlagResult:
 class Calibration:
     """Combined-score weights fitted on half the customers; both weightings' AUC on the other half."""
 
-    weights: dict[str, float]  # the LapseSettings fields: score_model_weight, ..., score_reference_days
+    weights: dict[str, float]  # the LapseSection fields: score_model_weight, ..., score_reference_days
     auc_fitted: float
     auc_current: float
     customers: int  # in the half the AUCs are measured on
@@ -93,7 +94,7 @@ class Calibration:
 MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each half: fewer gives noise
 
 
-def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSettings, seed: int = 0) -> Calibration | str:
+def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSection, seed: int = 0) -> Calibration | str:
     """Fit the score's weights on a random half of the customers; the reason as text when there is too little to fit on."""
     x = np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
     known = np.isfinite(x).all(axis=1)
@@ -137,33 +138,6 @@ class EvaluationReport:
         """The AUC of the named score."""
         return next(s.auc for s in self.scores if s.name == name)
 
-    def format(self) -> str:
-        """A plain-text table for the terminal."""
-        end = self.cutoff + dt.timedelta(days=self.horizon_days)
-        lines = [
-            f"History to {self.cutoff}, outcome {self.cutoff + dt.timedelta(days=1)}..{end}: "
-            f"{self.customers:,} customers, {self.lapsed_share:.1%} bought nothing.",
-            "",
-            f"{'score (higher = lapsed)':<34} {'AUC':>6} {'customers':>10}",
-        ]
-        lines += [f"{s.name:<34} {s.auc:>6.3f} {s.customers:>10,}" for s in self.scores]
-        lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8}"]
-        lines += [
-            f"{f.name:<10} {f.threshold:<28} {f.precision:>9.3f} {f.recall:>7.3f} {f.share_flagged:>8.1%}"
-            for f in self.flags
-        ]
-        c = self.calibration
-        if isinstance(c, Calibration):
-            lines += [
-                "",
-                f"combined score weights fitted on half the customers, AUC on the other {c.customers:,}:",
-                f"  weights in use {c.auc_current:.3f}, fitted {c.auc_fitted:.3f}; to use the fitted ones:",
-                f"  {c.settings_line()}",
-            ]
-        elif c:
-            lines += ["", f"combined score weights: not fitted, {c}"]
-        return "\n".join(lines)
-
     def as_dict(self) -> dict[str, object]:
         """The report as JSON-ready values."""
         return {
@@ -193,7 +167,7 @@ def evaluate(
     values: np.ndarray,
     cutoff: Day,
     horizon_days: int,
-    settings: LapseSettings = LapseSettings(),
+    settings: LapseSection,
     groups: pd.Series | dict[object, str] | None = None,
 ) -> EvaluationReport:
     """Every definition and score computed on history to ``cutoff``, checked on the horizon after.

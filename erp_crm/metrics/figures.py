@@ -11,21 +11,22 @@ only the rows that changed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from erp_crm.metrics import rhythm
-from erp_crm.metrics.fits import Fits, History, new_fits, score
-from erp_crm.metrics.history import EPOCH
-from erp_crm.metrics.lapse import LapseSettings, lapse_flags
-from erp_crm.metrics.rfm import RfmSettings, rfm_scores
-from erp_crm.model.tables import partner_metrics
+from erp_crm.metrics.fits import Fits, ModelInputs, new_fits, score
+from erp_crm.metrics.invoice_days import EPOCH
+from erp_crm.metrics.lapse import lapse_flags
+from erp_crm.metrics.rfm import rfm_scores
+from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.settings.metrics import MetricsSection
 
 METRIC_COLUMNS = tuple(c.name for c in partner_metrics.columns if c.name not in ("partner_id", "as_of", "source", "computed_at"))
 SCORES = ("r_score", "f_score", "m_score")
-TEXTS = ("rfm_group", "lapse_reason_hu", "lapse_reason_en")
+TEXTS = ("rfm_group",)
+REASON = "lapse_reason"
 LAPSE_FLAGS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
 
 
@@ -33,10 +34,10 @@ def day_number(as_of: dt.date) -> int:
     return (as_of - EPOCH).days
 
 
-def history(base: pd.DataFrame, as_of: dt.date) -> History:
+def model_inputs(base: pd.DataFrame, as_of: dt.date) -> ModelInputs:
     """The customers of `base` (partners with a purchase day) as the models see them."""
     customers = base[base["purchase_days"].to_numpy() > 0]
-    return History.of(
+    return ModelInputs.of(
         customers["purchase_days"].to_numpy(np.float64),
         customers["first_purchase"].to_numpy(np.float64),
         customers["last_purchase"].to_numpy(np.float64),
@@ -45,14 +46,14 @@ def history(base: pd.DataFrame, as_of: dt.date) -> History:
     )
 
 
-def fit(base: pd.DataFrame, as_of: dt.date, options: Any) -> Fits:
+def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection) -> Fits:
     """New fits on every customer of `base` (all partners' aggregates)."""
     customers = base[base["purchase_days"].to_numpy() > 0]
     recency = day_number(as_of) - customers["last_purchase"].to_numpy(np.float64)
-    return new_fits(history(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options)
+    return new_fits(model_inputs(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options)
 
 
-def figures(base: pd.DataFrame, as_of: dt.date, options: Any, fits: Fits) -> pd.DataFrame:
+def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: Fits) -> pd.DataFrame:
     """Every metrics column for the partners of `base` (their aggregates plus customer_group)."""
     frame = base.copy()
     end = day_number(as_of)
@@ -62,13 +63,13 @@ def figures(base: pd.DataFrame, as_of: dt.date, options: Any, fits: Fits) -> pd.
     frame["tenure_days"] = np.where(customer, end - first, np.nan)
     frame["frequency"] = np.where(customer, frame["purchase_days"], np.nan)
     frame["monetary"] = np.where(customer, frame["revenue_net"], np.nan)
-    scores = rfm_scores(frame["recency_days"], frame["frequency"], frame["monetary"], options.rfm or RfmSettings(), fits.rfm)
+    scores = rfm_scores(frame["recency_days"], frame["frequency"], frame["monetary"], options.rfm, fits.rfm)
     for column in SCORES:
         frame[column] = scores[column].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     frame["rfm_group"] = scores["rfm_group"].astype(object).to_numpy()
     frame["overdue_ratio"] = rhythm.overdue(frame["recency_days"].to_numpy(np.float64), frame["typical_gap_days"].to_numpy(np.float64)).to_numpy(np.float64)
 
-    predicted = score(fits, history(frame, as_of), options)
+    predicted = score(fits, model_inputs(frame, as_of), options)
     for column, values in predicted.items():
         cells = np.full(len(frame), np.nan)
         cells[customer] = values
@@ -77,7 +78,7 @@ def figures(base: pd.DataFrame, as_of: dt.date, options: Any, fits: Fits) -> pd.
     return frame.reindex(columns=[*METRIC_COLUMNS, "customer_group"])
 
 
-def _lapse(frame: pd.DataFrame, options: Any) -> None:
+def _lapse(frame: pd.DataFrame, options: MetricsSection) -> None:
     """The three lapse flags, the combined score and the reasons (partners without a purchase: never lapsed)."""
     inputs = pd.DataFrame(
         {
@@ -89,11 +90,10 @@ def _lapse(frame: pd.DataFrame, options: Any) -> None:
         },
         index=frame.index,
     )
-    flags = lapse_flags(inputs, options.lapse or LapseSettings())
+    flags = lapse_flags(inputs, options.lapse)
     bought = frame["purchase_days"].to_numpy() > 0
     for column in LAPSE_FLAGS:
         flag = flags[column].fillna(False).astype(bool).to_numpy()
         frame[column] = np.where(bought, flag, None)
     frame["lapse_score"] = flags["lapse_score"].astype(np.float64).to_numpy()
-    for column in ("reason_hu", "reason_en"):
-        frame[f"lapse_{column}"] = [text or None for text in flags[column]]
+    frame[REASON] = flags["reason"].to_numpy()

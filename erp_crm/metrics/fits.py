@@ -27,6 +27,7 @@ import numpy as np
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.gamma_gamma import GammaGamma
 from erp_crm.metrics.rfm import QuintileCuts
+from erp_crm.settings.metrics import MetricsSection
 
 REFIT_DRIFT = 0.10  # refit when the number of customers moved by more than this share
 WEEK = 7.0
@@ -34,7 +35,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
-class History:
+class ModelInputs:
     """The models' view of the customers (time in weeks): repeat purchases, their span, age, mean repeat value."""
 
     x: np.ndarray
@@ -43,7 +44,7 @@ class History:
     m: np.ndarray
 
     @classmethod
-    def of(cls, purchase_days: np.ndarray, first: np.ndarray, last: np.ndarray, repeat_value: np.ndarray, end: int) -> History:
+    def of(cls, purchase_days: np.ndarray, first: np.ndarray, last: np.ndarray, repeat_value: np.ndarray, end: int) -> ModelInputs:
         """From purchase days, first and last purchase (day numbers), mean repeat value and the run's day number."""
         return cls(purchase_days - 1, (last - first) / WEEK, (end - first) / WEEK, np.nan_to_num(repeat_value, nan=0.0))
 
@@ -62,7 +63,7 @@ class Fits:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, options: Any) -> Fits | None:
+def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, options: MetricsSection) -> Fits | None:
     """The last run's fits (`kept`: its record) if still good for `customers` customers as of `as_of`, else None."""
     rfm = (kept or {}).get("rfm") or {}
     if not rfm.get("fitted_as_of"):
@@ -79,36 +80,36 @@ def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, optio
     return fits
 
 
-def new_fits(history: History, recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray, as_of: dt.date, options: Any) -> Fits:
-    """Fit everything anew on the customers' `history` and RFM figures (one value per customer each)."""
-    customers = len(history.x)
+def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray, as_of: dt.date, options: MetricsSection) -> Fits:
+    """Fit everything anew on the customers' `inputs` and RFM figures (one value per customer each)."""
+    customers = len(inputs.x)
     cuts = QuintileCuts.of(recency, frequency, monetary)
     fits = Fits(cuts, record={"rfm": {**asdict(cuts), "fitted_as_of": as_of.isoformat(), "customers": customers}})
-    fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(history, customers, options)
+    fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(inputs, customers, options)
     if fits.mbgnbd is not None:
-        fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(history, options)
+        fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)
     return fits
 
 
-def _fit_mbgnbd(history: History, customers: int, options: Any) -> tuple[MBGNBD | None, dict[str, Any]]:
+def _fit_mbgnbd(inputs: ModelInputs, customers: int, options: MetricsSection) -> tuple[MBGNBD | None, dict[str, Any]]:
     if customers < options.min_customers:
         return None, {"fitted": False, "reason": f"{customers} customers, fewer than {options.min_customers}"}
     try:
         with np.errstate(all="ignore"):  # the optimiser's trial steps may overflow; the result is checked
-            model = MBGNBD.fit(history.x, history.t_x, history.T, penalizer_coef=options.penalizer_coef)
+            model = MBGNBD.fit(inputs.x, inputs.t_x, inputs.T, penalizer_coef=options.penalizer_coef)
     except (ArithmeticError, ValueError, RuntimeError) as exc:
         return None, {"fitted": False, "reason": str(exc)}
     return model, {"fitted": True, "time_unit": "week", **_params(model)}
 
 
-def _fit_gamma_gamma(history: History, options: Any) -> tuple[GammaGamma | None, dict[str, Any]]:
-    repeat = int(history.repeat.sum())
+def _fit_gamma_gamma(inputs: ModelInputs, options: MetricsSection) -> tuple[GammaGamma | None, dict[str, Any]]:
+    repeat = int(inputs.repeat.sum())
     if repeat < options.min_customers:
         return None, {"fitted": False, "reason": f"{repeat} repeat buyers, fewer than {options.min_customers}"}
-    chosen = history.repeat
+    chosen = inputs.repeat
     try:
         with np.errstate(all="ignore"):
-            model = GammaGamma.fit(history.x[chosen], history.m[chosen], penalizer_coef=options.penalizer_coef)
+            model = GammaGamma.fit(inputs.x[chosen], inputs.m[chosen], penalizer_coef=options.penalizer_coef)
     except (ArithmeticError, ValueError, RuntimeError) as exc:
         return None, {"fitted": False, "reason": str(exc)}
     return model, {"fitted": True, **_params(model)}
@@ -124,21 +125,21 @@ def _model_params(record: dict[str, Any], cls: type) -> dict[str, float]:
     return {k: (float("nan") if v is None else float(v)) for k, v in record.items() if k in names}
 
 
-def score(fits: Fits, history: History, options: Any) -> dict[str, np.ndarray]:
+def score(fits: Fits, inputs: ModelInputs, options: MetricsSection) -> dict[str, np.ndarray]:
     """p_alive, expected_purchases_90d, expected_value and clv_12m per customer (NaN where a model is missing)."""
-    n = len(history.x)
+    n = len(inputs.x)
     out = {name: np.full(n, np.nan) for name in ("p_alive", "expected_purchases_90d", "expected_value", "clv_12m")}
     model, spend = fits.mbgnbd, fits.gamma_gamma
     if model is None or n == 0:
         return out
-    x, t_x, T = history.x, history.t_x, history.T
+    x, t_x, T = inputs.x, inputs.t_x, inputs.T
     with np.errstate(all="ignore"):
         out["p_alive"] = model.probability_alive(x, t_x, T)
         out["expected_purchases_90d"] = model.conditional_expected_purchases(options.horizon_days / WEEK, x, t_x, T)
         if spend is not None:
-            out["expected_value"] = np.round(spend.conditional_expected_average_profit(x, history.m), 4)
+            out["expected_value"] = np.round(spend.conditional_expected_average_profit(x, inputs.m), 4)
             clv = spend.customer_lifetime_value(
-                model, x, t_x, T, history.m, time_months=options.clv_months,
+                model, x, t_x, T, inputs.m, time_months=options.clv_months,
                 discount_rate_monthly=options.discount_rate_monthly, periods_per_month=DAYS_PER_MONTH / WEEK,
             )  # fmt: skip
             out["clv_12m"] = np.round(clv, 4)

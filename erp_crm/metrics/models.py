@@ -66,11 +66,11 @@ class PurchaseModel:
 
         ``weights`` counts customers per row; ``penalizer_coef`` is lifetimes' L2 penalty.
         """
-        history = History.of(frequency, recency, T, weights)
-        start = np.array([1.0, 1.0 / history.repeat_rate(), 1.0, 1.0])
-        params = history.fit(cls._terms, start, penalizer_coef)
-        params[list(cls.TIME_SCALED)] /= history.scale
-        return cls(*map(float, params), history.log_likelihood(cls._terms, params))
+        data = FitData.of(frequency, recency, T, weights)
+        start = np.array([1.0, 1.0 / data.repeat_rate(), 1.0, 1.0])
+        params = data.fit(cls._terms, start, penalizer_coef)
+        params[list(cls.TIME_SCALED)] /= data.scale
+        return cls(*map(float, params), data.log_likelihood(cls._terms, params))
 
     def conditional_expected_purchases(
         self, t: np.ndarray | float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
@@ -144,7 +144,7 @@ def check_weights(weights: np.ndarray | None, size: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class History:
+class FitData:
     """Distinct (x, t_x, T) rows with their customer counts, ready for a likelihood.
 
     While fitting, time is divided by the largest T (as lifetimes does): the optimiser then
@@ -161,7 +161,7 @@ class History:
     @classmethod
     def of(
         cls, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray | None
-    ) -> History:
+    ) -> FitData:
         """The checked, compressed history (ValueError on impossible input)."""
         x, t_x, age = check_history(frequency, recency, T)
         weight, (x, t_x, age) = compress(check_weights(weights, x.size), x, t_x, age)

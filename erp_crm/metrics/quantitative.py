@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics.history import BATCH
-from erp_crm.model.tables import SYNCED
+from erp_crm.metrics.invoice_days import BATCH
+from erp_crm.model.tables.synced import SYNCED
 
 COUNTS = ("quotes", "quotes_converted", "orders", "complaints")
 PART_COLUMNS = {

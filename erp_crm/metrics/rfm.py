@@ -8,7 +8,7 @@ points (``QuintileCuts``): taken from one population, they score it exactly so, 
 can score other customers later the same way (the metrics keep them with the model fit,
 so that one customer's purchase does not move everyone else's score). Explicit
 thresholds replace the quintiles when a business wants scores that do not drift as the
-base changes ("5 = bought within 30 days"), see ``RfmSettings``.
+base changes ("5 = bought within 30 days"), see ``erp_crm.settings.metrics.RfmSection``.
 
 The named groups (champions, at_risk, lost, …) follow the widely used 5 × 5 grid on the
 recency score and the rounded mean of the frequency and monetary scores (or the frequency
@@ -17,63 +17,12 @@ score alone); docs/lapse.md shows the grid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-NO_PURCHASE = "no_purchase"
-
-# (R, FM) → group; rows are R = 5..1, columns FM = 1..5.
-_GRID = {
-    5: ("new_customers", "potential_loyalist", "potential_loyalist", "champions", "champions"),
-    4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
-    3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
-    2: ("hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"),
-    1: ("lost", "hibernating", "at_risk", "at_risk", "cannot_lose"),
-}
-
-
-def default_group_map() -> dict[tuple[int, int], str]:
-    """The usual named segments on (R score, FM score)."""
-    return grid_map([_GRID[r] for r in (5, 4, 3, 2, 1)])
-
-
-def grid_map(rows: Sequence[Sequence[str]]) -> dict[tuple[int, int], str]:
-    """A group map from a 5 × 5 grid of names: rows R = 5 … 1, columns FM (or F) = 1 … 5."""
-    return {(5 - i, fm): name for i, row in enumerate(rows) for fm, name in enumerate(row, start=1)}
-
-
-@dataclass(frozen=True)
-class RfmSettings:
-    """How scores are cut and groups named.
-
-    ``recency_days``, ``frequency`` and ``monetary`` thresholds are four ascending cut
-    points each, or None for quintiles. Recency: ≤ t1 days scores 5, ≤ t2 scores 4, …,
-    beyond t4 scores 1. Frequency and monetary: 1 + the number of cut points the value
-    reaches (≥). ``group_on`` picks the second axis of the group map: "fm" is the mean of
-    F and M rounded half up, "f" the frequency score alone. ``group_map`` must cover all
-    25 (R, second-axis) pairs it will meet; missing pairs are named "unclassified".
-    """
-
-    recency_days: tuple[float, float, float, float] | None = None
-    frequency: tuple[float, float, float, float] | None = None
-    monetary: tuple[float, float, float, float] | None = None
-    group_on: Literal["fm", "f"] = "fm"
-    group_map: dict[tuple[int, int], str] = field(default_factory=default_group_map)
-
-    def __post_init__(self) -> None:
-        for name in ("recency_days", "frequency", "monetary"):
-            cuts = getattr(self, name)
-            if cuts is not None and (len(cuts) != 4 or list(cuts) != sorted(cuts)):
-                raise ValueError(f"{name} thresholds must be four ascending numbers, not {cuts!r}")
-        if self.group_on not in ("fm", "f"):
-            raise ValueError(f"group_on must be 'fm' or 'f', not {self.group_on!r}")
-
-
-Cuts = tuple[float, float, float, float]
+from erp_crm.settings.metrics import NO_PURCHASE, UNCLASSIFIED, Cuts, RfmSection
 
 
 @dataclass(frozen=True)
@@ -117,7 +66,7 @@ def rfm_scores(
     recency_days: pd.Series,
     frequency: pd.Series,
     monetary: pd.Series,
-    settings: RfmSettings = RfmSettings(),
+    settings: RfmSection,
     cuts: QuintileCuts | None = None,
 ) -> pd.DataFrame:
     """r_score, f_score, m_score (nullable ints 1..5) and rfm_group, on recency_days' index.
@@ -158,9 +107,9 @@ def rfm_scores(
     result = pd.DataFrame(scores, index=index)
     second = result["f_score"] if settings.group_on == "f" else (result["f_score"] + result["m_score"] + 1) // 2
     # A 6 × 6 table looked up by (R, second axis); row and column 0 hold "no_purchase".
-    table = np.full((6, 6), "unclassified", dtype=object)
+    table = np.full((6, 6), UNCLASSIFIED, dtype=object)
     table[0, :] = table[:, 0] = NO_PURCHASE
-    for (r, s), name in settings.group_map.items():
+    for (r, s), name in settings.group_map().items():
         if 1 <= r <= 5 and 1 <= s <= 5:
             table[r, s] = name
     r_codes = result["r_score"].fillna(0).to_numpy(dtype=np.int64)

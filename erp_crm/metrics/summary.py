@@ -63,9 +63,8 @@ def _customer_codes(customer_ids: np.ndarray, limit: int) -> tuple[np.ndarray, n
     saves a hashing pass; anything else goes through ``pandas.factorize``, sorted so that
     the output comes in id order either way.
     """
-    if np.issubdtype(customer_ids.dtype, np.integer):
-        if int(customer_ids.min()) >= 0 and int(customer_ids.max()) < limit:
-            return customer_ids.astype(np.int64, copy=False), None
+    if np.issubdtype(customer_ids.dtype, np.integer) and int(customer_ids.min()) >= 0 and int(customer_ids.max()) < limit:
+        return customer_ids.astype(np.int64, copy=False), None
     codes, uniques = pd.factorize(customer_ids, sort=True)
     if uniques.size >= limit:
         raise ValueError("too many customers for the span of days to fit one int64 key")

@@ -55,7 +55,7 @@ class Entity:
         return next((f for f in self.fields if f.ref == self.parent), None) if self.parent else None
 
 
-T, I, D, B, DT, TS = Kind.TEXT, Kind.INT, Kind.DECIMAL, Kind.BOOL, Kind.DATE, Kind.DATETIME
+T, I, D, B, DT, TS = Kind.TEXT, Kind.INT, Kind.DECIMAL, Kind.BOOL, Kind.DATE, Kind.DATETIME  # noqa: E741 (short kind names keep the entity table readable)
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "refused", "cancelled")
 ORDER_STATUSES = ("draft", "confirmed", "delivered", "closed", "cancelled")

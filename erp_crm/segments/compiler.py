@@ -260,7 +260,7 @@ class _Compiler:
             if isinstance(value, Text) and not value.bare:
                 check_characters(value.value, value.where)  # ASTs may be built in code, not parsed
                 return value.value
-            quotable = isinstance(value, Number) or isinstance(value, Text) and value.bare
+            quotable = isinstance(value, Number) or (isinstance(value, Text) and value.bare)
             hint = f'; write it in quotes: "{format_value(value)}"' if quotable else ""
             raise _wrong(s.label, "text", value, hint)
         if kind == "number":

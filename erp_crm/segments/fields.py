@@ -27,7 +27,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from erp_crm.model.canonical import BY_NAME
 from erp_crm.model.canonical import Kind as CanonicalKind
-from erp_crm.model.tables import SYNCED, partner_profile
+from erp_crm.model.tables.profile import partner_profile
+from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.language import NAME, RESERVED, YAML_KEYS, FilterError
 
 Kind = Literal["text", "number", "date", "bool", "choice"]
@@ -98,7 +99,7 @@ class FieldDef:
     The expression may be NULL (no metrics row, empty column); filters treat a comparison
     with NULL as false. Text fields must be text-typed in SQL, because they are folded.
     `tracked`: whoever changes the data the expression reads tells the partner change feed
-    (`erp_crm.model.changes`) or stamps `crm_partner_profile.updated_at`, so a segment
+    (`erp_crm.store.change_feed`) or stamps `crm_partner_profile.updated_at`, so a segment
     refresh may look only at the partners changed since the last one. Untracked fields
     make every refresh of their segments go over all partners.
     """

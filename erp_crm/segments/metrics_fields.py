@@ -11,24 +11,20 @@ filter's today.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
-from erp_crm.metrics.history import invoice_filter, signed_amount
-from erp_crm.metrics.rfm import NO_PURCHASE, default_group_map
-from erp_crm.model.tables import SYNCED, partner_metrics
-from erp_crm.segments.fields import Context, Expr, FieldDef, FieldRegistry, Kind, Window, per_partner, shift
+from erp_crm.metrics.invoice_days import invoice_filter, signed_amount
+from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.segments.fields import Context, Expr, FieldDef, FieldRegistry, Kind, Window, default_registry, per_partner, shift
+from erp_crm.settings.metrics import RfmSection
+from erp_crm.settings.profile import ProfileSection
 
-# Bookkeeping columns, and `complaints`, which the `complaints(within:)` predicate already counts.
-_SKIPPED = ("partner_id", "source", "computed_at", "as_of", "complaints")
-
-
-def rfm_groups(grid: Iterable[str] | None = None) -> tuple[str, ...]:
-    """The RFM group names a filter may ask for: those of the grid (the default one if None), `no_purchase` and `unclassified`."""
-    names = {*(default_group_map().values() if grid is None else grid), NO_PURCHASE, "unclassified"}
-    return tuple(sorted(names))
+# Bookkeeping columns; `complaints`, which the `complaints(within:)` predicate already
+# counts; and the lapse reason, codes for people to read, which the lapse flags say as yes/no.
+_SKIPPED = ("partner_id", "source", "computed_at", "as_of", "complaints", "lapse_reason")
 
 
 def _kind(column: sa.Column[Any]) -> Kind:
@@ -41,8 +37,8 @@ def _kind(column: sa.Column[Any]) -> Kind:
     return "text"
 
 
-def metrics_fields(groups: Iterable[str] | None = None) -> list[FieldDef]:
-    """One field per metrics column; `groups`: the RFM group names of a configured grid (None: the default grid)."""
+def metrics_fields(groups: tuple[str, ...]) -> list[FieldDef]:
+    """One field per metrics column; `groups`: the RFM group names a partner can be in."""
     fields = [
         FieldDef("metrics_as_of", "date", per_partner(partner_metrics.c.as_of), doc="the day the metrics were computed for", tracked=True)
     ]
@@ -51,7 +47,7 @@ def metrics_fields(groups: Iterable[str] | None = None) -> list[FieldDef]:
             continue
         expression = per_partner(column)
         if column.name == "rfm_group":
-            fields.append(FieldDef("rfm_group", "choice", expression, rfm_groups(groups), doc="the RFM group", tracked=True))
+            fields.append(FieldDef("rfm_group", "choice", expression, groups, doc="the RFM group", tracked=True))
         else:
             fields.append(FieldDef(column.name, _kind(column), expression, doc=column.comment or f"metrics: {column.name}", tracked=True))
     fields.append(FieldDef("revenue_12m", "number", _revenue_12m, doc="net invoiced revenue over the 12 months up to today", tracked=True))
@@ -66,18 +62,9 @@ def _revenue_12m(ctx: Context) -> Expr:
     return sa.cast(total.scalar_subquery(), sa.Float())
 
 
-def add_metrics_fields(registry: FieldRegistry, groups: Iterable[str] | None = None) -> FieldRegistry:
-    """Register the metrics fields in `registry` (see `metrics_fields`); returns it."""
-    for field in metrics_fields(groups):
+def segment_registry(profile: ProfileSection | None = None, rfm: RfmSection | None = None) -> FieldRegistry:
+    """What segment filters may use: the overlay's fields, the profile's custom fields and the metrics (defaults: default sections)."""
+    registry = default_registry(dict((profile or ProfileSection()).custom_fields))
+    for field in metrics_fields((rfm or RfmSection()).group_names()):
         registry.add(field)
     return registry
-
-
-def segment_registry(custom: dict[str, Kind] | None = None, groups: Iterable[str] | None = None) -> FieldRegistry:
-    """What segment filters may use: the overlay's fields and the metrics."""
-    from erp_crm.segments.fields import default_registry
-
-    return add_metrics_fields(default_registry(custom), groups)
-
-
-__all__ = ["add_metrics_fields", "metrics_fields", "rfm_groups", "segment_registry"]

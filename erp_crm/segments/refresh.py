@@ -16,7 +16,7 @@ strictly increasing, so the stamps of two refreshes never mix.
 A refresh is incremental where the filter allows it: when the segment was refreshed
 before with the same filter, every field it names is tracked (`FieldDef.tracked`), and
 it does not depend on the day or the day is the same, only the partners that the change
-feed (`erp_crm.model.changes`) or `crm_partner_profile.updated_at` name since the last
+feed (`erp_crm.store.change_feed`) or `crm_partner_profile.updated_at` name since the last
 refresh (less `CHANGE_MARGIN`, for late commits) can have entered or left, and the
 statements look at them alone.
 """
@@ -26,26 +26,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 from contextlib import nullcontext
-from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
-from erp_crm.model import changes, migrate
-from erp_crm.model.db import overlay_errors
-from erp_crm.model.idset import id_set
-from erp_crm.model.tables import partner_profile, segment, segment_event, segment_member
+from erp_crm.model.tables.profile import partner_profile
+from erp_crm.model.tables.segments import segment, segment_event, segment_member
 from erp_crm.segments.compiler import Compiled, compile_for_refresh
+from erp_crm.segments.definitions import SegmentDef, load_config_segments, sync_config, user_segments
 from erp_crm.segments.fields import Expr, FieldRegistry
-from erp_crm.segments.metrics_fields import segment_registry
-from erp_crm.segments.store import SegmentDef, load_config_segments, sync_config, user_segments
+from erp_crm.store import change_feed
+from erp_crm.store.idset import id_set
+from erp_crm.store.overlay import Overlay
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 CHANGE_MARGIN = dt.timedelta(minutes=5)  # changes stamped this long before the last refresh count as new
@@ -72,59 +72,37 @@ class RefreshReport:
         return {"as_of": self.as_of.isoformat(), "seconds": self.seconds, "segments": [asdict(s) for s in self.segments]}
 
 
-def overlay_at_head(settings: Any) -> Engine:
-    """The overlay's engine, once its schema is at the newest version (else a UserError)."""
-    return migrate.engine_at_head(settings.overlay_url())
-
-
-def read_overlay(settings: Any, work: Callable[[Connection], T]) -> T:
-    """`work(connection)` on the overlay at head, the engine disposed of afterwards."""
-    engine = overlay_at_head(settings)
-    try:
-        with overlay_errors(engine.url), engine.connect() as conn:
-            return work(conn)
-    finally:
-        engine.dispose()
-
-
-def settings_registry(settings: Any) -> FieldRegistry:
-    """The registry segment filters compile against: the overlay's fields, the profile's custom fields and the metrics."""
-    grid = settings.metrics.rfm.groups
-    return segment_registry(dict(settings.profile.custom_fields), None if grid is None else [name for row in grid for name in row])
-
-
 def refresh_segments(
-    settings: Any,
+    overlay: Overlay,
+    config_file: Path,
+    registry: FieldRegistry,
     names: Iterable[str] = (),
     *,
     as_of: dt.date | None = None,
-    registry: FieldRegistry | None = None,
 ) -> RefreshReport:
-    """Refresh the named segments (all active ones when none are named) as of `as_of` (today)."""
+    """Refresh the named segments (all active ones when none are named) as of `as_of` (today).
+
+    `config_file` holds the built-in segments (config/segments.yaml); `registry` is what
+    their filters may name (`segments.metrics_fields.segment_registry`).
+    """
     as_of = as_of or dt.date.today()
-    registry = registry or settings_registry(settings)
     clock = time.perf_counter()
-    config = load_config_segments(settings.home, registry, as_of)
+    config = load_config_segments(config_file, registry, as_of)
     report = RefreshReport(as_of)
-    engine = overlay_at_head(settings)
-    try:
-        with overlay_errors(engine.url):
-            with engine.begin() as conn:
-                sync_config(conn, config, dt.datetime.now())
-                segments = config + user_segments(conn, registry, as_of)
-                ids = dict(conn.execute(sa.select(segment.c.name, segment.c.id)).all())
-            wanted = list(dict.fromkeys(names))
-            unknown = [n for n in wanted if n not in {d.name for d in segments}]
-            if unknown:
-                known = ", ".join(sorted(d.name for d in segments)) or "none"
-                raise UserError(f"no segment named {unknown[0]!r} (known: {known})")
-            for d in segments:
-                if wanted and d.name not in wanted:
-                    continue
-                with engine.begin() as conn:
-                    report.segments.append(refresh_one(conn, ids[d.name], d, registry, as_of))
-    finally:
-        engine.dispose()
+    with overlay.begin() as conn:
+        sync_config(conn, config, dt.datetime.now())
+        segments = config + user_segments(conn, registry, as_of)
+        ids = dict(conn.execute(sa.select(segment.c.name, segment.c.id)).all())
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in {d.name for d in segments}]
+    if unknown:
+        known = ", ".join(sorted(d.name for d in segments)) or "none"
+        raise UserError(f"no segment named {unknown[0]!r} (known: {known})")
+    for d in segments:
+        if wanted and d.name not in wanted:
+            continue
+        with overlay.begin() as conn:
+            report.segments.append(refresh_one(conn, ids[d.name], d, registry, as_of))
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
 
@@ -158,7 +136,7 @@ def _changed_since(conn: Connection, last: Any, d: SegmentDef, compiled: Compile
     if compiled.uses_today and last.refreshed_as_of != as_of:
         return None
     since = last.refreshed_at - CHANGE_MARGIN
-    ids = changes.changed_since(conn, since)
+    ids = change_feed.changed_since(conn, since)
     if ids is None:
         return None
     ids.update(conn.execute(sa.select(partner_profile.c.partner_id).where(partner_profile.c.updated_at >= since)).scalars())
@@ -205,16 +183,3 @@ def _matching(registry: FieldRegistry, condition: Expr, partner_id: Expr) -> sa.
     """The live partner `partner_id` if it matches the filter (for a correlated NOT EXISTS)."""
     partner = registry.partner
     return sa.select(partner.c.id).where(partner.c.id == partner_id, partner.c.erp_deleted_at.is_(None), condition)
-
-
-def format_report(report: RefreshReport) -> str:
-    lines = [f"segments as of {report.as_of}: {len(report.segments)} refreshed in {report.seconds:.2f} s"]
-    width = max((len(s.name) for s in report.segments), default=10)
-    lines.append(f"  {'segment':<{width}} {'members':>9} {'entered':>9} {'left':>9} {'looked at':>10} {'seconds':>9}")
-    for s in report.segments:
-        looked = "everyone" if s.looked_at is None else f"{s.looked_at:,}"
-        lines.append(f"  {s.name:<{width}} {s.members:>9,} {s.entered:>9,} {s.left:>9,} {looked:>10} {s.seconds:>9.2f}")
-    return "\n".join(lines)
-
-
-__all__ = ["RefreshReport", "SegmentResult", "format_report", "overlay_at_head", "read_overlay", "refresh_one", "refresh_segments", "settings_registry"]

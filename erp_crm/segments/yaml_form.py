@@ -179,7 +179,7 @@ def _text_or_date(raw: str, where: Where) -> Value:
         value = parser.value()
     except FilterError:
         return Text(raw, where)
-    if parser.peek.kind != "end" or isinstance(value, Number | Bool) or isinstance(value, Text) and value.bare:
+    if parser.peek.kind != "end" or isinstance(value, Number | Bool) or (isinstance(value, Text) and value.bare):
         return Text(raw, where)
     return dataclasses.replace(value, where=where)
 

@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from erp_crm.errors import SourceError
-from erp_crm.model.canonical import ENTITIES, Kind
-from erp_crm.settings import Settings
-from erp_crm.sync.engine import load_connector
+from erp_crm.model.canonical import Kind
+from erp_crm.settings.databases import ErpSettings
+from erp_crm.sync.definition import load_connector
 from erp_crm.sync.plan import ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
 
@@ -120,7 +120,7 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
     spec, name = plan.spec, plan.entity.name
     source_label = spec.table or "query"
     try:
-        columns = _table_columns(erp, spec.table) if spec.table else {c: "" for c in _query_columns(erp, plan)}
+        columns = _table_columns(erp, spec.table) if spec.table else dict.fromkeys(_query_columns(erp, plan), "")
     except SourceError as exc:
         report.add("FAIL", f"{name}: the query does not run: {exc}")
         return
@@ -157,7 +157,8 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
         report.add("OK", f"{name}: {source_label}, {count:,} rows pass the filter")
 
 
-def check_connector(settings: Settings) -> CheckReport:
+def check_connector(settings: ErpSettings) -> CheckReport:
+    """Every check, in order; the report says OK, WARN or FAIL per line."""
     definition = load_connector(settings)
     report = CheckReport()
     report.add("OK", f"connector {definition.name} ({definition.path}) is valid")
@@ -165,7 +166,7 @@ def check_connector(settings: Settings) -> CheckReport:
         report.add("OK", f"connected to {erp.label}")
         why = erp.can_write()
         if why:
-            level = "FAIL" if settings.erp.require_read_only else "WARN"
+            level = "FAIL" if settings.require_read_only else "WARN"
             report.add(level, f"the connection can write ({why}); use a read-only role (docs/operations.md)")
         else:
             report.add("OK", "the connection is read-only")
@@ -173,20 +174,3 @@ def check_connector(settings: Settings) -> CheckReport:
             _check_entity(erp, plan, report)
     report.lines.append("all checks passed" if report.ok else "some checks failed")
     return report
-
-
-def describe_fields() -> str:
-    """The canonical entities and fields, for people writing a definition."""
-    lines = []
-    for entity in ENTITIES:
-        lines.append(f"{entity.name} ({entity.table}): {entity.doc}")
-        for f in entity.fields:
-            notes = [f.kind.value]
-            if f.required:
-                notes.append("required")
-            if f.ref:
-                notes.append(f"ERP key of a {f.ref}")
-            if f.choices:
-                notes.append("one of " + "/".join(f.choices))
-            lines.append(f"  {f.name:<20} {', '.join(notes)}{'  - ' + f.doc if f.doc else ''}")
-    return "\n".join(lines)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from erp_crm.model.tables import SYNCED, quarantine
-from erp_crm.settings import Settings
-from erp_crm.sync.engine import load_connector, open_overlay
+from erp_crm.model.tables.sync import quarantine
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.databases import ErpSettings
+from erp_crm.store.overlay import Overlay
+from erp_crm.sync.definition import load_connector
 from erp_crm.sync.plan import build_plans
 from erp_crm.sync.source import ErpSource
 
@@ -29,25 +31,23 @@ class EntityComparison:
         return self.erp == self.overlay + self.quarantined
 
 
-def compare_counts(settings: Settings) -> list[EntityComparison]:
+def compare_counts(overlay: Overlay, settings: ErpSettings) -> list[EntityComparison]:
     definition = load_connector(settings)
     plans = build_plans(definition)
     erp_counts: dict[str, int] = {}
     with ErpSource(settings, definition) as erp:
         for name, plan in plans.items():
             erp_counts[name] = erp.scalar(sa.select(sa.func.count()).select_from(plan.source).where(*plan.whole_pass()))
-    engine = open_overlay(settings)
-    source = settings.erp.source
+    source = settings.source
     result = []
-    with engine.connect() as conn:
+    with overlay.connect() as conn:
         for name in plans:
             t = SYNCED[name]
-            overlay = conn.execute(
+            kept = conn.execute(
                 sa.select(sa.func.count()).select_from(t).where(t.c.source == source, t.c.erp_deleted_at.is_(None))
             ).scalar_one()
             held = conn.execute(
                 sa.select(sa.func.count()).select_from(quarantine).where(quarantine.c.source == source, quarantine.c.entity == name)
             ).scalar_one()
-            result.append(EntityComparison(name, erp_counts[name], overlay, held))
-    engine.dispose()
+            result.append(EntityComparison(name, erp_counts[name], kept, held))
     return result

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from erp_crm.errors import ConfigError
 from erp_crm.model.canonical import BY_NAME, SYNC_ORDER, Entity, Kind
-from erp_crm.settings import DEFAULTS_DIR, parse_duration
+from erp_crm.settings.base import parse_duration
+from erp_crm.settings.databases import ErpSettings
+from erp_crm.settings.home import DEFAULTS_DIR
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
 
 Scalar = str | int | float | bool | None
@@ -40,7 +42,7 @@ class Condition(_Strict):
     values: list[Scalar] = Field(alias="in", min_length=1)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Condition":
+    def _one_source(self) -> Condition:
         _exactly_one(self.column is not None, self.sql is not None, names="column or sql")
         return self
 
@@ -64,7 +66,7 @@ class FieldSpec(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _one_source(self) -> "FieldSpec":
+    def _one_source(self) -> FieldSpec:
         _exactly_one(self.column is not None, self.sql is not None, self.has_value, names="column, sql or value")
         return self
 
@@ -79,7 +81,7 @@ class ChangeSpec(_Strict):
         return {"column": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ChangeSpec":
+    def _one_source(self) -> ChangeSpec:
         _exactly_one(self.column is not None, self.sql is not None, names="column or sql")
         return self
 
@@ -98,7 +100,7 @@ class EntitySpec(_Strict):
         return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _one_source(self) -> "EntitySpec":
+    def _one_source(self) -> EntitySpec:
         _exactly_one(self.table is not None, self.query is not None, names="table or query")
         return self
 
@@ -222,3 +224,12 @@ def load_definition(path: Path) -> Definition:
     _validate_semantics(definition, doc)
     definition.path = path
     return definition
+
+
+def load_connector(erp: ErpSettings) -> Definition:
+    """The definition `erp.connector` names; a missing one is reported against the settings key."""
+    try:
+        path = find_definition(erp.connector, erp.home)
+    except ConfigError as exc:
+        raise ConfigError(f"{erp.origin}: erp.connector: {exc}") from None
+    return load_definition(path)

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from erp_crm.errors import ConfigError, SourceError, UserError
-from erp_crm.model import changes, migrate
-from erp_crm.model.locking import sync_lock
-from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, sync_run, sync_seen
-from erp_crm.settings import Settings, parse_duration
+from erp_crm.errors import SourceError, UserError
+from erp_crm.model.tables.sync import quarantine, sync_run, sync_seen
+from erp_crm.model.tables.synced import SYNCED, ref_id_column
+from erp_crm.settings.base import parse_duration
+from erp_crm.settings.databases import ErpSettings
+from erp_crm.store import change_feed
+from erp_crm.store.overlay import Overlay
 from erp_crm.sync import state as sync_state
-from erp_crm.sync.definition import Definition, find_definition, load_definition
+from erp_crm.sync.definition import Definition
 from erp_crm.sync.mapping import BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource, UndecodableText
@@ -67,23 +70,10 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def open_overlay(settings: Settings) -> Engine:
-    """The overlay engine, refusing to work on a schema that is not up to date."""
-    return migrate.engine_at_head(settings.overlay_url())
-
-
-def load_connector(settings: Settings) -> Definition:
-    try:
-        path = find_definition(settings.erp.connector, settings.home)
-    except ConfigError as exc:
-        raise ConfigError(f"{settings.config_file}: erp.connector: {exc}") from None
-    return load_definition(path)
-
-
 class EntitySync:
     """One entity of one run."""
 
-    def __init__(self, run: "SyncRun", plan: ReadPlan) -> None:
+    def __init__(self, run: SyncRun, plan: ReadPlan) -> None:
         self.run = run
         self.plan = plan
         self.entity = plan.entity
@@ -113,7 +103,7 @@ class EntitySync:
             with overlay.begin() as conn:
                 if self.writer.empty:  # a first load logs no rows to the change feed: it says "everyone" instead
                     pending["first_load"] = True
-                    changes.record_everyone(conn, self.name, _now())
+                    change_feed.record_everyone(conn, self.name, _now())
                 if run.mode == "reconcile":
                     conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
                 sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
@@ -292,7 +282,7 @@ class EntitySync:
         thresholds double, so a load of n rows costs about log2(n) quick sampling passes.
         """
         self.analyzed_at = self.counts.inserted
-        if self.run.overlay.dialect.name == "postgresql":
+        if self.run.overlay.dialect == "postgresql":
             with self.run.overlay.begin() as conn:
                 conn.exec_driver_sql(f'ANALYZE "{SYNCED[self.name].name}"')
 
@@ -332,7 +322,7 @@ class EntitySync:
         now = _now()
         for part in chunks(gone):
             where = sa.and_(t.c.source == self.run.source_name, t.c.erp_key.in_(part))
-            changes.record_rows(conn, self.name, where, now)
+            change_feed.record_rows(conn, self.name, where, now)
             conn.execute(sa.update(t).where(where).values(erp_deleted_at=now))
         self.counts.deleted += len(gone)
 
@@ -340,11 +330,11 @@ class EntitySync:
         run, t, now = self.run, SYNCED[self.name], _now()
         self.writer.resolve_late_references(conn, None if run.mode != "incremental" else run.gained_rows, now)
         if self.pending.get("first_load"):  # said again at the end, for consumers that ran during the load
-            changes.record_everyone(conn, self.name, now)
+            change_feed.record_everyone(conn, self.name, now)
         if run.mode == "reconcile":
             seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
             vanished = sa.and_(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
-            changes.record_rows(conn, self.name, vanished, now)
+            change_feed.record_rows(conn, self.name, vanished, now)
             result = conn.execute(sa.update(t).where(vanished).values(erp_deleted_at=now))
             self.counts.deleted += result.rowcount or 0
             conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
@@ -362,38 +352,38 @@ class EntitySync:
 
 class SyncRun:
     def __init__(
-        self, settings: Settings, definition: Definition, overlay: Engine, erp: ErpSource, mode: Mode, progress: Progress | None, run_id: int
+        self, settings: ErpSettings, definition: Definition, overlay: Overlay, erp: ErpSource, mode: Mode, progress: Progress | None, run_id: int
     ) -> None:
         self.run_id = run_id
         self.gained_rows: set[str] = set()  # entities that got new rows in this run
-        self.settings = settings
         self.definition = definition
         self.overlay = overlay
         self.erp = erp
         self.mode = mode
         self.progress = progress or (lambda _entity, _read, _expected: None)
         self.counts_rows = progress is not None
-        self.source_name = settings.erp.source
-        self.batch_size = settings.erp.batch_size or definition.batch_size
-        self.lookback = parse_duration(settings.erp.lookback) if settings.erp.lookback else definition.lookback_seconds
+        self.source_name = settings.source
+        self.batch_size = settings.batch_size or definition.batch_size
+        self.lookback = parse_duration(settings.lookback) if settings.lookback else definition.lookback_seconds
 
 
 def sync_source(
-    settings: Settings,
+    overlay: Overlay,
+    settings: ErpSettings,
+    definition: Definition,
     *,
     mode: Mode = "incremental",
     entities: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Sync the configured ERP into the overlay and record the run."""
-    definition = load_connector(settings)
+    """Sync the ERP that `settings` and `definition` (`sync.definition.load_connector`) describe into the overlay; record the run."""
     unknown = [e for e in entities or () if e not in definition.entities]
     if unknown:
         raise UserError(f"--entity {unknown[0]}: the connector {definition.name} maps {', '.join(definition.entities)}")
-    overlay = open_overlay(settings)
     started = time.perf_counter()
-    with sync_lock(overlay, settings.erp.source), ErpSource(settings, definition) as erp:
-        if settings.erp.require_read_only:
+    busy = f"another sync of source {settings.source!r} is running on this overlay"
+    with overlay.lock(f"sync.{settings.source}", busy), ErpSource(settings, definition) as erp:
+        if settings.require_read_only:
             why = erp.can_write()
             if why:
                 raise SourceError(
@@ -404,14 +394,14 @@ def sync_source(
             # We hold the lock, so a run still marked running was killed before it could say so.
             conn.execute(
                 sa.update(sync_run)
-                .where(sync_run.c.source == settings.erp.source, sync_run.c.status == "running")
+                .where(sync_run.c.source == settings.source, sync_run.c.status == "running")
                 .values(status="interrupted", error="the process ended before the run finished")
             )
             run_id = conn.execute(
-                sa.insert(sync_run).values(source=settings.erp.source, mode=mode, started_at=_now(), status="running")
+                sa.insert(sync_run).values(source=settings.source, mode=mode, started_at=_now(), status="running")
             ).inserted_primary_key[0]
-        report = RunReport(run_id=run_id, mode=mode, source=settings.erp.source)
-        log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.erp.source, erp.label)
+        report = RunReport(run_id=run_id, mode=mode, source=settings.source)
+        log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.source, erp.label)
         run = SyncRun(settings, definition, overlay, erp, mode, progress, run_id)
         plans = build_plans(definition)
         try:
@@ -431,13 +421,12 @@ def sync_source(
         report.seconds = round(time.perf_counter() - started, 3)
         with overlay.begin() as conn:
             report.quarantine_total = conn.execute(
-                sa.select(sa.func.count()).select_from(quarantine).where(quarantine.c.source == settings.erp.source)
+                sa.select(sa.func.count()).select_from(quarantine).where(quarantine.c.source == settings.source)
             ).scalar_one()
             conn.execute(
                 sa.update(sync_run).where(sync_run.c.id == run_id).values(
                     status="ok", finished_at=_now(), counts={k: asdict(v) for k, v in report.entities.items()}
                 )
             )
-            changes.prune(conn, _now())
-    overlay.dispose()
+            change_feed.prune(conn, _now())
     return report

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import marshal
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -288,7 +289,7 @@ def _field_lines(i: int, field: Field, spec: FieldSpec | None, sel: _Select, ns:
             )
     if spec.negate_when is not None:
         cond: Condition = spec.negate_when
-        ns[f"N{i}"] = frozenset(_lookup({v: True for v in cond.values}))
+        ns[f"N{i}"] = frozenset(_lookup(dict.fromkeys(cond.values, True)))
         lines.append(f"if {var} is not None and r[{sel.add(cond.column, cond.sql)}] in N{i}: {var} = -{var}")
     if field.required:
         lines.append(f"if {var} is None: _bad({name}, None, 'required but empty')")
@@ -347,5 +348,5 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
     hashed = [_hash_form(f"v{i}", f) for i, f in enumerate(entity.fields)]
     body.append(f"return ({key_expr}, {', '.join(values)}, _hash(({', '.join(hashed)},)))")
     source = "def map_row(r):\n" + "\n".join("    " + line for line in body) + "\n"
-    exec(compile(source, f"<mapper {entity.name}>", "exec"), ns)  # noqa: S102 - generated from names only
+    exec(compile(source, f"<mapper {entity.name}>", "exec"), ns)
     return RowMapper(entity, sel.items, key_positions, change_position, parent_position, ns["map_row"], source)

@@ -7,7 +7,8 @@ disagree between a full run, an incremental one and a resumed one.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 

@@ -9,11 +9,12 @@ database, including ones reached through ODBC.
 from __future__ import annotations
 
 import importlib
-import logging
 import itertools
+import logging
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from erp_crm.errors import ConfigError, SourceError
-from erp_crm.settings import Settings
+from erp_crm.settings.databases import ErpSettings
 from erp_crm.sync.definition import Definition
 
 _DIALECTS = {
@@ -116,25 +117,25 @@ class Query:
 class ErpSource:
     """One read-only connection to the ERP database."""
 
-    def __init__(self, settings: Settings, definition: Definition) -> None:
-        self.url: URL | None = settings.erp_url()
-        self.odbc: str | None = settings.erp_odbc()
+    def __init__(self, erp: ErpSettings, definition: Definition) -> None:
+        self.url: URL | None = erp.full_url()
+        self.odbc: str | None = erp.full_odbc()
         self.origin = "erp.url" if self.url is not None else "erp.odbc"
         if self.url is None and self.odbc is None:
             self.url = _definition_url(definition)
             self.odbc = definition.connection.odbc
             self.origin = f"the connection of {definition.path}"
         if self.url is None and self.odbc is None:
-            raise ConfigError(f"{settings.config_file}: erp.url or erp.odbc is required (the connector {definition.name} gives no connection)")
+            raise ConfigError(f"{erp.origin}: erp.url or erp.odbc is required (the connector {definition.name} gives no connection)")
         if self.url is not None:
             self.dialect_name = self.url.get_backend_name()
             if self.dialect_name not in _DIALECTS:
-                raise ConfigError(f"{settings.config_file}: erp.url: unsupported database {self.dialect_name!r}; expected one of {', '.join(_DIALECTS)}")
+                raise ConfigError(f"{erp.origin}: erp.url: unsupported database {self.dialect_name!r}; expected one of {', '.join(_DIALECTS)}")
             self.label = self.url.render_as_string(hide_password=True)
         else:
-            name = settings.erp.dialect or definition.connection.dialect
+            name = erp.dialect or definition.connection.dialect
             if name is None:
-                raise ConfigError(f"{settings.config_file}: erp.dialect is required with erp.odbc (postgresql, mysql, mssql or sqlite)")
+                raise ConfigError(f"{erp.origin}: erp.dialect is required with erp.odbc (postgresql, mysql, mssql or sqlite)")
             self.dialect_name = name
             self.label = mask_odbc(self.odbc or "")
         self.is_odbc = self.url is None
@@ -150,7 +151,7 @@ class ErpSource:
 
     # -- connecting ---------------------------------------------------------------
 
-    def connect(self) -> "ErpSource":
+    def connect(self) -> ErpSource:
         try:
             if self.is_odbc:
                 pyodbc = import_pyodbc()
@@ -209,7 +210,7 @@ class ErpSource:
                 if self._engine is not None:
                     self._engine.dispose()
 
-    def __enter__(self) -> "ErpSource":
+    def __enter__(self) -> ErpSource:
         return self.connect()
 
     def __exit__(self, *_exc: object) -> None:
@@ -239,7 +240,7 @@ class ErpSource:
         try:
             try:
                 cursor.execute(query.sql, query.params)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (sqlite3, psycopg, PyMySQL and pyodbc errors share no base class)
                 log.debug("refused SQL: %s", query.sql)
                 raise SourceError(f"the ERP database refused a query: {_first_line(exc)}") from None
             while True:

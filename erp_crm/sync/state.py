@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.model.tables import sync_state
+from erp_crm.model.tables.sync import sync_state
 from erp_crm.sync.writer import dialect_insert
 
 

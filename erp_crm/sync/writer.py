@@ -4,7 +4,7 @@ Per batch this costs a few set-based statements, never one per row: the stored h
 of the batch's keys in one query, the ids of the referenced rows in one query per
 reference (with a bounded cache, since most batches point at the same partners and
 products), then one executemany upsert of only the new and changed rows, and one
-statement telling the partner change feed (`erp_crm.model.changes`) whose data changed.
+statement telling the partner change feed (`erp_crm.store.change_feed`) whose data changed.
 """
 
 from __future__ import annotations
@@ -12,18 +12,20 @@ from __future__ import annotations
 import functools
 import json
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from erp_crm.model import changes
 from erp_crm.model.canonical import BY_NAME, Entity
-from erp_crm.model.tables import SYNCED, quarantine, ref_id_column, ref_key_column
+from erp_crm.model.tables.sync import quarantine
+from erp_crm.model.tables.synced import SYNCED, ref_id_column, ref_key_column
+from erp_crm.store import change_feed
 
 IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
 REF_CACHE_LIMIT = 200_000
@@ -71,13 +73,13 @@ class EntityWriter:
         self.source = source
         self.table = SYNCED[entity.name]
         self.refs = [(i, f) for i, f in enumerate(entity.fields) if f.ref]
-        owner = changes.owner_field(entity)
+        owner = change_feed.owner_field(entity)
         # where the row's owner (its partner, or a line's document) sits among the resolved reference ids
         self.owner_at = next((n for n, (_, f) in enumerate(self.refs) if f is owner), None)
         self.lines = owner is not None and owner.ref != "partner"  # owned by a document, not a partner
         # where a dated document's date sits in a mapped row (after the key)
         self.date_at = next((i + 1 for i, f in enumerate(entity.fields) if f.name == "date"), None)
-        self.also = changes.also_paths(entity.name)  # other partners a changed row changes (an order's quote's)
+        self.also = change_feed.also_paths(entity.name)  # other partners a changed row changes (an order's quote's)
         self._cache: dict[str, dict[str, int]] = {f.ref: {} for _, f in self.refs if f.ref}
         value_columns = [ref_key_column(f.name) if f.ref else f.name for f in entity.fields]
         id_columns = [ref_id_column(f.name) for _, f in self.refs]
@@ -211,20 +213,20 @@ class EntityWriter:
         name = self.entity.name
         if self.owner_at is not None:
             if self.lines:  # the documents' partners and dates, found through the documents
-                changes.record_documents(conn, name, {owner for owner, _ in owners if owner is not None}, now)
+                change_feed.record_documents(conn, name, {owner for owner, _ in owners if owner is not None}, now)
             else:
-                changes.record_partners(conn, name, owners, now)
+                change_feed.record_partners(conn, name, owners, now)
             if self.also:
                 self._log_keys(conn, keys, now, self.also)
-        elif changes.own_path(name) is None:
-            changes.record_everyone(conn, name, now)  # a product or user: any partner's figures may move
+        elif change_feed.own_path(name) is None:
+            change_feed.record_everyone(conn, name, now)  # a product or user: any partner's figures may move
         else:
             self._log_keys(conn, keys, now, None)  # partners themselves: inserted ones get their ids only now
 
-    def _log_keys(self, conn: Connection, keys: list[str], now: datetime, paths: list[changes.Path] | None) -> None:
+    def _log_keys(self, conn: Connection, keys: list[str], now: datetime, paths: list[change_feed.Path] | None) -> None:
         t = self.table
         for part in chunks(keys):
-            changes.record_rows(conn, self.entity.name, sa.and_(t.c.source == self.source, t.c.erp_key.in_(part)), now, paths=paths)
+            change_feed.record_rows(conn, self.entity.name, sa.and_(t.c.source == self.source, t.c.erp_key.in_(part)), now, paths=paths)
 
     def resolve_late_references(self, conn: Connection, arrived: set[str] | None, now: datetime) -> None:
         """Optional references whose row arrived after the referring one.
@@ -241,7 +243,7 @@ class EntityWriter:
             found = sa.select(target.c.id).where(target.c.source == t.c.source, target.c.erp_key == key_col).scalar_subquery()
             unresolved = sa.and_(t.c.source == self.source, id_col.is_(None), key_col.is_not(None))
             if n == self.owner_at and f.ref == "partner":  # a ticket or contact that finds its partner changes that partner
-                changes.record_partners(conn, self.entity.name, conn.execute(sa.select(found).where(unresolved)).scalars(), now)
+                change_feed.record_partners(conn, self.entity.name, conn.execute(sa.select(found).where(unresolved)).scalars(), now)
             conn.execute(sa.update(t).where(unresolved).values({id_col: found}))
 
 
@@ -256,9 +258,9 @@ def _ids_by_key(entity: str) -> sa.Select[Any]:
 def _stored_by_key(entity: str) -> sa.Select[Any]:
     """Hash, deleted flag, owner id and date by ERP key, compiled once per entity."""
     t, e = SYNCED[entity], BY_NAME[entity]
-    owner = changes.owner_field(e)
+    owner = change_feed.owner_field(e)
     owner_id = t.c[ref_id_column(owner.name)] if owner is not None else sa.null()
-    day = t.c.date if changes.dated(e) else sa.null()
+    day = t.c.date if change_feed.dated(e) else sa.null()
     return sa.select(t.c.erp_key, t.c.row_hash, t.c.erp_deleted_at.is_not(None), owner_id, day).where(
         t.c.source == sa.bindparam("source"), t.c.erp_key.in_(sa.bindparam("keys", expanding=True))
     )

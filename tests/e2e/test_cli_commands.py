@@ -12,7 +12,7 @@ import yaml
 
 from erp_crm.model import migrate
 
-ERP_CRM = [sys.executable, "-c", "from erp_crm.cli import main; main()"]
+ERP_CRM = [sys.executable, "-c", "from erp_crm.entrypoints.cli import main; main()"]
 
 
 def erp_crm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,15 +13,15 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from tests.support.homes import make_home
 from tests.support.tiny_erp import CONNECTOR_FILE, TinyErp, install_connector
 
-ERP_CRM = [sys.executable, "-c", "from erp_crm.cli import main; main()"]
+ERP_CRM = [sys.executable, "-c", "from erp_crm.entrypoints.cli import main; main()"]
 SECRET = "s3cr3t-xyz"
 CLOSED_PG = "postgresql+psycopg://crm_reader@127.0.0.1:1/erp"  # nothing listens on port 1
 LEVELS = ("OK ", "WARN ", "FAIL ")

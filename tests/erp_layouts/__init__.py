@@ -18,9 +18,10 @@ The layouts are documented, table by table, in docs/erps.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 

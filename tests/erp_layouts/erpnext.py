@@ -201,7 +201,7 @@ def fill(conn: sa.Connection) -> Expected:
     ])
     insert(conn, "tabCustomer Credit Limit", [
         _child("ccl0001", ALFOLDI, "Customer", "credit_limits", 1, company="Vevőkapu Kft.",
-               credit_limit=Decimal("5000000")),
+               credit_limit=Decimal(5000000)),
     ])
     insert(conn, "tabSales Team", [
         _child("st0001", ALFOLDI, "Customer", "sales_team", 1, sales_person="Kovács Béla",
@@ -332,7 +332,7 @@ def fill(conn: sa.Connection) -> Expected:
     insert(conn, "tabPayment Entry Reference", [
         _child("per0001", "ACC-PAY-2024-00001", "Payment Entry", "references", 1, 1,
                reference_doctype="Sales Invoice", reference_name="ACC-SINV-2024-00001",
-               total_amount=Decimal("127000"), allocated_amount=Decimal("127000"), exchange_rate=Decimal(1)),
+               total_amount=Decimal(127000), allocated_amount=Decimal(127000), exchange_rate=Decimal(1)),
     ])
     insert(conn, "tabIssue", [
         _std("ISS-2024-00001", when=T1, naming_series="ISS-.YYYY.-", subject="A szivattyú szivárog",
@@ -359,7 +359,7 @@ def fill(conn: sa.Connection) -> Expected:
             "ticket": 2,
         },
         credit_note_key="ACC-SINV-RET-2024-00001",
-        credit_note_total=Decimal("-25400"),
+        credit_note_total=Decimal(-25400),
         excluded={"invoice": ["ACC-SINV-2024-00003", "ACC-SINV-2024-00004"],
                   "quote": ["SAL-QTN-2024-00003", "SAL-QTN-2024-00004", "SAL-QTN-2024-00005"],
                   "payment": ["ACC-PAY-2024-00002", "ACC-PAY-2024-00003"]},

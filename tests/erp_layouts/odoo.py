@@ -304,10 +304,10 @@ def fill(conn: sa.Connection) -> Expected:
         {"id": 2, "name": _t(en_US="Manual"), "code": "manual", "payment_type": "outbound", **_log()},
     ])
     insert(conn, "account_payment", [
-        {"id": 1, "move_id": 6, "payment_method_id": 1, "payment_method_line_id": 1, "amount": Decimal("127000"),
+        {"id": 1, "move_id": 6, "payment_method_id": 1, "payment_method_line_id": 1, "amount": Decimal(127000),
          "payment_type": "inbound", "partner_type": "customer", "currency_id": 1, "partner_id": 10,
          "is_reconciled": True, "is_matched": False, "is_internal_transfer": False, **_log(T1)},
-        {"id": 2, "move_id": 8, "payment_method_id": 2, "payment_method_line_id": 2, "amount": Decimal("101600"),
+        {"id": 2, "move_id": 8, "payment_method_id": 2, "payment_method_line_id": 2, "amount": Decimal(101600),
          "payment_type": "outbound", "partner_type": "supplier", "currency_id": 1, "partner_id": 15,
          "is_reconciled": True, "is_matched": False, "is_internal_transfer": False, **_log(T1)},
     ])
@@ -333,7 +333,7 @@ def fill(conn: sa.Connection) -> Expected:
             "ticket": 0,
         },
         credit_note_key="3",
-        credit_note_total=Decimal("-25400"),
+        credit_note_total=Decimal(-25400),
         excluded={"invoice": ["4", "5", "6", "8"], "partner": ["1", "2", "3", "20", "22"], "payment": ["2"]},
     )
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from erp_crm.model.canonical import BY_NAME
 
-_ENTRY = "from erp_crm.cli import main; main()"
+_ENTRY = "from erp_crm.entrypoints.cli import main; main()"
 
 
 @dataclass

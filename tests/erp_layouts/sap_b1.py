@@ -141,7 +141,7 @@ def fill(conn: sa.Connection) -> Expected:
     insert(conn, "OCRD", [
         bp("C0001", "Alföldi Gépgyártó Zrt.", "C", 100, LicTradNum="12345676-2-03", E_Mail="info@alfoldigep.hu",
            Phone1="+36 76 123 456", Address="Ipari út 12.", ZipCode="6000", City="Kecskemét", SlpCode=1,
-           CreditLine=Decimal("5000000"), UpdateDate=D2, UpdateTS=143000),
+           CreditLine=Decimal(5000000), UpdateDate=D2, UpdateTS=143000),
         bp("C0002", "Balaton Vendéglátó Kft.", "C", 100, LicTradNum="23456789-2-19", City="Balatonfüred", SlpCode=2),
         bp("C0003", "Szabó Éva", "C", 101, CmpPrivate="I", Cellular="+36 30 555 1234", City="Budapest"),
         bp("L0001", "Dunai Logisztika Bt.", "L", 100, City="Győr"),
@@ -197,7 +197,7 @@ def fill(conn: sa.Connection) -> Expected:
         _line("17", 2, 0, "KARB", "Karbantartási csomag", "1", "35000"),
     ])
     insert(conn, "OINV", [
-        _head("13", 1, "C0001", "127000", "27000", DocStatus="C", PaidToDate=Decimal("127000")),
+        _head("13", 1, "C0001", "127000", "27000", DocStatus="C", PaidToDate=Decimal(127000)),
         # in euros: DocTotal and VatSum in forints (local currency), the FC columns in euros
         _head("13", 2, "C0002", "63500", "13500", DocCur="EUR", DocRate=Decimal("396.85"),
               DocTotalFC=Decimal("160.02"), VatSumFC=Decimal("34.02")),
@@ -208,8 +208,8 @@ def fill(conn: sa.Connection) -> Expected:
     insert(conn, "INV1", [
         _line("13", 1, 0, "SZIV-100", "Ipari szivattyú (előleg)", "1", "40000", BaseType=17, BaseEntry=1, BaseLine=0),
         _line("13", 1, 1, "TELEP", "Telepítés", "1", "60000", BaseType=17, BaseEntry=1, BaseLine=1),
-        _line("13", 2, 0, "KARB", "Karbantartási csomag", "1", "126", Currency="EUR", LineTotal=Decimal("50000"),
-              TotalFrgn=Decimal("126")),
+        _line("13", 2, 0, "KARB", "Karbantartási csomag", "1", "126", Currency="EUR", LineTotal=Decimal(50000),
+              TotalFrgn=Decimal(126)),
         _line("13", 3, 0, "KARB", "Karbantartási csomag", "1", "35000"),
         _line("13", 4, 0, "KARB", "Karbantartási csomag", "1", "35000"),
     ])
@@ -220,15 +220,15 @@ def fill(conn: sa.Connection) -> Expected:
     insert(conn, "ORCT", [
         {"DocEntry": 1, "DocNum": 1, "DocType": "C", "Canceled": "N", "DocDate": datetime(2024, 3, 20),
          "CardCode": "C0001", "CardName": "Alföldi Gépgyártó Zrt.", "DocCurr": "HUF", "DocRate": Decimal(1),
-         "DocTotal": Decimal("127000"), "TrsfrSum": Decimal("127000"), "CreateDate": datetime(2024, 3, 20),
+         "DocTotal": Decimal(127000), "TrsfrSum": Decimal(127000), "CreateDate": datetime(2024, 3, 20),
          "UpdateDate": datetime(2024, 3, 20)},
         {"DocEntry": 2, "DocNum": 2, "DocType": "C", "Canceled": "Y", "DocDate": datetime(2024, 3, 21),
-         "CardCode": "C0002", "DocCurr": "HUF", "DocTotal": Decimal("63500"), "CashSum": Decimal("63500"),
+         "CardCode": "C0002", "DocCurr": "HUF", "DocTotal": Decimal(63500), "CashSum": Decimal(63500),
          "CreateDate": datetime(2024, 3, 21), "UpdateDate": datetime(2024, 3, 22)},
     ])
     insert(conn, "RCT2", [
-        {"DocNum": 1, "InvoiceId": 0, "DocEntry": 1, "SumApplied": Decimal("127000"), "InvType": "13"},
-        {"DocNum": 2, "InvoiceId": 0, "DocEntry": 2, "SumApplied": Decimal("63500"), "InvType": "13"},
+        {"DocNum": 1, "InvoiceId": 0, "DocEntry": 1, "SumApplied": Decimal(127000), "InvType": "13"},
+        {"DocNum": 2, "InvoiceId": 0, "DocEntry": 2, "SumApplied": Decimal(63500), "InvType": "13"},
     ])
     return Expected(
         counts={
@@ -246,7 +246,7 @@ def fill(conn: sa.Connection) -> Expected:
             "ticket": 0,
         },
         credit_note_key="14-1",
-        credit_note_total=Decimal("-25400"),
+        credit_note_total=Decimal(-25400),
         excluded={"invoice": ["13-3", "13-4"], "partner": ["S0001"], "payment": ["2"]},
     )
 

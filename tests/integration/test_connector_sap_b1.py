@@ -60,4 +60,4 @@ def test_check_and_sync_through_odbc(sap_db: tuple[str, Expected], tmp_path: Pat
     assert Decimal(str(run.overlay_value(home, f"SELECT amount_total {invoice}"))) == Decimal("160.02")
     assert Decimal(str(run.overlay_value(home, f"SELECT amount_tax {invoice}"))) == Decimal("34.02")
     line_net = run.overlay_value(home, "SELECT amount_net FROM crm_invoice_line WHERE invoice_key = '13-2'")
-    assert Decimal(str(line_net)) == Decimal("126")
+    assert Decimal(str(line_net)) == Decimal(126)

@@ -65,7 +65,7 @@ def expected_after(conn: sa.Connection, excluded: dict[str, list[str]]) -> Expec
     return Expected(
         counts=dolibarr_entity_counts(conn),
         credit_note_key=str(note[0]),
-        credit_note_total=Decimal(str(note[1])).quantize(Decimal("1")),
+        credit_note_total=Decimal(str(note[1])).quantize(Decimal(1)),
         excluded=excluded,
     )
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -23,25 +22,27 @@ import sqlalchemy as sa
 
 from erp_crm.metrics import compute
 from erp_crm.metrics.bgnbd import MBGNBD
-from erp_crm.metrics.compute import MetricsSettings, compute_metrics
-from erp_crm.metrics.rfm import RfmSettings, rfm_scores
-from erp_crm.model import changes, migrate
-from erp_crm.model.db import overlay_engine
-from erp_crm.model.tables import SYNCED, metrics_run, partner_metrics, partner_metrics_history
+from erp_crm.metrics.compute import compute_metrics
+from erp_crm.metrics.rfm import rfm_scores
+from erp_crm.model.tables.metrics import metrics_run, partner_metrics, partner_metrics_history
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.metrics import MetricsSection, RfmSection
+from erp_crm.store import change_feed
+from erp_crm.store.overlay import Overlay as OverlayDatabase
 from tests.support.homes import make_home
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2024, 1, 1)  # when the handmade rows were "synced"
 D = dt.date
-OPTIONS = MetricsSettings(min_customers=2)
+OPTIONS = MetricsSection(min_customers=2)
 
 
 class Overlay:
     def __init__(self, url: str) -> None:
         self.url = sa.engine.make_url(url)
-        self.engine = overlay_engine(self.url)
-        migrate.upgrade(self.engine)
-        self.settings = SimpleNamespace(overlay_url=lambda: self.url, erp=SimpleNamespace(source="t"))
+        self.database = OverlayDatabase.open(self.url, at_head=False)
+        self.database.upgrade()
+        self.engine = self.database.engine
         self.ids: dict[tuple[str, str], int] = {}
 
     def add(self, entity: str, key: str, synced_at: dt.datetime = OLD, **values: Any) -> int:
@@ -54,16 +55,16 @@ class Overlay:
                 sa.insert(table).values(source="t", erp_key=key, row_hash="x", synced_at=synced_at, **values).returning(table.c.id)
             ).scalar_one()
             if synced_at != OLD:
-                changes.record_rows(conn, entity, table.c.id == row_id, synced_at)
+                change_feed.record_rows(conn, entity, table.c.id == row_id, synced_at)
         self.ids[(entity, key)] = row_id
         return row_id
 
     def update(self, entity: str, key: str, **values: Any) -> None:
         table, now = SYNCED[entity], dt.datetime.now()
         with self.engine.begin() as conn:
-            changes.record_rows(conn, entity, table.c.erp_key == key, now)  # the partners it belonged to
+            change_feed.record_rows(conn, entity, table.c.erp_key == key, now)  # the partners it belonged to
             conn.execute(sa.update(table).where(table.c.erp_key == key).values(synced_at=now, **values))
-            changes.record_rows(conn, entity, table.c.erp_key == key, now)  # and belongs to now
+            change_feed.record_rows(conn, entity, table.c.erp_key == key, now)  # and belongs to now
 
     def metrics(self, table: sa.Table = partner_metrics, as_of: dt.date | None = None) -> dict[str, dict[str, Any]]:
         partner = SYNCED["partner"]
@@ -75,7 +76,7 @@ class Overlay:
         return {r["erp_key"]: {k: v for k, v in r.items() if k not in ("erp_key", "computed_at")} for r in rows}
 
     def compute(self, as_of: dt.date = AS_OF, full: bool = False) -> Any:
-        return compute_metrics(self.settings, as_of=as_of, full=full, options=OPTIONS)
+        return compute_metrics(self.database, OPTIONS, source="t", as_of=as_of, full=full)
 
 
 def invoice(o: Overlay, key: str, partner: str, date: dt.date, amount: float, status: str = "posted", kind: str = "invoice", **extra: Any) -> None:
@@ -208,7 +209,7 @@ def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
     recency = pd.Series([BY_HAND[k].get("recency_days", np.nan) for k in keys], dtype=float)
     frequency = pd.Series([BY_HAND[k].get("frequency", 0) for k in keys], dtype=float)
     monetary = pd.Series([BY_HAND[k].get("monetary", np.nan) for k in keys], dtype=float)
-    scores = rfm_scores(recency, frequency, monetary, RfmSettings())
+    scores = rfm_scores(recency, frequency, monetary, RfmSection())
     for i, key in enumerate(keys):
         assert got[key]["rfm_group"] == scores["rfm_group"][i]
         for column in ("r_score", "f_score", "m_score"):
@@ -307,7 +308,7 @@ def test_an_earlier_as_of_is_computed_in_full(overlay: Overlay) -> None:
 def test_the_commands(overlay: Overlay, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from erp_crm.cli import cli
+    from erp_crm.entrypoints.cli import cli
     from erp_crm.errors import UserError
 
     url = overlay.url.render_as_string(hide_password=False)

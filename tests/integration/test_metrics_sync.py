@@ -21,14 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from erp_crm.demo import build_demo_erp
-from erp_crm.metrics.compute import compute_metrics
-from erp_crm.model import migrate
-from erp_crm.model.db import overlay_engine
-from erp_crm.model.tables import SYNCED, partner_change, partner_metrics, partner_metrics_history
-from erp_crm.settings import Settings, load_settings
-from erp_crm.sync.engine import sync_source
+from erp_crm.model.tables.feed import partner_change
+from erp_crm.model.tables.metrics import partner_metrics, partner_metrics_history
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.root import Settings, load_settings
 from tests.integration.test_dolibarr_mariadb import DEFINITION
 from tests.support.homes import make_home
+from tests.support.services import overlay_engine, run_metrics, run_sync, upgrade
 
 TODAY = dt.date(2025, 3, 10)
 NOW = "2025-03-10 09:00:00"
@@ -39,9 +38,9 @@ def synced(tmp_path: Path, overlay_url: str) -> tuple[Path, Settings]:
     erp = tmp_path / "demo_erp.sqlite"
     build_demo_erp(erp, customers=120, years=2, seed=9, today=TODAY)
     settings = load_settings(make_home(tmp_path, erp_url=f"sqlite:///{erp}", connector=str(DEFINITION), overlay_url=overlay_url), environ={})
-    engine = overlay_engine(settings.overlay_url())
-    migrate.upgrade(engine)
-    sync_source(settings, mode="full")
+    engine = overlay_engine(settings.overlay.full_url())
+    upgrade(engine)
+    run_sync(settings, mode="full")
     with engine.begin() as conn:  # as if the first load had been yesterday, not seconds before the metrics
         conn.execute(sa.update(partner_change).values(changed_at=partner_change.c.changed_at - dt.timedelta(days=1)))
     engine.dispose()
@@ -51,7 +50,7 @@ def synced(tmp_path: Path, overlay_url: str) -> tuple[Path, Settings]:
 def tables(settings: Settings, as_of: dt.date) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Current figures and the snapshot of `as_of`, by partner ERP key (computed_at left out)."""
     partner = SYNCED["partner"]
-    engine = overlay_engine(settings.overlay_url())
+    engine = overlay_engine(settings.overlay.full_url())
     out = []
     with engine.connect() as conn:
         for table, where in ((partner_metrics, sa.true()), (partner_metrics_history, partner_metrics_history.c.as_of == as_of)):
@@ -117,17 +116,17 @@ def _line_columns(db: sqlite3.Connection) -> list[str]:
 
 def test_incremental_metrics_after_a_sync_equal_a_full_run(synced: tuple[Path, Settings]) -> None:
     erp, settings = synced
-    compute_metrics(settings, as_of=TODAY, full=True)
+    run_metrics(settings, as_of=TODAY, full=True)
     before, _ = tables(settings, TODAY)
     touched = change_the_erp(erp)
-    sync_source(settings)
+    run_sync(settings)
 
-    report = compute_metrics(settings, as_of=TODAY)
+    report = run_metrics(settings, as_of=TODAY)
     assert report.mode == "incremental"
     # every touched customer's row is written; all but the regrouped one were aggregated again
     assert report.written == len(set(touched.values())) and report.recomputed == report.written - 1, (report, touched)
     incremental = tables(settings, TODAY)
-    full = compute_metrics(settings, as_of=TODAY, full=True)
+    full = run_metrics(settings, as_of=TODAY, full=True)
     assert full.written == full.partners > report.written
     assert tables(settings, TODAY) == incremental
 
@@ -140,18 +139,18 @@ def test_incremental_metrics_after_a_sync_equal_a_full_run(synced: tuple[Path, S
     assert changed <= set(touched.values()), "nobody else's figures moved"
 
     nxt = TODAY + dt.timedelta(days=1)
-    report = compute_metrics(settings, as_of=nxt)
+    report = run_metrics(settings, as_of=nxt)
     # the sync's changes are still inside the change margin, so they are aggregated again
     assert report.mode == "incremental" and report.recomputed <= len(set(touched.values())) and report.written == report.partners
     incremental = tables(settings, nxt)
-    compute_metrics(settings, as_of=nxt, full=True)
+    run_metrics(settings, as_of=nxt, full=True)
     assert tables(settings, nxt) == incremental
 
 
 def test_evaluate_on_the_overlay_s_own_history(synced: tuple[Path, Settings]) -> None:
     from click.testing import CliRunner
 
-    from erp_crm.cli import cli
+    from erp_crm.entrypoints.cli import cli
 
     _, settings = synced
     run = CliRunner().invoke

@@ -1,6 +1,6 @@
-"""The migrations build exactly the schema that erp_crm/model/tables.py describes.
+"""The migrations build exactly the schema that erp_crm/model/tables/ describes.
 
-A table, column or index added to tables.py without a migration would exist in tests
+A table, column or index added to the tables without a migration would exist in tests
 that create tables from the metadata and be missing in every real overlay; this compares
 a migrated database with the metadata, on SQLite and PostgreSQL.
 """
@@ -12,13 +12,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from erp_crm.model import migrate
-from erp_crm.model.db import overlay_engine
 from erp_crm.model.tables import metadata
+from tests.support.services import overlay_engine, upgrade
 
 
 def test_a_migrated_overlay_has_the_tables_the_code_describes(overlay_url: str) -> None:
     engine = overlay_engine(sa.engine.make_url(overlay_url))
-    migrate.upgrade(engine)
+    upgrade(engine)
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
@@ -27,11 +27,10 @@ def test_a_migrated_overlay_has_the_tables_the_code_describes(overlay_url: str) 
 
 def test_every_migration_downgrades_and_upgrades_again(overlay_url: str) -> None:
     engine = overlay_engine(sa.engine.make_url(overlay_url))
-    migrate.upgrade(engine)
+    upgrade(engine)
     with engine.begin() as connection:
-        from alembic import command
-
-        command.downgrade(migrate._config(connection), "base")
-    migrate.upgrade(engine)
-    assert migrate.current(engine) == migrate.head()
+        migrate.downgrade(connection, "base")
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert migrate.current(connection) == migrate.head()
     engine.dispose()

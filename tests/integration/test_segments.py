@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -19,18 +18,22 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from erp_crm.cli import cli
+from erp_crm.entrypoints.cli import cli
 from erp_crm.errors import ConfigError, UserError
-from erp_crm.model import changes, migrate
-from erp_crm.model.db import overlay_engine
-from erp_crm.model.tables import SYNCED, partner_change, partner_metrics, partner_profile, segment, segment_event, segment_member
-from erp_crm.segments.compiler import select_partners
-from erp_crm.segments.export import export_segment
-from erp_crm.segments.metrics_fields import segment_registry
+from erp_crm.model.tables.feed import partner_change
+from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.profile import partner_profile
+from erp_crm.model.tables.segments import segment, segment_event, segment_member
+from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments import refresh
-from erp_crm.segments.refresh import refresh_segments
-from erp_crm.segments.store import save_segment
-from erp_crm.settings import MetricsSection, ProfileSection, RfmSection
+from erp_crm.segments.compiler import select_partners
+from erp_crm.segments.definitions import SEGMENTS_FILE, save_segment
+from erp_crm.segments.metrics_fields import segment_registry
+from erp_crm.segments.refresh import RefreshReport, refresh_segments
+from erp_crm.settings.metrics import MetricsSection, RfmSection
+from erp_crm.settings.profile import ProfileSection
+from erp_crm.store import change_feed
+from erp_crm.store.overlay import Overlay as OverlayDatabase
 from tests.support.homes import make_home
 
 AS_OF = dt.date(2024, 6, 30)
@@ -54,10 +57,11 @@ segments:
 class Overlay:
     def __init__(self, url: str, home: Path) -> None:
         self.url = sa.engine.make_url(url)
-        self.engine = overlay_engine(self.url)
-        migrate.upgrade(self.engine)
+        self.database = OverlayDatabase.open(self.url, at_head=False)
+        self.database.upgrade()
+        self.engine = self.database.engine
         self.home = home
-        self.settings = SimpleNamespace(overlay_url=lambda: self.url, home=home, metrics=MetricsSection(), profile=ProfileSection())
+        self.metrics, self.profile = MetricsSection(), ProfileSection()
         self.ids: dict[str, int] = {}
         (home / "config").mkdir(parents=True, exist_ok=True)
         self.write_segments(SEGMENTS)
@@ -82,7 +86,7 @@ class Overlay:
                 .returning(partner.c.id)
             ).scalar_one()
             conn.execute(sa.insert(partner_metrics).values(**_metrics_row(pid, **metrics)))
-            changes.record_partners(conn, "partner", [pid], dt.datetime.now())
+            change_feed.record_partners(conn, "partner", [pid], dt.datetime.now())
         self.ids[key] = pid
         return pid
 
@@ -95,26 +99,35 @@ class Overlay:
                     status="posted", kind="invoice", row_hash="x", synced_at=OLD,
                 )
             )
-            changes.record_partners(conn, "invoice", [self.ids[partner]], dt.datetime.now())
+            change_feed.record_partners(conn, "invoice", [self.ids[partner]], dt.datetime.now())
 
     def set_metrics(self, key: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.update(partner_metrics).where(partner_metrics.c.partner_id == self.ids[key]).values(**values))
-            changes.record_partners(conn, "metrics", [self.ids[key]], dt.datetime.now())
+            change_feed.record_partners(conn, "metrics", [self.ids[key]], dt.datetime.now())
 
     def delete_partner(self, key: str) -> None:
         partner = SYNCED["partner"]
         with self.engine.begin() as conn:
             conn.execute(sa.update(partner).where(partner.c.id == self.ids[key]).values(erp_deleted_at=OLD))
-            changes.record_partners(conn, "partner", [self.ids[key]], dt.datetime.now())
+            change_feed.record_partners(conn, "partner", [self.ids[key]], dt.datetime.now())
+
+    def refresh_report(self, names: tuple[str, ...], as_of: dt.date) -> RefreshReport:
+        registry = segment_registry(self.profile, self.metrics.rfm)
+        return refresh_segments(self.database, self.home / SEGMENTS_FILE, registry, names, as_of=as_of)
 
     def refresh(self, *names: str, as_of: dt.date = AS_OF) -> dict[str, tuple[int, int, int]]:
-        report = refresh_segments(self.settings, names, as_of=as_of)
-        return {s.name: (s.members, s.entered, s.left) for s in report.segments}
+        return {s.name: (s.members, s.entered, s.left) for s in self.refresh_report(names, as_of).segments}
 
     def looked_at(self, *names: str, as_of: dt.date = AS_OF) -> dict[str, int | None]:
         """Refresh; how many partners each segment looked at (None: everyone)."""
-        return {s.name: s.looked_at for s in refresh_segments(self.settings, names, as_of=as_of).segments}
+        return {s.name: s.looked_at for s in self.refresh_report(names, as_of).segments}
+
+    def cli_home(self, tmp_path: Path) -> Path:
+        """A home whose settings point at this overlay, with the same segments file."""
+        home = make_home(tmp_path, overlay_url=self.url.render_as_string(hide_password=False))
+        (home / SEGMENTS_FILE).write_text((self.home / SEGMENTS_FILE).read_text(encoding="utf-8"), encoding="utf-8")
+        return home
 
     def age_changes(self) -> None:
         """Date the change feed a day back, as if what it holds had happened long before the next refresh."""
@@ -157,7 +170,7 @@ def _metrics_row(partner_id: int, **values: Any) -> dict[str, Any]:
     zero_counts = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
     zero_money = ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
     row: dict[str, Any] = {"partner_id": partner_id, "as_of": AS_OF, "source": "t", "computed_at": OLD}
-    row.update({c: 0 for c in zero_counts}, **{c: 0.0 for c in zero_money})
+    row.update(dict.fromkeys(zero_counts, 0), **dict.fromkeys(zero_money, 0.0))
     row.update(values)
     return row
 
@@ -165,7 +178,7 @@ def _metrics_row(partner_id: int, **values: Any) -> dict[str, Any]:
 @pytest.fixture
 def overlay(overlay_url: str, tmp_path: Path) -> Overlay:
     o = Overlay(overlay_url, tmp_path / "home")
-    o.partner("alfa", "Alfa Kft.", rfm_group="at_risk", lapsed_rule=True, revenue_net=5000.0, p_alive=0.9, recency_days=400)
+    o.partner("alfa", "Alfa Kft.", rfm_group="at_risk", lapsed_rule=True, revenue_net=5000.0, p_alive=0.9, recency_days=400, lapse_reason={"silent": {"days": 400}})
     o.partner("beta", "Béta Bt.", rfm_group="champions", lapsed_rule=False, revenue_net=9000.0, p_alive=0.95, recency_days=10)
     o.partner("gamma", "Gamma Zrt.", rfm_group="cannot_lose", lapsed_rule=True, revenue_net=500.0, p_alive=0.2, recency_days=500)
     o.partner("delta", "Delta Kft.", deleted=True, rfm_group="at_risk", lapsed_rule=True, revenue_net=7000.0, p_alive=0.9)
@@ -229,7 +242,7 @@ def test_a_refresh_looks_only_at_the_partners_changed_since_the_last_where_the_f
     assert overlay.looked_at("lapsed")["lapsed"] is None, "a changed filter is refreshed whole"
 
     with overlay.engine.begin() as conn:  # a product changed: anyone's purchases may have
-        changes.record_everyone(conn, "product", dt.datetime.now())
+        change_feed.record_everyone(conn, "product", dt.datetime.now())
     assert overlay.looked_at("at_risk") == {"at_risk": None}
 
 
@@ -256,8 +269,8 @@ def test_incremental_refreshes_keep_membership_equal_to_the_filter(overlay_url: 
 
 def test_rfm_group_names_and_custom_fields_come_from_the_settings(overlay: Overlay) -> None:
     grid = tuple(("alvó", "alvó", "értékes", "értékes", "értékes") for _ in range(5))
-    overlay.settings.metrics = MetricsSection(rfm=RfmSection(groups=grid))
-    overlay.settings.profile = ProfileSection(custom_fields={"branch": "text"})
+    overlay.metrics = MetricsSection(rfm=RfmSection(groups=grid))
+    overlay.profile = ProfileSection(custom_fields={"branch": "text"})
     overlay.set_metrics("alfa", rfm_group="értékes")
     with overlay.engine.begin() as conn:
         conn.execute(sa.insert(partner_profile).values(partner_id=overlay.ids["alfa"], custom={"branch": "Győr"}, updated_at=dt.datetime.now()))
@@ -303,9 +316,17 @@ def test_a_filter_error_in_segments_yaml_is_one_line_naming_file_segment_and_pla
     assert message.startswith(str(overlay.home / "config" / "segments.yaml") + expected), message
 
 
+def export(home: Path, name: str, path: Path, *options: str) -> int:
+    """`erp-crm segments export NAME --output PATH [options]`; the number of members it says it wrote."""
+    done = CliRunner().invoke(cli, ["--home", str(home), "segments", "export", name, "--output", str(path), *options])
+    assert done.exit_code == 0, done.output
+    return int(done.output.split()[0])
+
+
 def test_export_csv_and_xlsx(overlay: Overlay, tmp_path: Path) -> None:
     overlay.refresh()
-    path, rows = export_segment(overlay.settings, "at_risk", "csv", tmp_path / "at_risk.csv")
+    home, path = overlay.cli_home(tmp_path), tmp_path / "at_risk.csv"
+    rows = export(home, "at_risk", path)
     raw = path.read_bytes()
     assert rows == 2 and raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
@@ -314,13 +335,16 @@ def test_export_csv_and_xlsx(overlay: Overlay, tmp_path: Path) -> None:
     frame = pd.read_csv(path, sep=";", encoding="utf-8-sig")
     assert list(frame["rfm_group"]) == ["at_risk", "cannot_lose"] and list(frame["revenue_net"]) == [5000.0, 500.0]
 
-    comma, _ = export_segment(overlay.settings, "at_risk", "csv", tmp_path / "comma.csv", separator=",")
+    comma = tmp_path / "comma.csv"
+    export(home, "at_risk", comma, "--separator", ",")
     assert comma.read_text(encoding="utf-8-sig").splitlines()[0].startswith("partner_key,name,tax_number,")
 
-    xlsx, rows = export_segment(overlay.settings, "lapsed", "xlsx", tmp_path / "lapsed.xlsx")
+    xlsx = tmp_path / "lapsed.xlsx"
+    rows = export(home, "lapsed", xlsx, "--format", "xlsx", "--lang", "en")
     sheet = pd.read_excel(xlsx, sheet_name="members", engine="openpyxl")
     assert rows == 1 and list(sheet["name"]) == ["Alfa Kft."] and list(sheet["city"]) == ["Székesfehérvár"]
     assert bool(sheet["lapsed_rule"][0]) is True and sheet["recency_days"][0] == 400
+    assert sheet["lapse_reason"][0] == "no purchase for 400 days"
 
 
 def test_refresh_issues_the_same_number_of_statements_for_any_number_of_partners(overlay_url: str, tmp_path: Path) -> None:

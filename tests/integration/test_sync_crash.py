@@ -29,15 +29,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from erp_crm.model.tables import quarantine, sync_run, sync_state
+from erp_crm.model.tables.sync import quarantine, sync_run, sync_state
 from tests.support.homes import make_home
 from tests.support.tiny_erp import TinyErp, differences, fac, install_connector, read_overlay, soc
 
@@ -62,7 +62,7 @@ SIZES = {"sqlite": Size(1_000, 6_000, 60_000, 1.5), "postgresql": Size(600, 2_50
 
 
 # The console script's entry point, run by this interpreter: the process killed is the sync itself.
-CLI = [sys.executable, "-c", "from erp_crm.cli import main; main()"]
+CLI = [sys.executable, "-c", "from erp_crm.entrypoints.cli import main; main()"]
 
 
 def _env() -> dict[str, str]:

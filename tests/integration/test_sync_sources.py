@@ -17,13 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from erp_crm.errors import SourceError
-from erp_crm.settings import Settings
-from erp_crm.sync.compare import compare_counts
-from erp_crm.sync.engine import sync_source
+from erp_crm.settings.root import Settings
 from tests.support.mini_erp import MiniErp, mini_settings, overlay_rows
 from tests.support.odbc import MARIADB_DRIVER, POSTGRESQL_DRIVER, SQLITE_DRIVER, odbc_connection_string
+from tests.support.services import compare, run_sync
 
-EXPECTED_INVOICES = {"1": ("F1", "invoice", Decimal("1000")), "2": ("F2", "credit_note", Decimal("-500"))}
+EXPECTED_INVOICES = {"1": ("F1", "invoice", Decimal(1000)), "2": ("F2", "credit_note", Decimal(-500))}
 DIALECTS = {"sqlite": "sqlite", "pg": "postgresql", "mariadb": "mysql"}
 DRIVERS = {"sqlite": SQLITE_DRIVER, "pg": POSTGRESQL_DRIVER, "mariadb": MARIADB_DRIVER}
 
@@ -47,7 +46,7 @@ def _settings(tmp_path: Path, url: str, via: str, odbc_driver: Callable[[str], s
 def test_every_connection_kind_gives_the_same_overlay(tmp_path: Path, server: str, via: str, odbc_driver: Callable[[str], str]) -> None:
     erp = MiniErp(server)
     settings = _settings(tmp_path, server, via, odbc_driver)
-    sync_source(settings, mode="full")
+    run_sync(settings, mode="full")
     invoices = overlay_rows(settings, "invoice", "number", "kind", "amount_net", "date")
     assert {k: v[:3] for k, v in invoices.items()} == EXPECTED_INVOICES
     assert str(invoices["1"][3]) == "2024-02-01"
@@ -58,13 +57,13 @@ def test_every_connection_kind_gives_the_same_overlay(tmp_path: Path, server: st
     erp.run("insert into fac values (4, 2, '2024-03-02', 'F4', 0, 99.5, 1, '2024-03-02 10:00:00')")
     erp.run("insert into facdet values (5, 4, 'S1', 99.5, 'új sor – ő, ű')")
     erp.run("delete from facdet where rowid = 2")
-    report = sync_source(settings)
+    report = run_sync(settings)
     assert report.entities["invoice"].inserted == 1 and report.entities["invoice"].updated == 1
     assert report.entities["invoice_line"].deleted == 1
-    assert overlay_rows(settings, "invoice", "amount_net")["1"] == (Decimal("1001"),)
+    assert overlay_rows(settings, "invoice", "amount_net")["1"] == (Decimal(1001),)
     assert overlay_rows(settings, "invoice_line", "description")["5"] == ("új sor – ő, ű",)
-    assert all(c.complete for c in compare_counts(settings))
-    assert sync_source(settings).entities["invoice"].updated == 0, "a second run finds nothing new"
+    assert all(c.complete for c in compare(settings))
+    assert run_sync(settings).entities["invoice"].updated == 0, "a second run finds nothing new"
 
 
 def _select_only_role(admin_url: str) -> tuple[str, Callable[[], None]]:
@@ -103,12 +102,12 @@ def test_a_select_only_role_syncs_everything_and_a_writer_is_refused(request: py
         guarded = {"erp": {"require_read_only": True}}
         settings = mini_settings(tmp_path, erp_url=reader_url)
         settings = settings.model_copy(update={"erp": settings.erp.model_copy(update=guarded["erp"])})
-        report = sync_source(settings, mode="reconcile")  # every read the engine can do, as a reader
+        report = run_sync(settings, mode="reconcile")  # every read the engine can do, as a reader
         assert report.entities["invoice"].inserted == 2
-        assert all(c.complete for c in compare_counts(settings))
+        assert all(c.complete for c in compare(settings))
 
         writer = settings.model_copy(update={"erp": settings.erp.model_copy(update={"url": admin_url})})
         with pytest.raises(SourceError, match="can write .*read-only role"):
-            sync_source(writer)
+            run_sync(writer)
     finally:
         drop()

@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from erp_crm.model import migrate
-from erp_crm.model.db import overlay_engine
-from erp_crm.model.tables import SYNCED, quarantine
-from erp_crm.settings import Settings, load_settings
+from erp_crm.model.tables.sync import quarantine
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.root import Settings, load_settings
 from tests.support.homes import make_home
+from tests.support.services import overlay_engine, upgrade
 
 CONNECTOR = """\
 name: mini
@@ -114,15 +114,15 @@ def mini_settings(tmp_path: Path, overlay_url: str | None = None, **erp: Any) ->
     (home / "connectors").mkdir()
     (home / "connectors" / "mini.yaml").write_text(CONNECTOR, encoding="utf-8")
     settings = load_settings(home, environ={})
-    engine = overlay_engine(settings.overlay_url())
-    migrate.upgrade(engine)
+    engine = overlay_engine(settings.overlay.full_url())
+    upgrade(engine)
     engine.dispose()
     return settings
 
 
 def overlay_rows(settings: Settings, entity: str, *columns: str) -> dict[str, tuple[Any, ...]]:
     """Live rows of an entity by ERP key."""
-    engine = overlay_engine(settings.overlay_url())
+    engine = overlay_engine(settings.overlay.full_url())
     t = SYNCED[entity]
     with engine.connect() as conn:
         rows = conn.execute(sa.select(t.c.erp_key, *(t.c[c] for c in columns)).where(t.c.erp_deleted_at.is_(None))).all()
@@ -132,7 +132,7 @@ def overlay_rows(settings: Settings, entity: str, *columns: str) -> dict[str, tu
 
 def quarantined(settings: Settings) -> dict[tuple[str, str | None], str]:
     """Quarantine entries: (entity, ERP key) → reason."""
-    engine = overlay_engine(settings.overlay_url())
+    engine = overlay_engine(settings.overlay.full_url())
     with engine.connect() as conn:
         rows = conn.execute(sa.select(quarantine.c.entity, quarantine.c.erp_key, quarantine.c.reason)).all()
     engine.dispose()

@@ -23,11 +23,12 @@ from __future__ import annotations
 import random
 import shutil
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -102,7 +103,7 @@ class TinyErp:
     # -- building -----------------------------------------------------------------
 
     @classmethod
-    def create(cls, url: str, *, partners: int = 20, invoices: int = 50, lines: int = 150, seed: int = 1) -> "TinyErp":
+    def create(cls, url: str, *, partners: int = 20, invoices: int = 50, lines: int = 150, seed: int = 1) -> TinyErp:
         """Create the tables in the (empty) database at `url` and fill them.
 
         `lines` are spread evenly over the invoices. About one invoice in ten is a credit
@@ -415,7 +416,7 @@ def _canonical(entity: str, values: Sequence[Any]) -> tuple[Any, ...]:
 
 
 def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
         return value.date()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from erp_crm.errors import ConfigError
-from erp_crm.settings import DEFAULTS_DIR
+from erp_crm.settings.home import DEFAULTS_DIR
 from erp_crm.sync.definition import find_definition, load_definition
 
 SHIPPED = sorted((DEFAULTS_DIR / "connectors").glob("*.yaml"))

@@ -65,7 +65,7 @@ def test_definition_reads_only_columns_dolibarr_has() -> None:
                     wanted.add(field["column"])
             assert wanted <= have, (name, wanted - have)
         else:
-            aliases = dict((alias, table) for table, alias in _ALIAS.findall(spec["query"]))
+            aliases = {alias: table for table, alias in _ALIAS.findall(spec["query"])}
             assert aliases and set(aliases.values()) <= set(TABLES), name
             for alias, column in _QUALIFIED.findall(spec["query"]):
                 if alias in aliases:

@@ -24,7 +24,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from erp_crm.model.tables import SYNCED, metadata, partner_profile
+from erp_crm.model.tables.base import metadata
+from erp_crm.model.tables.profile import partner_profile
+from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import (
     Context,

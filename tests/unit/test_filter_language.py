@@ -19,7 +19,9 @@ import yaml
 from sqlalchemy.dialects import postgresql, sqlite
 
 from erp_crm.errors import UserError
-from erp_crm.model.tables import SYNCED, metadata, partner_profile
+from erp_crm.model.tables.base import metadata
+from erp_crm.model.tables.profile import partner_profile
+from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.compiler import compile_filter, compile_for_refresh, select_partners
 from erp_crm.segments.fields import (
     Context,

@@ -22,7 +22,7 @@ def mapper(fields: dict[str, Any], key: Any = "rowid", **kw: Any):  # type: igno
 
 
 def run(m, **raw: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    row = tuple(raw.get(s.column or s.sql, None) for s in m.select)
+    row = tuple(raw.get(s.column or s.sql) for s in m.select)
     out = m.map_row(row)
     return {"key": out[0], **dict(zip(FIELDS, out[1:-1])), "hash": out[-1]}
 
@@ -37,7 +37,7 @@ def test_plain_values_pass_and_text_converts() -> None:
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(Decimal("12.50"), Decimal("12.50")), ("1 234,5", Decimal("1234.5")), (" 7 ", Decimal("7")), (3, 3)],
+    [(Decimal("12.50"), Decimal("12.50")), ("1 234,5", Decimal("1234.5")), (" 7 ", Decimal(7)), (3, 3)],
 )
 def test_numbers_from_drivers_and_text(value: Any, expected: Any) -> None:
     assert run(mapper({"amount_net": "t"}), rowid=1, fk_soc=1, datef=date(2024, 1, 1), t=value)["amount_net"] == expected
@@ -78,14 +78,14 @@ def test_unmapped_value_outside_the_choices_is_refused() -> None:
 
 def test_negate_when_turns_credit_notes_negative() -> None:
     m = mapper({"amount_total": {"column": "total", "negate_when": {"column": "move_type", "in": ["out_refund"]}}})
-    assert run(m, rowid=1, fk_soc=1, datef="2024-01-01", total=Decimal("100"), move_type="out_refund")["amount_total"] == Decimal("-100")
-    assert run(m, rowid=1, fk_soc=1, datef="2024-01-01", total=Decimal("100"), move_type="out_invoice")["amount_total"] == Decimal("100")
+    assert run(m, rowid=1, fk_soc=1, datef="2024-01-01", total=Decimal(100), move_type="out_refund")["amount_total"] == Decimal(-100)
+    assert run(m, rowid=1, fk_soc=1, datef="2024-01-01", total=Decimal(100), move_type="out_invoice")["amount_total"] == Decimal(100)
 
 
 def test_composite_keys_and_key_normalisation() -> None:
     m = mapper({}, key=["DocEntry", "ObjType"])
     assert run(m, DocEntry=42, ObjType="13", fk_soc=1, datef="2024-01-01")["key"] == "42|13"
-    assert erp_key(42.0) == erp_key(Decimal("42")) == erp_key("42") == "42"
+    assert erp_key(42.0) == erp_key(Decimal(42)) == erp_key("42") == "42"
     assert erp_key(b"\x01\xff") == "01ff"
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from erp_crm.entrypoints.cli.metrics import format_evaluation
 from erp_crm.metrics.evaluate import auc, evaluate
-from erp_crm.metrics.lapse import LapseSettings
+from erp_crm.settings.metrics import LapseSection
 from tests.data.cdnow import load_master
 
 
@@ -30,7 +31,7 @@ def test_auc_with_ties_by_hand() -> None:
 def test_small_history_excludes_new_customers_and_counts_outcomes() -> None:
     ids = np.array([1, 1, 2, 3, 3, 4])
     days = np.array([0, 50, 10, 20, 120, 150])  # 4 first buys after the cutoff
-    report = evaluate(ids, days, np.ones(6), cutoff=100, horizon_days=30, settings=LapseSettings(no_purchase_days=60))
+    report = evaluate(ids, days, np.ones(6), cutoff=100, horizon_days=30, settings=LapseSection(no_purchase_days=60))
     assert report.customers == 3 and report.lapsed_share == pytest.approx(2 / 3)
     assert report.cutoff == dt.date(1970, 4, 11)
     rule = next(f for f in report.flags if f.name == "rule")
@@ -40,8 +41,8 @@ def test_small_history_excludes_new_customers_and_counts_outcomes() -> None:
 
 def test_cdnow_combined_score_beats_recency() -> None:
     data = load_master()
-    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSettings())
-    print(report.format())
+    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSection())
+    print(format_evaluation(report))
     assert report.customers == 23_570
     assert report.score("days since last purchase") == pytest.approx(0.76, abs=0.01)
     assert report.score("combined lapse score") > report.score("days since last purchase") + 0.003
@@ -52,13 +53,13 @@ def test_cdnow_combined_score_beats_recency() -> None:
 
 def test_cdnow_weights_fitted_on_half_do_no_worse_on_the_other_half() -> None:
     data = load_master()
-    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSettings())
+    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSection())
     c = report.calibration
     assert not isinstance(c, str), c
     assert c.customers == 23_570 - 23_570 // 2
     assert c.auc_fitted >= c.auc_current - 0.002, c
     assert all(v >= 0 for v in c.weights.values())
-    assert "metrics: {lapse: {score_model_weight: " in report.format()
+    assert "metrics: {lapse: {score_model_weight: " in format_evaluation(report)
 
 
 def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
@@ -68,9 +69,9 @@ def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
     rng = np.random.default_rng(4)
     n = 40_000
     terms = ScoreTerms(*(pd.Series(v) for v in (rng.normal(0, 1, n), rng.normal(2, 1.5, n), np.abs(rng.normal(0, 1, n)))))
-    truth = LapseSettings(score_model_weight=0.5, score_silence_weight=1.5, score_rhythm_weight=0.8, score_reference_days=12)
+    truth = LapseSection(score_model_weight=0.5, score_silence_weight=1.5, score_rhythm_weight=0.8, score_reference_days=12)
     lapsed = rng.random(n) < terms.score(truth).to_numpy()
-    c = calibrate(terms, lapsed, LapseSettings())
+    c = calibrate(terms, lapsed, LapseSection())
     assert not isinstance(c, str)
     fitted = c.weights
     assert fitted["score_model_weight"] == pytest.approx(0.5, abs=0.05)
@@ -85,5 +86,5 @@ def test_too_few_customers_to_calibrate_says_why() -> None:
     from erp_crm.metrics.lapse import ScoreTerms
 
     terms = ScoreTerms(*(pd.Series(np.zeros(30)) for _ in range(3)))
-    reason = calibrate(terms, np.arange(30) % 2 == 0, LapseSettings())
+    reason = calibrate(terms, np.arange(30) % 2 == 0, LapseSection())
     assert isinstance(reason, str) and reason.startswith("too few customers to fit weights on (30;")

@@ -86,7 +86,7 @@ def test_pareto_nbd_log_likelihood_as_published(calibration: pd.DataFrame) -> No
 
 
 @pytest.mark.parametrize("model", list(LIFETIMES), ids=lambda m: m.__name__)
-def test_as_lifetimes(model: type[BGNBD] | type[ParetoNBD], calibration: pd.DataFrame) -> None:
+def test_as_lifetimes(model: type[BGNBD | ParetoNBD], calibration: pd.DataFrame) -> None:
     params, alive, expected, new_customer = LIFETIMES[model]
     rtol = TOLERANCE[model]
     fitted = model.fit(calibration.frequency, calibration.recency, calibration["T"])

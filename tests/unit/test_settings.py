@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from erp_crm.errors import ConfigError
-from erp_crm.settings import find_home, load_settings, parse_duration
+from erp_crm.settings.base import parse_duration
+from erp_crm.settings.home import find_home
+from erp_crm.settings.root import load_settings
 
 
 def write(home: Path, text: str) -> Path:
@@ -18,7 +20,7 @@ def write(home: Path, text: str) -> Path:
 
 def test_defaults_anchor_sqlite_paths_at_the_home(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "{}\n"), environ={})
-    assert settings.overlay_url().database == str(tmp_path / "var" / "crm.sqlite")
+    assert settings.overlay.full_url().database == str(tmp_path / "var" / "crm.sqlite")
     assert settings.erp.require_read_only is True
 
 
@@ -32,7 +34,7 @@ def test_environment_overrides_nested_keys(tmp_path: Path) -> None:
 def test_password_comes_from_environment_and_is_hidden_in_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ERP_CRM_ERP_PASSWORD", "t0p-s3cret")
     settings = load_settings(write(tmp_path, "erp:\n  url: postgresql+psycopg://reader@db/erp\n"))
-    url = settings.erp_url()
+    url = settings.erp.full_url()
     assert url is not None and url.password == "t0p-s3cret"
     assert "t0p-s3cret" not in url.render_as_string(hide_password=True)
     assert "t0p-s3cret" not in repr(settings)
@@ -41,13 +43,13 @@ def test_password_comes_from_environment_and_is_hidden_in_labels(tmp_path: Path,
 def test_password_file_and_odbc(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("pw;with{braces}\n")
     settings = load_settings(write(tmp_path, "erp:\n  odbc: DRIVER={X};SERVER=s\n  dialect: mssql\n  password_file: secret.txt\n"), environ={})
-    assert settings.erp_odbc() == "DRIVER={X};SERVER=s;PWD={pw;with{braces}}}"
+    assert settings.erp.full_odbc() == "DRIVER={X};SERVER=s;PWD={pw;with{braces}}}"
 
 
 def test_missing_password_file_names_the_key(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "erp:\n  url: postgresql+psycopg://r@h/d\n  password_file: nope.txt\n"), environ={})
     with pytest.raises(ConfigError, match=r"erp.password_file: cannot read .*nope.txt"):
-        settings.erp_url()
+        settings.erp.full_url()
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from erp_crm.settings import load_settings
+from erp_crm.settings.root import load_settings
 from tests.support.homes import make_home
 
 
@@ -28,4 +28,4 @@ def test_the_engine_reads_it(tmp_path: Path) -> None:
     settings = load_settings(home, environ={})
     assert (settings.erp.connector, settings.erp.odbc, settings.erp.dialect) == ("odoo", odbc, "sqlite")
     assert settings.erp.require_read_only is False
-    assert settings.overlay_url().database == str(home / "var" / "o.sqlite")
+    assert settings.overlay.full_url().database == str(home / "var" / "o.sqlite")

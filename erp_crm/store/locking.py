@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import zlib
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy.engine import Engine
 
@@ -45,13 +45,3 @@ def overlay_lock(overlay: Engine, name: str, busy: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def sync_lock(overlay: Engine, source: str) -> AbstractContextManager[None]:
-    """One sync per source at a time."""
-    return overlay_lock(overlay, f"sync.{source}", f"another sync of source {source!r} is running on this overlay")
-
-
-def metrics_lock(overlay: Engine) -> AbstractContextManager[None]:
-    """One metrics run per overlay at a time: two would write the same rows and stamps."""
-    return overlay_lock(overlay, "metrics", "another metrics run is working on this overlay")

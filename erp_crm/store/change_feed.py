@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.model.canonical import BY_NAME, Entity, Field
-from erp_crm.model.tables import SYNCED, partner_change, ref_id_column
+from erp_crm.model.tables.feed import partner_change
+from erp_crm.model.tables.synced import SYNCED, ref_id_column
 
 KEPT_DAYS = 40
 IN_CHUNK = 900  # below every database's bound-parameter limit

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from pathlib import Path
 
-from erp_crm.settings import Settings, resolve_path
+from erp_crm.settings.base import resolve_path
+from erp_crm.settings.logs import LoggingSettings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: LoggingSettings, home: Path) -> None:
     root = logging.getLogger("erp_crm")
-    root.setLevel(settings.logging.level)
+    root.setLevel(settings.level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    if settings.logging.file:
-        path = resolve_path(settings.home, settings.logging.file)
+    if settings.file:
+        path = resolve_path(home, settings.file)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")

@@ -20,10 +20,10 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics.history import EPOCH, FIELDS, InvoiceDays, day_number_sql, matrix, read_invoice_days
-from erp_crm.model.db import insert_sql
-from erp_crm.model.idset import day_set, id_set
-from erp_crm.model.tables import partner_day
+from erp_crm.metrics.invoice_days import EPOCH, FIELDS, InvoiceDays, day_number_sql, matrix, read_invoice_days
+from erp_crm.model.tables.metrics import partner_day
+from erp_crm.store.driver import insert_sql
+from erp_crm.store.idset import day_set, id_set
 
 ROWS_PER_STATEMENT = 10_000
 

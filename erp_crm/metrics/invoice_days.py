@@ -20,8 +20,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.model.db import driver_rows
-from erp_crm.model.tables import SYNCED
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.store.driver import driver_rows
 
 EPOCH = dt.date(1970, 1, 1)
 BATCH = 50_000

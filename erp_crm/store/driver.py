@@ -1,55 +1,14 @@
-"""Connecting to the overlay database."""
+"""Driver-level reads and writes on the overlay, for the few places where SQLAlchemy's result
+processing would cost more than the database's own work (large numeric results, row batches).
+"""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine
-
-from erp_crm.errors import UserError
-
-# Explicit adapters: the sqlite3 defaults are deprecated, and Decimal has none.  The
-# text forms are the ones SQLAlchemy's SQLite Date/DateTime types read back.
-sqlite3.register_adapter(date, date.isoformat)
-sqlite3.register_adapter(datetime, lambda value: value.isoformat(" "))
-sqlite3.register_adapter(Decimal, float)
-
-
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a million-row load stay in memory
-    cursor.execute("PRAGMA temp_store=MEMORY")  # the id sets of incremental runs (model.idset) never touch the disk
-    cursor.close()
-
-
-def overlay_engine(url: URL) -> Engine:
-    """An engine for the overlay; SQLite files get WAL so panels can read during a sync."""
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-@contextmanager
-def overlay_errors(url: URL) -> Iterator[None]:
-    """An overlay that cannot be reached is the user's to fix: one line naming overlay.url."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-        raise UserError(f"cannot open the overlay database {url.render_as_string(hide_password=True)} (overlay.url): {reason}") from None
+from sqlalchemy.engine import Connection
 
 
 def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:

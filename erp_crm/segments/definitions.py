@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.errors import ConfigError, UserError
-from erp_crm.model.tables import SYNCED, segment, segment_event, segment_member
+from erp_crm.model.tables.segments import segment
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
 from erp_crm.segments.language import FilterError, Node, format_filter, parse_filter
@@ -54,13 +54,12 @@ def _segment_error(doc: YamlDocument, name: str, err: FilterError) -> ConfigErro
     return ConfigError(f"{line}: segment {name}: filter{place}: {err.problem}")
 
 
-def load_config_segments(home: Path, registry: FieldRegistry, today: dt.date) -> list[SegmentDef]:
-    """The segments of `home`/config/segments.yaml, each filter parsed and checked against `registry`.
+def load_config_segments(path: Path, registry: FieldRegistry, today: dt.date) -> list[SegmentDef]:
+    """The segments of `path` (a home's config/segments.yaml), each filter parsed and checked against `registry`.
 
     No file: no built-in segments. Any mistake is a ConfigError of one line naming the
     file, the line, the segment and the place in the filter.
     """
-    path = home / SEGMENTS_FILE
     if not path.is_file():
         return []
     doc = load_yaml(path)
@@ -136,101 +135,10 @@ def user_segments(conn: Connection, registry: FieldRegistry, today: dt.date) -> 
     return out
 
 
-def list_segments(conn: Connection, config_names: Iterable[str]) -> list[dict[str, Any]]:
-    """Every stored segment with its current member count and last refresh."""
-    members = (
-        sa.select(segment_member.c.segment_id, sa.func.count().label("n"))
-        .where(segment_member.c.left_at.is_(None))
-        .group_by(segment_member.c.segment_id)
-        .subquery()
-    )
-    query = (
-        sa.select(segment, sa.func.coalesce(members.c.n, 0).label("members"))
-        .outerjoin(members, members.c.segment_id == segment.c.id)
-        .order_by(segment.c.name)
-    )
-    names = set(config_names)
-    rows = []
-    for r in conn.execute(query).mappings():
-        row = dict(r)
-        row["active"] = row["source"] == "user" or row["name"] in names
-        rows.append(row)
-    return rows
-
-
-def segment_details(conn: Connection, name: str, events: int = 20) -> dict[str, Any]:
-    """A segment's definition, member count and latest events; UserError naming the known ones if absent."""
-    row = conn.execute(sa.select(segment).where(segment.c.name == name)).mappings().first()
-    if row is None:
-        known = ", ".join(conn.execute(sa.select(segment.c.name).order_by(segment.c.name)).scalars()) or "none yet: run `erp-crm segments refresh`"
-        raise UserError(f"no segment named {name!r} (known: {known})")
-    details = dict(row)
-    details["members"] = conn.execute(
-        sa.select(sa.func.count()).where(segment_member.c.segment_id == row["id"], segment_member.c.left_at.is_(None))
-    ).scalar_one()
-    partner = SYNCED["partner"]
-    latest = (
-        sa.select(segment_event.c.kind, segment_event.c.at, partner.c.erp_key, partner.c.name)
-        .join(partner, partner.c.id == segment_event.c.partner_id)
-        .where(segment_event.c.segment_id == row["id"])
-        .order_by(segment_event.c.id.desc())
-        .limit(events)
-    )
-    details["events"] = [dict(e) for e in conn.execute(latest).mappings()]
-    return details
-
-
-# ---------------------------------------------------------------- what the CLI prints
-
-
-def list_text(settings: Any) -> str:
-    """`segments list`: one line per stored segment."""
-    from erp_crm.segments.refresh import read_overlay
-
-    path = settings.home / SEGMENTS_FILE
-    config_names = _file_names(path)
-    rows = read_overlay(settings, lambda conn: list_segments(conn, config_names))
-    stored = {r["name"] for r in rows}
-    pending = [n for n in config_names if n not in stored]
-    if not rows and not pending:
-        return f"no segments: add some to {path}"
-    width = max(len(n) for n in [*stored, *pending, "segment"])
-    lines = [f"{'segment':<{width}} {'source':<7} {'members':>9}  refreshed            title"]
-    for r in rows:
-        refreshed = f"{r['refreshed_at']:%Y-%m-%d %H:%M:%S}" if r["refreshed_at"] else "never"
-        note = "" if r["active"] else "  (no longer in the config file)"
-        lines.append(f"{r['name']:<{width}} {r['source']:<7} {r['members']:>9,}  {refreshed:<20} {r['title'] or ''}{note}")
-    for name in pending:
-        lines.append(f"{name:<{width}} {'config':<7} {'-':>9}  {'never':<20} (not refreshed yet)")
-    return "\n".join(lines)
-
-
-def _file_names(path: Path) -> list[str]:
-    """Segment names in the config file, without checking the filters (for listing)."""
+def config_names(path: Path) -> list[str]:
+    """Segment names in the config file (config/segments.yaml), without checking the filters (for listing)."""
     if not path.is_file():
         return []
     data = load_yaml(path).data
     items = data.get("segments") if isinstance(data, dict) else None
     return [str(n) for n in items] if isinstance(items, dict) else []
-
-
-def show_text(settings: Any, name: str, as_json: bool = False) -> str:
-    """`segments show NAME [--json]`."""
-    import json
-
-    from erp_crm.segments.refresh import read_overlay
-
-    d = read_overlay(settings, lambda conn: segment_details(conn, name))
-    if as_json:
-        return json.dumps(d, indent=2, ensure_ascii=False, default=str)
-    lines = [
-        f"{d['name']}: {d['title'] or ''}",
-        f"  source     {d['source']}",
-        f"  filter     {d['filter']}",
-        f"  members    {d['members']:,}",
-        f"  refreshed  {d['refreshed_at'] or 'never'} (as of {d['refreshed_as_of'] or '-'})",
-    ]
-    if d["events"]:
-        lines.append("  latest events:")
-        lines += [f"    {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']:<7}  {e['erp_key']}  {e['name'] or ''}" for e in d["events"]]
-    return "\n".join(lines)

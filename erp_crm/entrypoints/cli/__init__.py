@@ -1,0 +1,65 @@
+"""The `erp-crm` command: one module per area, each command a thin wrapper over a service or a query.
+
+Command docstrings are the --help text. Services and queries return data; the commands
+turn it into text or JSON. A user's mistake is one line on stderr and exit code 2, never
+a traceback (unless --debug).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from erp_crm import __version__
+from erp_crm.entrypoints.cli.context import Context
+from erp_crm.entrypoints.cli.database import db
+from erp_crm.entrypoints.cli.demo import demo
+from erp_crm.entrypoints.cli.home import init
+from erp_crm.entrypoints.cli.metrics import metrics
+from erp_crm.entrypoints.cli.segments import segments
+from erp_crm.entrypoints.cli.sync import check, sync
+from erp_crm.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="ERP_CRM_HOME", type=click.Path(file_okay=False), help="The home folder (config/, connectors/, var/). Default: $ERP_CRM_HOME, else the current folder.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, prog_name="erp-crm")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
+    """erp-crm: a CRM beside your ERP. It reads the ERP's history read-only and acts on it."""
+    ctx.obj = Context(home, debug)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for command in (init, db, check, sync, demo, metrics, segments):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point: user mistakes are one line on stderr and a non-zero exit, never a traceback."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug, not a user mistake: say so plainly
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)", err=True)
+        sys.exit(70)

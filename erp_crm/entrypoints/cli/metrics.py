@@ -1,0 +1,128 @@
+"""`erp-crm metrics`: compute the per-partner figures, judge the lapse definitions on history, show one partner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.i18n import LOCALES, lapse_reasons
+from erp_crm.queries.partners import partner_figures
+
+if TYPE_CHECKING:  # the metrics pull in pandas and scipy: imported when a command runs, not for --help
+    from erp_crm.metrics.compute import MetricsReport
+    from erp_crm.metrics.evaluate import EvaluationReport
+
+DAY = click.DateTime(["%Y-%m-%d"])
+
+
+@click.group()
+def metrics() -> None:
+    """Per-partner figures: quantitative data, RFM, buying rhythm, models, lapse flags."""
+
+
+@metrics.command("compute")
+@click.option("--full", is_flag=True, help="Aggregate every partner's documents again, not only what changed.")
+@click.option("--refit", is_flag=True, help="Fit the customer models anew even if the last fit is recent (metrics.refit_days).")
+@click.option("--as-of", "as_of", type=DAY, help="Compute as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_ctx
+def compute(obj: Context, full: bool, refit: bool, as_of: dt.datetime | None, as_json: bool) -> None:
+    """Compute every partner's figures as of a date and keep a snapshot of them."""
+    from erp_crm.metrics.compute import compute_metrics
+
+    settings = obj.settings
+    report = compute_metrics(obj.overlay, settings.metrics, source=settings.erp.source, as_of=as_of.date() if as_of else None, full=full, refit=refit)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+
+
+@metrics.command("evaluate")
+@click.option("--cutoff", required=True, type=DAY, help="Cut the history at this day (YYYY-MM-DD).")
+@click.option("--horizon", default=180, show_default=True, help="Days after the cutoff in which a customer may buy again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@pass_ctx
+def evaluate(obj: Context, cutoff: dt.datetime, horizon: int, as_json: bool) -> None:
+    """How well each lapse definition and score predicted who then bought nothing (AUC, precision, recall)."""
+    from erp_crm.metrics.backtest import evaluate_history
+
+    report = evaluate_history(obj.overlay, obj.settings.metrics.lapse, cutoff.date(), horizon)
+    click.echo(json.dumps(report.as_dict(), indent=2, default=str) if as_json else format_evaluation(report))
+
+
+@metrics.command("show")
+@click.argument("partner_key")
+@pass_ctx
+def show(obj: Context, partner_key: str) -> None:
+    """Show a partner's figures (by its ERP key) and the snapshots kept of them."""
+    with obj.overlay.connect() as conn:
+        figures = partner_figures(conn, obj.settings.erp.source, partner_key)
+    click.echo(format_figures(figures))
+
+
+def format_figures(figures: dict[str, Any]) -> str:
+    """Every figure on a line of its own (the lapse reason in each language), then the snapshots."""
+    lines = [f"{figures['partner']}  {figures['name']}"]
+    for key, value in figures["metrics"].items():
+        if key == "lapse_reason":
+            lines += [f"  {key + '_' + locale:<24} {lapse_reasons.render(value, locale)}" for locale in LOCALES]
+        elif key != "partner_id":
+            lines.append(f"  {key:<24} {'' if value is None else value}")
+    if figures["history"]:
+        lines.append("  history:")
+        for row in figures["history"]:
+            lines.append("    " + "  ".join(f"{k}={'' if v is None else v}" for k, v in row.items()))
+    return "\n".join(lines)
+
+
+def format_report(report: MetricsReport) -> str:
+    """What a metrics run did, the fits it scored with, and how many each definition flags."""
+    lines = [
+        f"metrics as of {report.as_of} ({report.mode}): {report.partners} partners, {report.customers} customers, "
+        f"{report.recomputed} aggregated again, {report.written} rows written, {report.seconds:.2f} s"
+    ]
+    fit = report.models.get("rfm") or {}
+    if fit.get("fitted_as_of"):
+        when = "fitted now" if fit["fitted_as_of"] == report.as_of.isoformat() else f"kept from the fit as of {fit['fitted_as_of']}"
+        lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
+    for name in ("mbgnbd", "gamma_gamma"):
+        model = report.models.get(name)
+        if model is None:
+            continue
+        if model.get("fitted"):
+            params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float) and k != "log_likelihood")
+            lines.append(f"  {name}: {params}")
+        else:
+            lines.append(f"  {name}: not fitted ({model.get('reason')})")
+    if report.lapsed:
+        lines.append("  lapsed: " + ", ".join(f"{k} {v}" for k, v in report.lapsed.items()))
+    return "\n".join(lines)
+
+
+def format_evaluation(report: EvaluationReport) -> str:
+    """A plain-text table of every score's AUC and every definition's precision and recall, and the fitted weights."""
+    from erp_crm.metrics.evaluate import Calibration
+
+    end = report.cutoff + dt.timedelta(days=report.horizon_days)
+    lines = [
+        f"History to {report.cutoff}, outcome {report.cutoff + dt.timedelta(days=1)}..{end}: "
+        f"{report.customers:,} customers, {report.lapsed_share:.1%} bought nothing.",
+        "",
+        f"{'score (higher = lapsed)':<34} {'AUC':>6} {'customers':>10}",
+    ]
+    lines += [f"{s.name:<34} {s.auc:>6.3f} {s.customers:>10,}" for s in report.scores]
+    lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8}"]
+    lines += [f"{f.name:<10} {f.threshold:<28} {f.precision:>9.3f} {f.recall:>7.3f} {f.share_flagged:>8.1%}" for f in report.flags]
+    c = report.calibration
+    if isinstance(c, Calibration):
+        lines += [
+            "",
+            f"combined score weights fitted on half the customers, AUC on the other {c.customers:,}:",
+            f"  weights in use {c.auc_current:.3f}, fitted {c.auc_fitted:.3f}; to use the fitted ones:",
+            f"  {c.settings_line()}",
+        ]
+    elif c:
+        lines += ["", f"combined score weights: not fitted, {c}"]
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""`erp-crm check`, `erp-crm sync` and `erp-crm sync quarantine`: the connector, the copy and what it could not take."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.model.canonical import ENTITIES
+from erp_crm.queries.quarantine import quarantined_rows
+from erp_crm.sync.engine import Mode, Progress, RunReport
+
+COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "deleted")
+
+
+@click.command()
+@click.option("--fields", is_flag=True, help="List the canonical entities and fields a definition can map.")
+@pass_ctx
+def check(obj: Context, fields: bool) -> None:
+    """Test the connector definition against the live ERP: tables, columns, types, read-only access."""
+    if fields:
+        click.echo(describe_fields())
+        return
+    from erp_crm.sync.check import check_connector
+
+    report = check_connector(obj.settings.erp)
+    for line in report.lines:
+        click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--full", "mode", flag_value="full", help="Read everything again, not only what changed.")
+@click.option("--reconcile", "mode", flag_value="reconcile", help="Read everything and also find rows deleted in the ERP.")
+@click.option("--entity", "entities", multiple=True, help="Only this entity (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON (no progress).")
+@click.pass_context
+def sync(ctx: click.Context, mode: Mode | None, entities: tuple[str, ...], as_json: bool) -> None:
+    """Copy what changed in the ERP into the overlay."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from erp_crm.sync.definition import load_connector
+    from erp_crm.sync.engine import sync_source
+
+    obj: Context = ctx.obj
+    definition = load_connector(obj.settings.erp)  # a mistake in the definition is named before the overlay is opened
+    show, done = progress_printer(not as_json and sys.stderr.isatty())
+    try:
+        report = sync_source(obj.overlay, obj.settings.erp, definition, mode=mode or "incremental", entities=entities or None, progress=show)
+    finally:
+        done()
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+
+
+@sync.command("quarantine")
+@click.option("--entity", help="Only this entity.")
+@click.option("--limit", default=50, show_default=True, help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def quarantine(obj: Context, entity: str | None, limit: int, as_json: bool) -> None:
+    """List ERP rows the sync could not take, with the reason and the raw values."""
+    with obj.overlay.connect() as conn:
+        rows = quarantined_rows(conn, obj.settings.erp.source, entity=entity, limit=limit)
+    click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str) if as_json else format_quarantine(rows))
+
+
+def progress_printer(enabled: bool) -> tuple[Progress | None, Callable[[], None]]:
+    """A one-line progress bar per entity on stderr (a counter when the total is unknown), and its closing call."""
+    state: dict[str, Any] = {"entity": None}
+
+    def show(entity: str, rows: int, expected: int | None) -> None:
+        if entity != state["entity"] and state["entity"] is not None:
+            click.echo("", err=True)
+        state["entity"] = entity
+        if expected:
+            done = min(rows / expected, 1.0)
+            bar = "#" * int(done * 30)
+            click.echo(f"\r  {entity:<14} [{bar:<30}] {done:>4.0%} {rows:>12,} / {expected:,}", nl=False, err=True)
+        else:
+            click.echo(f"\r  {entity:<14} {rows:>12,} rows read", nl=False, err=True)
+
+    def done() -> None:
+        if state["entity"] is not None:
+            click.echo("", err=True)
+
+    return (show if enabled else None), done
+
+
+def format_report(report: RunReport) -> str:
+    """A table of per-entity counts, then one line with the totals."""
+    head = f"{'entity':<14}" + "".join(f"{c:>12}" for c in COUNT_COLUMNS) + f"{'seconds':>9}"
+    lines = [f"sync run {report.run_id} ({report.mode}) of source {report.source!r}", head, "-" * len(head)]
+    for name, counts in report.entities.items():
+        lines.append(f"{name:<14}" + "".join(f"{getattr(counts, c):>12,}" for c in COUNT_COLUMNS) + f"{counts.seconds:>9.2f}")
+    total_read = sum(c.read for c in report.entities.values())
+    rate = total_read / report.seconds if report.seconds else 0.0
+    lines.append(f"{total_read:,} rows in {report.seconds:.2f} s ({rate:,.0f} rows/s)")
+    if report.quarantine_total:
+        lines.append(f"{report.quarantine_total:,} rows wait in quarantine: see `erp-crm sync quarantine`")
+    return "\n".join(lines)
+
+
+def format_quarantine(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "quarantine is empty"
+    lines = []
+    for row in rows:
+        raw = ", ".join(f"{k}={v!r}" for k, v in row["raw"].items())
+        lines.append(f"{row['entity']} {row['erp_key'] or '(no key)'}: {row['reason']}\n    since {row['first_seen_at']}; {raw}")
+    return "\n".join(lines)
+
+
+def describe_fields() -> str:
+    """The canonical entities and fields, for people writing a definition."""
+    lines = []
+    for entity in ENTITIES:
+        lines.append(f"{entity.name} ({entity.table}): {entity.doc}")
+        for f in entity.fields:
+            notes = [f.kind.value]
+            if f.required:
+                notes.append("required")
+            if f.ref:
+                notes.append(f"ERP key of a {f.ref}")
+            if f.choices:
+                notes.append("one of " + "/".join(f.choices))
+            lines.append(f"  {f.name:<20} {', '.join(notes)}{'  - ' + f.doc if f.doc else ''}")
+    return "\n".join(lines)

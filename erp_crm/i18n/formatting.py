@@ -1,0 +1,47 @@
+"""Numbers, percentages, dates and forint amounts as each locale writes them (Babel, from CLDR).
+
+Hungarian groups thousands with a no-break space and uses a decimal comma (1 234,5);
+English uses 1,234.5. Hand-written rules get the corner cases wrong (rounding, the sign,
+currency placement), so every such string comes from Babel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from erp_crm.errors import UserError
+from erp_crm.i18n import LOCALES
+
+Number = float | int | Decimal
+
+
+def check_locale(locale: str) -> str:
+    """`locale` if erp-crm speaks it, else a UserError naming the ones it does."""
+    if locale not in LOCALES:
+        raise UserError(f"language {locale!r}: erp-crm speaks {', '.join(LOCALES)}")
+    return locale
+
+
+def number(value: Number, locale: str, decimals: int = 0) -> str:
+    """`value` with thousands grouped and exactly `decimals` decimals."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=locale, decimal_quantization=True)
+
+
+def percent(share: Number, locale: str) -> str:
+    """A share of 1 as a whole percentage (0.123 → 12%)."""
+    return format_percent(share, locale=locale)
+
+
+def huf(amount: Number, locale: str) -> str:
+    """A forint amount, whole forints (HUF has no fillér in use)."""
+    return format_currency(amount, "HUF", locale=locale, format_type="standard", currency_digits=True)
+
+
+def day(value: dt.date, locale: str) -> str:
+    """A date in the locale's medium form (2024. máj. 1. / May 1, 2024)."""
+    return format_date(value, format="medium", locale=locale)

@@ -1,0 +1,8 @@
+"""The overlay's tables, one module per area. Importing this package registers every table on `metadata`,
+which migrations and schema comparisons need whole.
+"""
+
+from erp_crm.model.tables import feed, metrics, profile, segments, sync, synced
+from erp_crm.model.tables.base import metadata
+
+__all__ = ["feed", "metadata", "metrics", "profile", "segments", "sync", "synced"]

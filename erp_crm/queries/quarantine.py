@@ -1,0 +1,20 @@
+"""ERP rows the sync could not take, with the reason and the raw values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.model.tables.sync import quarantine
+
+
+def quarantined_rows(conn: Connection, source: str, *, entity: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The quarantined rows of `source` (of one `entity`, if given), by entity and key, at most `limit`."""
+    q = quarantine
+    statement = sa.select(q.c.entity, q.c.erp_key, q.c.reason, q.c.raw, q.c.first_seen_at, q.c.last_seen_at).where(q.c.source == source)
+    if entity:
+        statement = statement.where(q.c.entity == entity)
+    statement = statement.order_by(q.c.entity, q.c.erp_key).limit(limit)
+    return [dict(row._mapping) for row in conn.execute(statement)]

@@ -1,0 +1,81 @@
+"""What every settings section shares: strict keys, immutability, durations, paths and URLs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are mistakes, and nothing changes a section once loaded.
+
+    Frozen, because one settings object is shared by everything a process runs (a web
+    app, a scheduler): a service that tweaked its section would change it for the others.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Located(Section):
+    """A section whose relative paths and error messages refer to the home it was loaded from.
+
+    The home is not a key of the section (a settings file must not say where it lives), so
+    the loader sets it after validation; `located_in` is the only place that does.
+    """
+
+    _home: Path = PrivateAttr(default=Path("."))
+    _origin: str = PrivateAttr(default="settings")
+
+    def located_in(self, home: Path, origin: str) -> None:
+        self._home = home
+        self._origin = origin
+
+    @property
+    def home(self) -> Path:
+        return self._home
+
+    @property
+    def origin(self) -> str:
+        """The settings file this section came from, for messages that name a key in it."""
+        return self._origin
+
+
+def parse_duration(text: str | int) -> int:
+    """`10m` → 600 seconds; a bare number is seconds."""
+    if isinstance(text, int):
+        return text
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError("expected a duration such as 30s, 10m, 2h or 1d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def resolve_path(home: Path, value: str) -> Path:
+    """Paths in settings are relative to the home, not to the current directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else home / path
+
+
+def check_url(value: str) -> str:
+    """A database URL SQLAlchemy can read, or a ValueError saying what one looks like."""
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError("expected a database URL such as sqlite:///var/crm.sqlite or postgresql+psycopg://user@host/db") from None
+    return value
+
+
+def anchor_sqlite(url: URL, home: Path) -> URL:
+    """SQLite paths in settings are relative to the home, not to the current directory."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.is_absolute() and not url.database.startswith("file:"):
+            return url.set(database=str(home / path))
+    return url

@@ -1,0 +1,12 @@
+"""Where the log goes and how much of it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from erp_crm.settings.base import Section
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str | None = "var/log/erp_crm.log"

@@ -670,9 +670,9 @@ def create_statements(dialect: str) -> list[str]:
         tail = ") ENGINE=innodb DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci" if dialect == "mysql" else ")"
         out.append(f"CREATE TABLE {table.name} (\n  {body}\n{tail}")
     if dialect != "mysql":
-        for table, name, cols, unique in INDEXES:
+        for owner, name, cols, unique in INDEXES:
             kind = "UNIQUE INDEX" if unique else "INDEX"
-            out.append(f"CREATE {kind} {name} ON {table} ({', '.join(cols)})")
+            out.append(f"CREATE {kind} {name} ON {owner} ({', '.join(cols)})")
     return out
 
 

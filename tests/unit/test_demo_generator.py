@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import statistics
 import time
-from datetime import date
+from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from erp_crm.demo import build_demo_erp
 from erp_crm.demo import hungarian as hu
 from erp_crm.demo.dolibarr_schema import TABLES
 from erp_crm.demo.expected import dolibarr_entity_counts
+from erp_crm.demo.records import Category, Contact, Invoice, Order, Partner, Payment, Product, Quote, Ticket, User
+from erp_crm.demo.simulation import simulate
 
 TODAY = date(2024, 5, 15)
 ARGS = dict(customers=90, years=2, seed=3, today=TODAY)
@@ -154,7 +158,7 @@ def test_history_shows_buying_rhythms_and_lapsed_customers(demo) -> None:
     for days in per_customer.values():
         if len(days) < 5:
             continue
-        gap = statistics.median((b - a).days for a, b in zip(days, days[1:]))
+        gap = statistics.median((b - a).days for a, b in itertools.pairwise(days))
         if gap <= 40:
             regular += 1
             if (TODAY - days[-1]).days > 4 * max(gap, 15):
@@ -179,6 +183,81 @@ def test_expected_counts_follow_dolibarrs_rules(demo) -> None:
     assert expected["payment"] == counts["llx_paiement_facture"]
     assert expected["invoice"] <= counts["llx_facture"]
     assert expected["partner"] == counts["llx_societe"]
+
+
+class RecordingWriter:
+    """A second layout in miniature: it keeps ids only, and checks what the interface promises."""
+
+    def __init__(self) -> None:
+        self.handed: dict[str, set[int]] = {"user": set(), "partner": set(), "quote": set(), "order": set(),
+                                            "invoice": set(), "payment": set(), "ticket": set()}
+        self.counts: Counter[str] = Counter()
+        self.items: set[str] = set()
+        self.last_moment = datetime.min
+
+    def _take(self, kind: str, record_id: int) -> None:
+        assert record_id == len(self.handed[kind]) + 1, (kind, record_id)  # numbered in the order handed over
+        self.handed[kind].add(record_id)
+
+    def _document(self, kind: str, doc: Quote | Order | Invoice | Payment | Ticket) -> None:
+        assert doc.when >= self.last_moment, (kind, doc.when)  # in the order they happen
+        self.last_moment = doc.when
+        assert doc.partner.id in self.handed["partner"]
+        self._take(kind, doc.id)
+
+    def user(self, user: User) -> None:
+        self._take("user", user.id)
+
+    def category(self, category: Category) -> None:
+        self.counts["category"] += 1
+
+    def product(self, product: Product) -> None:
+        self.items.add(product.item.ref)
+
+    def partner(self, partner: Partner) -> None:
+        assert partner.created_by is not None and partner.created_by.id in self.handed["user"]
+        self._take("partner", partner.id)
+
+    def contact(self, contact: Contact) -> None:
+        assert contact.partner.id in self.handed["partner"]
+        self.counts["contact"] += 1
+
+    def quote(self, quote: Quote) -> None:
+        self._document("quote", quote)
+
+    def order(self, order: Order) -> None:
+        assert order.quote is None or order.quote.id in self.handed["quote"]
+        self._document("order", order)
+
+    def invoice(self, invoice: Invoice) -> str:
+        assert invoice.order is None or invoice.order.id in self.handed["order"]
+        assert invoice.credited is None or invoice.credited.id in self.handed["invoice"]
+        assert all(line.item.ref in self.items for line in invoice.lines)
+        self._document("invoice", invoice)
+        return f"INV/{invoice.id}"
+
+    def payment(self, payment: Payment) -> None:
+        assert payment.parts and all(inv.id in self.handed["invoice"] for inv, _ in payment.parts)
+        self._document("payment", payment)
+
+    def ticket(self, ticket: Ticket) -> None:
+        assert "{ref}" not in ticket.message
+        self._document("ticket", ticket)
+
+    def finish(self) -> dict[str, int]:
+        return {**{kind: len(ids) for kind, ids in self.handed.items()}, **self.counts}
+
+
+def test_another_layout_gets_the_same_history_in_order(demo) -> None:
+    engine, counts = demo
+    seen = simulate(RecordingWriter(), customers=ARGS["customers"], years=ARGS["years"], seed=ARGS["seed"],
+                    today=TODAY - timedelta(days=1))
+    tables = {"user": "llx_user", "partner": "llx_societe", "contact": "llx_socpeople", "category": "llx_categorie",
+              "quote": "llx_propal", "order": "llx_commande", "invoice": "llx_facture", "payment": "llx_paiement",
+              "ticket": "llx_ticket"}
+    assert seen == {kind: counts[table] for kind, table in tables.items()}
+    complaint = rows(engine, "SELECT message FROM llx_ticket WHERE type_code IN ('ISSUE', 'PROBLEM') LIMIT 1")
+    assert complaint and re.search(r"\bFA\d{4}-\d{4}\b", complaint[0][0])  # the number the writer gave the invoice
 
 
 def test_full_size_demo_is_fast(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@
   under CI=true) when pyodbc or that driver is missing.
 
 A missing server skips the test with the reason, except under CI=true, where it fails.
+Under tests/unit these fixtures fail instead (tests/unit/conftest.py): the unit tier
+needs no database server and no ODBC driver.
 Plain helpers (`odbc_connection_string`, `make_home`) are in `tests/support/`.
 """
 
@@ -21,6 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so that test modules can `import tests.support...` in any import mode
     sys.path.insert(0, str(ROOT))
+
+pytest.register_assert_rewrite("tests.support")  # helpers that assert (filter_strategies.check) report like tests
 
 from tests.support.databases import MARIADB, POSTGRESQL, ScratchDatabases  # noqa: E402
 from tests.support.odbc import require_odbc_driver  # noqa: E402

@@ -180,7 +180,7 @@ def test_a_run_killed_before_it_could_finish_is_marked_interrupted(setup: tuple[
         conn.execute(sa.update(sync_run).values(status="running", finished_at=None))  # as a SIGKILL leaves it
     report = run_sync(settings)
     with engine.connect() as conn:
-        rows = dict(conn.execute(sa.select(sync_run.c.id, sync_run.c.status)).tuples())
+        rows = dict(conn.execute(sa.select(sync_run.c.id, sync_run.c.status)).all())
     engine.dispose()
     assert rows[report.run_id] == "ok"
     assert set(rows.values()) == {"ok", "interrupted"}

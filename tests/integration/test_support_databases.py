@@ -1,15 +1,11 @@
-"""The scratch-database fixtures and the skip-or-fail rule."""
+"""The scratch-database fixtures on the real servers, and what happens when a server is missing."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from tests.support.databases import MARIADB, POSTGRESQL, ScratchDatabases, Server, create_database
-from tests.support.odbc import require_odbc_driver
-from tests.support.require import unavailable
 
 
 def _database_exists(server: Server, name: str) -> bool:
@@ -62,24 +58,9 @@ def test_overlay_url_is_usable(overlay_url: str) -> None:
     engine.dispose()
 
 
-def test_missing_pieces_skip_locally_and_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="no server"):
-        unavailable("no server")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        unavailable("no server")
-    with pytest.raises(pytest.fail.Exception, match="not registered"):
-        require_odbc_driver("No Such Driver 9")
-
-
 def test_an_unreachable_server_is_asked_once_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     nobody = Server("PostgreSQL at 127.0.0.1:1", "postgresql+psycopg://postgres@127.0.0.1:1/postgres", "", "")
     for _ in range(2):
         with pytest.raises(pytest.skip.Exception, match="PostgreSQL at 127.0.0.1:1 is not reachable"):
             create_database(nobody)
-
-
-def test_odbc_driver_fixture_returns_the_name(odbc_driver: Callable[[str], str]) -> None:
-    assert odbc_driver("SQLite3") == "SQLite3"

@@ -19,9 +19,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def configure_logging(settings: LoggingSettings, home: Path) -> None:
     root = logging.getLogger("erp_crm")
     root.setLevel(settings.level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     if settings.file:
         path = resolve_path(home, settings.file)
         try:

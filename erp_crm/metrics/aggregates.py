@@ -118,7 +118,7 @@ def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, 
     converted = sa.select(quote.c.partner_id).join(order, order.c.quote_id == quote.c.id).where(order.c.date > last_as_of, order.c.date <= as_of)
     result.add("order", conn.execute(converted.distinct()).scalars())
     for ids in result.by_entity.values():
-        ids.discard(None)  # type: ignore[arg-type]
+        ids.discard(None)
     return result
 
 
@@ -142,7 +142,8 @@ def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]]
         assert days is not None, "the invoices part needs the invoice days"
         counted = days.until((as_of - EPOCH).days)
         frames += [counted.per_partner(), purchase_figures(counted.purchases(), as_of)]
-    frame = frames[0].join(frames[1:], how="outer") if len(frames) > 1 else frames[0]
+    rest: list[pd.DataFrame | pd.Series] = [*frames[1:]]  # the list type DataFrame.join is declared to take
+    frame = frames[0].join(rest, how="outer") if rest else frames[0]
     return frame.reindex(columns=columns)
 
 

@@ -153,10 +153,10 @@ class EvaluationReport:
 
 def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> np.ndarray:
     """P(alive) of each customer from ``model`` fitted on them (time in weeks); NaN if no fit."""
-    x, t_x, T = summary["frequency"], summary["recency"] / 7.0, summary["T"] / 7.0
+    x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                return model.fit(x, t_x, T).probability_alive(x, t_x, T)  # type: ignore[attr-defined]
+                return model.fit(x, t_x, T).probability_alive(x, t_x, T)
     except (FitError, ValueError):
         return np.full(len(summary), np.nan)
 

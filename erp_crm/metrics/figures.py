@@ -94,6 +94,7 @@ def _lapse(frame: pd.DataFrame, options: MetricsSection) -> None:
     bought = frame["purchase_days"].to_numpy() > 0
     for column in LAPSE_FLAGS:
         flag = flags[column].fillna(False).astype(bool).to_numpy()
-        frame[column] = np.where(bought, flag, None)
+        # numpy's stubs take no None for a branch; np.where makes it an object array's None
+        frame[column] = np.where(bought, flag, None)  # type: ignore[call-overload]
     frame["lapse_score"] = flags["lapse_score"].astype(np.float64).to_numpy()
     frame[REASON] = flags["reason"].to_numpy()

@@ -120,7 +120,7 @@ def _params(model: Any) -> dict[str, float | None]:
     return {k: (v if math.isfinite(v) else None) for k, v in asdict(model).items()}
 
 
-def _model_params(record: dict[str, Any], cls: type) -> dict[str, float]:
+def _model_params(record: dict[str, Any], cls: type[MBGNBD | GammaGamma]) -> dict[str, float]:
     names = cls.__dataclass_fields__
     return {k: (float("nan") if v is None else float(v)) for k, v in record.items() if k in names}
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -54,9 +55,12 @@ class ScoreTerms:
         p = p_alive.astype(np.float64).clip(1e-9, 1 - 1e-9)
         ratio = overdue(recency, typical_gap_days.astype(np.float64))
         steady = count >= settings.rhythm_min_purchases
+        # numpy's stubs match a Series[float] as an array-like (an ndarray result) before their
+        # __array_ufunc__ overload; pandas hands back a Series
+        silence = cast(pd.Series, np.log((1.0 + recency) / count))
         return cls(
             logit(1.0 - p).fillna(0.0),
-            np.log((1.0 + recency) / count),
+            silence,
             np.log(ratio.clip(lower=1.0)).where(steady, 0.0).fillna(0.0),
         )
 
@@ -111,7 +115,8 @@ def lapse_flags(frame: pd.DataFrame, settings: LapseSection) -> pd.DataFrame:
     result["lapsed_model"] = bought & (p_alive < settings.p_alive_below)
     result["lapse_score"] = lapse_score(recency, count, gap, p_alive, settings)
     result["lapsed"] = result[[f"lapsed_{name}" for name in settings.definitions]].any(axis=1)
-    result["reason"] = _reasons(result["lapsed"], recency, gap.where(steady), ratio.where(steady), p_alive)
+    # pandas-stubs take only scalars as a column's cells; pandas keeps these dicts in an object column
+    result["reason"] = cast(list[Any], _reasons(result["lapsed"], recency, gap.where(steady), ratio.where(steady), p_alive))
     return result
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 import numpy as np
 from scipy.optimize import minimize
@@ -46,6 +46,10 @@ class PurchaseModel:
 
     TIME_SCALED: ClassVar[tuple[int, ...]] = (1,)  # indexes of α (and β) among the parameters
 
+    if TYPE_CHECKING:
+        # What each subclass's dataclass __init__ takes: the parameters, then log_likelihood.
+        def __init__(self, *params: float) -> None: ...
+
     @classmethod
     def _terms(
         cls, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
@@ -75,6 +79,9 @@ class PurchaseModel:
     def conditional_expected_purchases(
         self, t: np.ndarray | float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
+        raise NotImplementedError
+
+    def probability_alive(self, x: np.ndarray | float, t_x: np.ndarray | float, T: np.ndarray | float) -> np.ndarray:
         raise NotImplementedError
 
     def expected_purchases(self, t: np.ndarray | float) -> np.ndarray:

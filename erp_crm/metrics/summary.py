@@ -41,7 +41,8 @@ def day_number(day: Day) -> int:
         return int(day)
     if isinstance(day, dt.datetime):
         day = day.date()
-    return int(np.datetime64(day, "D").astype(np.int64))
+    # numpy's stubs give no overload for a datetime64 with a unit, which numpy converts like a str or a date
+    return int(np.datetime64(day, "D").astype(np.int64))  # type: ignore[call-overload]
 
 
 def day_numbers(days: np.ndarray) -> np.ndarray:

@@ -226,7 +226,7 @@ class _Compiler:
         if op == "between":
             _check_range(values, cond)
             return left.between(binds[0], binds[1])
-        return getattr(left, _COMPARE[op])(binds[0])  # type: ignore[no-any-return]
+        return getattr(left, _COMPARE[op])(binds[0])
 
     def date_test(self, s: _Subject, cond: Condition) -> Expr:
         """By whole days: `= D` is all of day D, so datetime columns compare as people expect."""

@@ -248,7 +248,7 @@ def per_partner(value: sa.ColumnElement[Any], key: sa.ColumnElement[Any] | None 
 
     `key` is that table's partner id column; by default `partner_id` of `value`'s table.
     """
-    match = key if key is not None else value.table.c.partner_id  # type: ignore[attr-defined]
+    match = key if key is not None else value.table.c.partner_id
     return lambda ctx: sa.select(value).where(match == ctx.partner_id).scalar_subquery()
 
 

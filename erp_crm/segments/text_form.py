@@ -246,7 +246,7 @@ class Parser:
             return (Ago if end is not unit_tok else Period)(int(tok.value), unit, where)
         if tok.kind == "name" and tok.word not in RESERVED:
             return Text(tok.text, tok.where, bare=True)
-        words = {"today": Today(tok.where), "true": Bool(True, tok.where), "false": Bool(False, tok.where)}
+        words: dict[str, Value] = {"today": Today(tok.where), "true": Bool(True, tok.where), "false": Bool(False, tok.where)}
         if tok.word in words:
             return words[tok.word]
         if tok.word in ("null", "empty"):

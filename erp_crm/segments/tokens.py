@@ -115,7 +115,8 @@ def _token_value(kind: str, raw: str, where: Where) -> tuple[str, str, Any, Wher
 
 def _string(text: str, start: int, src: _Source) -> tuple[str, int]:
     """A quoted string from `start` (the quote); returns its value and the offset after it."""
-    quote, out, i = text[start], [], start + 1
+    quote, i = text[start], start + 1
+    out: list[str] = []
     while i < len(text) and text[i] != "\n":
         ch = text[i]
         if ch == quote:

@@ -16,7 +16,8 @@ from pydantic import Field, field_validator
 from erp_crm.settings.base import Section
 
 Cuts = tuple[float, float, float, float]
-LAPSE_DEFINITIONS = ("rule", "rhythm", "model")
+LapseDefinition = Literal["rule", "rhythm", "model"]
+LAPSE_DEFINITIONS: tuple[LapseDefinition, ...] = ("rule", "rhythm", "model")
 NO_PURCHASE = "no_purchase"  # the group of partners who never bought
 UNCLASSIFIED = "unclassified"  # the group of a (R, FM) cell a custom grid leaves unnamed
 GROUP_NAME = re.compile(r"[^\W\d_A-Z][^\W\sA-Z]*")  # a lower-case word a filter can name bare: hűséges, at_risk
@@ -93,7 +94,7 @@ class LapseSection(Section):
     rhythm_min_purchases: int = Field(3, ge=2)
     p_alive_below: float = Field(0.3, ge=0, le=1)
     # which definitions make a partner "lapsed" (and so give it a reason)
-    definitions: tuple[Literal["rule", "rhythm", "model"], ...] = LAPSE_DEFINITIONS
+    definitions: tuple[LapseDefinition, ...] = LAPSE_DEFINITIONS
     # the combined lapse score's weights; `metrics evaluate` fits them to your history
     score_model_weight: float = Field(1.0, ge=0)
     score_silence_weight: float = Field(2.0, ge=0)

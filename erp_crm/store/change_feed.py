@@ -160,7 +160,7 @@ def changed_entries(conn: Connection, since: dt.datetime, entities: Collection[s
     if entities is not None:
         query = query.where(c.entity.in_(sorted(entities)))
     found = [tuple(r) for r in conn.execute(query)]
-    return None if any(partner_id is None for _, partner_id, _ in found) else found  # type: ignore[misc]
+    return None if any(partner_id is None for _, partner_id, _ in found) else found
 
 
 def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:

@@ -4,14 +4,14 @@ processing would cost more than the database's own work (large numeric results, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
-def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:
+def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> Iterator[Sequence[Any]]:
     """The rows of `query` straight from the database driver, `size` at a time.
 
     For large numeric results SQLAlchemy's per-row result processing costs more than the
@@ -23,7 +23,7 @@ def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> 
     params = driver_params(compiled)
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    cursor = raw.cursor(name="erp_crm_rows") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[call-arg]
+    cursor = raw.cursor(name="erp_crm_rows") if conn.dialect.name == "postgresql" else raw.cursor()
     try:
         cursor.execute(str(compiled), params)
         while rows := cursor.fetchmany(size):

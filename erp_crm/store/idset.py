@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -41,6 +42,6 @@ def id_set(conn: Connection, ids: Iterable[int], name: str = "erp_crm_ids") -> I
 @contextmanager
 def day_set(conn: Connection, cells: Iterable[tuple[int, dt.date]], name: str = "erp_crm_days") -> Iterator[sa.Table]:
     """Within the block, a temporary table of (partner_id, day) pairs."""
-    columns = [sa.Column("partner_id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("day", sa.Date, primary_key=True)]
+    columns: list[sa.Column[Any]] = [sa.Column("partner_id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("day", sa.Date, primary_key=True)]
     with temporary_table(conn, name, columns, [{"partner_id": int(p), "day": d} for p, d in sorted(set(cells))]) as table:
         yield table

@@ -89,7 +89,7 @@ def _tables(erp: ErpSource) -> list[str]:
     if erp.dialect_name == "sqlite":
         return [r[0] for r in _run(erp, sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))]
     tables = sa.table("tables", sa.column("table_name"), sa.column("table_schema"), schema="information_schema")
-    owner = sa.literal_column(_CATALOG_SCHEMA[erp.dialect_name])
+    owner: sa.ColumnClause[str] = sa.literal_column(_CATALOG_SCHEMA[erp.dialect_name])
     return [str(r[0]) for r in _run(erp, sa.select(tables.c.table_name).where(tables.c.table_schema == owner))]
 
 

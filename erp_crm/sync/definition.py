@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -145,7 +145,7 @@ class Definition(_Strict):
 def _validate_semantics(definition: Definition, doc: YamlDocument) -> None:
     """What pydantic cannot see: the fit between the definition and the canonical schema."""
 
-    def fail(loc: tuple[str | int, ...], message: str) -> None:
+    def fail(loc: tuple[str | int, ...], message: str) -> NoReturn:
         raise ConfigError(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {message}")
 
     for name, spec in definition.entities.items():
@@ -172,7 +172,8 @@ def _validate_semantics(definition: Definition, doc: YamlDocument) -> None:
                 fail(("entities", name, "fields"), f"required field {field.name!r} is not mapped")
         parent = entity.parent_field
         if parent is not None and spec.change is None:
-            pspec = definition.entities.get(parent.ref or "")
+            assert parent.ref is not None  # the parent field is the one referring to the entity's parent
+            pspec = definition.entities.get(parent.ref)
             if pspec is None:
                 fail(("entities", name), f"lines without a change column follow their {parent.ref}, which is not mapped")
             if spec.fields[parent.name].column is None:

@@ -397,9 +397,11 @@ def sync_source(
                 .where(sync_run.c.source == settings.source, sync_run.c.status == "running")
                 .values(status="interrupted", error="the process ended before the run finished")
             )
-            run_id = conn.execute(
+            inserted = conn.execute(
                 sa.insert(sync_run).values(source=settings.source, mode=mode, started_at=_now(), status="running")
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None  # a single-row INSERT reports the key it made
+            run_id = inserted[0]
         report = RunReport(run_id=run_id, mode=mode, source=settings.source)
         log.info("sync run %s (%s) of %s from %s", run_id, mode, settings.source, erp.label)
         run = SyncRun(settings, definition, overlay, erp, mode, progress, run_id)

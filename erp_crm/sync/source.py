@@ -12,7 +12,7 @@ import importlib
 import itertools
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from erp_crm.errors import ConfigError, SourceError
 from erp_crm.settings.databases import ErpSettings
@@ -111,7 +112,7 @@ class UndecodableText(Exception):
 @dataclass
 class Query:
     sql: str
-    params: tuple[Any, ...] | dict[str, Any]
+    params: tuple[Any, ...] | Mapping[str, Any]
 
 
 class ErpSource:
@@ -159,6 +160,7 @@ class ErpSource:
             elif self.dialect_name == "sqlite":
                 self.conn = self._sqlite_read_only()
             else:
+                assert self.url is not None  # not ODBC, so the connection was given as a URL
                 self._engine = sa.create_engine(self.url, poolclass=NullPool)
                 self._pooled = self._engine.raw_connection()  # the connection lives as long as this wrapper
                 self.conn = self._pooled.dbapi_connection
@@ -220,6 +222,7 @@ class ErpSource:
 
     def compile(self, statement: sa.ClauseElement) -> Query:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        assert isinstance(compiled, SQLCompiler)  # a query, not DDL: it has bound parameters
         values = compiled.construct_params()
         if compiled.positiontup is not None:
             return Query(str(compiled), tuple(values[name] for name in compiled.positiontup))

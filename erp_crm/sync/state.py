@@ -5,6 +5,7 @@ describe, so a crash can never leave a cursor ahead of the data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,10 +31,13 @@ def encode(value: Any) -> Any:
     return value
 
 
+_DECODERS: dict[str, Callable[[str], Any]] = {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}
+
+
 def decode(value: Any) -> Any:
     if isinstance(value, dict):
         (kind, text), = value.items()
-        return {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}[kind](text)
+        return _DECODERS[kind](text)
     if isinstance(value, list):
         return [decode(v) for v in value]
     return value

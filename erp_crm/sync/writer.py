@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.default import DefaultDialect
 
 from erp_crm.model.canonical import BY_NAME, Entity
 from erp_crm.model.tables.sync import quarantine
@@ -93,7 +94,8 @@ class EntityWriter:
         statement = dialect_insert(conn, self.table).values({c: sa.bindparam(c) for c in self.columns})
         updates = {c: statement.excluded[c] for c in self.columns if c not in ("source", "erp_key")}
         statement = statement.on_conflict_do_update(index_elements=["source", "erp_key"], set_=updates)
-        style = "qmark" if conn.dialect.name == "sqlite" else "format"
+        style: Literal["qmark", "format"] = "qmark" if conn.dialect.name == "sqlite" else "format"
+        assert isinstance(conn.dialect, DefaultDialect)  # every SQLAlchemy dialect is one; the Dialect interface takes no paramstyle
         dialect = type(conn.dialect)(paramstyle=style)
         compiled = statement.compile(dialect=dialect)
         positions = {name: i for i, name in enumerate(self.columns)}

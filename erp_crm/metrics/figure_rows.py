@@ -8,7 +8,6 @@ the run's date, which is always a copy of the current rows made by the database.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics.aggregates import AGGREGATES
-from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, REASON, SCORES, TEXTS
+from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
 from erp_crm.metrics.invoice_days import day_number_sql
 from erp_crm.model.tables.metrics import partner_metrics, partner_metrics_history
 from erp_crm.store.driver import driver_params, insert_sql, on_conflict
@@ -59,9 +58,7 @@ def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> lis
         series = frame[column]
         if column in LAPSE_FLAGS:
             values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v) for v in series]
-        elif column == REASON:  # JSON text: the driver writes it into a JSON column (PostgreSQL) or as text (SQLite)
-            values[column] = [None if v is None else json.dumps(v, separators=(",", ":")) for v in series]
-        elif column in TEXTS:
+        elif column in TEXTS:  # the lapse reason among them: JSON text the driver writes into the JSON column
             values[column] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series]
         elif column in _DATES:
             values[column] = _dates(series.to_numpy(np.float64))

@@ -25,8 +25,7 @@ from erp_crm.settings.metrics import MetricsSection
 
 METRIC_COLUMNS = tuple(c.name for c in partner_metrics.columns if c.name not in ("partner_id", "as_of", "source", "computed_at"))
 SCORES = ("r_score", "f_score", "m_score")
-TEXTS = ("rfm_group",)
-REASON = "lapse_reason"
+TEXTS = ("rfm_group", "lapse_reason")
 LAPSE_FLAGS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
 
 
@@ -97,4 +96,4 @@ def _lapse(frame: pd.DataFrame, options: MetricsSection) -> None:
         # numpy's stubs take no None for a branch; np.where makes it an object array's None
         frame[column] = np.where(bought, flag, None)  # type: ignore[call-overload]
     frame["lapse_score"] = flags["lapse_score"].astype(np.float64).to_numpy()
-    frame[REASON] = flags["reason"].to_numpy()
+    frame["lapse_reason"] = flags["reason"].to_numpy()

@@ -42,7 +42,7 @@ class QuintileCuts:
         """The cut points of these customers' figures (customers only: no NaN)."""
         recency = _cuts(-np.asarray(recency_days, dtype=np.float64))
         return cls(
-            None if recency is None else tuple(-c for c in recency),  # type: ignore[arg-type]
+            None if recency is None else (-recency[0], -recency[1], -recency[2], -recency[3]),
             _cuts(np.asarray(frequency, dtype=np.float64)),
             _cuts(np.asarray(monetary, dtype=np.float64)),
         )
@@ -54,7 +54,8 @@ def _cuts(values: np.ndarray) -> Cuts | None:
     if n == 0:
         return None
     order = np.sort(values)
-    return tuple(float(order[-(-k * n // 5) - 1]) for k in (1, 2, 3, 4))  # type: ignore[return-value]
+    first, second, third, fourth = (float(order[-(-k * n // 5) - 1]) for k in (1, 2, 3, 4))
+    return first, second, third, fourth
 
 
 def threshold_scores(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:

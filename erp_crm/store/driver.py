@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> Iterator[Sequence[Any]]:
@@ -34,7 +35,8 @@ def driver_rows(conn: Connection, query: sa.Select[Any], size: int = 50_000) -> 
 
 def driver_params(compiled: sa.engine.Compiled) -> Any:
     """A compiled statement's bound values as its driver takes them: in order (qmark), or by name (pyformat)."""
-    positions = compiled.positiontup  # type: ignore[attr-defined]
+    assert isinstance(compiled, SQLCompiler)  # a query, not DDL: it has bound parameters
+    positions = compiled.positiontup
     return [compiled.params[name] for name in positions] if positions is not None else compiled.params
 
 

@@ -60,6 +60,7 @@ class ReadPlan:
 
     def conditions(self, since: Any = None) -> list[sa.ColumnElement[bool]]:
         """The filter, and with `since` only rows changed since then."""
+        # the filter is SQL text, which SQLAlchemy takes wherever a boolean clause goes
         where: list[sa.ColumnElement[bool]] = [self.filter] if self.filter is not None else []  # type: ignore[list-item]
         return where + self.changed_since(since)
 

@@ -128,7 +128,9 @@ class EntityWriter:
             conn.exec_driver_sql(self.sql, params)
             return
         create, truncate, copy, merge = self.copy
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a live connection inside the caller's transaction
+        with raw.cursor() as cursor:
             cursor.execute(create)
             cursor.execute(truncate)
             with cursor.copy(copy) as stream:

@@ -101,6 +101,14 @@ class Overlay:
         """Hold the lock `name` for the block, across processes (and machines, on PostgreSQL); else UserError(`busy`)."""
         return overlay_lock(self.engine, name, busy)
 
+    def is_locked(self, name: str) -> bool:
+        """Whether some process holds the lock `name` now (found out by taking it and letting go at once)."""
+        try:
+            with self.lock(name, "held"):
+                return False
+        except UserError:
+            return True
+
     def _connection(self) -> Connection:
         """A new connection; an overlay that cannot be reached is the user's to fix: one line naming overlay.url."""
         try:

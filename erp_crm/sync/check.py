@@ -153,8 +153,27 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
     except SourceError as exc:
         report.add("FAIL", f"{name}: the entity's query fails (filter or SQL expressions): {exc}")
         return
+    problems += _check_keys(erp, plan, report)
     if not problems:
         report.add("OK", f"{name}: {source_label}, {count:,} rows pass the filter")
+
+
+def _check_keys(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int:
+    """Keys must name one row each: rows that share a key are quarantined, none of them taken."""
+    name, key = plan.entity.name, ", ".join(plan.spec.key)
+    try:
+        shared = _run(erp, plan.shared_keys(plan.whole_pass(), limit=3, with_count=True))
+        keyless = _run(erp, plan.keyless())[0][0]
+    except SourceError as exc:
+        report.add("WARN", f"{name}: could not test whether key {key} is unique: {exc}")
+        return 0
+    if keyless:
+        report.add("WARN", f"{name}: {keyless:,} row{'' if keyless == 1 else 's'} {'has' if keyless == 1 else 'have'} no key ({key} empty): they go to quarantine")
+    if not shared:
+        return 0
+    examples = ", ".join(f"{'|'.join(map(str, row[:-1]))!r} ({row[-1]} rows)" for row in shared)
+    report.add("FAIL", f"{name}: key {key} is not unique: {examples}; such rows go to quarantine, none taken (a composite key lists several columns: docs/connectors.md)")
+    return 1
 
 
 def check_connector(settings: ErpSettings) -> CheckReport:

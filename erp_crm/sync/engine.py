@@ -10,10 +10,13 @@ runs also compare key sets to find what the ERP deleted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,15 +31,21 @@ from erp_crm.settings.databases import ErpSettings
 from erp_crm.store import change_feed
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync import state as sync_state
+from erp_crm.sync.batches import KeyOrderedReader, Row
 from erp_crm.sync.definition import Definition
-from erp_crm.sync.mapping import BadValue, erp_key
+from erp_crm.sync.mapping import KEY_SEPARATOR, BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
-from erp_crm.sync.source import ErpSource, UndecodableText
-from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, quarantine_rows, release_from_quarantine
+from erp_crm.sync.source import ErpSource
+from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, json_safe, quarantine_rows, release_from_quarantine
 
 log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]
 PARENT_CHUNK = 500
+PROBED_KEYS = 100_000  # a pass that wrote more keys than this probes the whole table for shared keys
+SHARED_KEY = (
+    "key {key!r} is not unique: {n} rows of the ERP share it, so none is taken "
+    "(the definition's key must name one row; a composite key lists several columns: docs/connectors.md)"
+)
 
 
 @dataclass
@@ -47,7 +56,13 @@ class EntityCounts:
     unchanged: int = 0
     quarantined: int = 0
     deleted: int = 0
+    shared_keys: int = 0  # rows quarantined because another row of the ERP has their key (in quarantined too)
     seconds: float = 0.0
+
+    def add(self, other: EntityCounts) -> None:
+        """Add a further pass of the same entity (a resumed pass and its catch-up)."""
+        for f in fields(self):
+            setattr(self, f.name, round(getattr(self, f.name) + getattr(other, f.name), 3))
 
 
 @dataclass
@@ -70,22 +85,40 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
+def _key_text(values: Sequence[Any]) -> str:
+    """Raw key values as the overlay keeps the key (as `RowMapper.key_of` makes it)."""
+    return KEY_SEPARATOR.join(erp_key(v) for v in values)
+
+
 class EntitySync:
     """One entity of one run."""
 
-    def __init__(self, run: SyncRun, plan: ReadPlan) -> None:
+    def __init__(self, run: SyncRun, plan: ReadPlan, mode: Mode | None = None) -> None:
         self.run = run
         self.plan = plan
+        self.mode: Mode = mode or run.mode
         self.entity = plan.entity
         self.name = plan.entity.name
         self.counts = EntityCounts()
         self.mapper = plan.mapper
+        self.reader = KeyOrderedReader(run.erp, plan, run.batch_size)
         self.seen_keys: list[str] = []
+        self.written: dict[str, list[Any]] = {}  # key → raw key values written by a partial pass, to probe
+        self.copies: Counter[str] = Counter()  # quarantine entries of keyless rows handed out in this pass
+        self.set_apart: set[str] = set()  # keys this pass found shared and quarantined
         self.analyzed_at = 0
+        self.resumed = False
 
     # -- the run --------------------------------------------------------------------
 
     def execute(self) -> EntityCounts:
+        """Read the entity's rows into the overlay; any refusal by the ERP names the entity."""
+        try:
+            return self._execute()
+        except SourceError as exc:
+            raise SourceError(f"{self.name}: {exc}; `erp-crm check` shows what does not fit") from None
+
+    def _execute(self) -> EntityCounts:
         started = time.perf_counter()
         run, overlay = self.run, self.run.overlay
         with overlay.begin() as conn:
@@ -94,32 +127,34 @@ class EntitySync:
             self.has_quarantine = self._quarantine_count(conn) > 0
             t = SYNCED[self.name]
             self.writer.empty = conn.execute(sa.select(t.c.id).where(t.c.source == run.source_name).limit(1)).first() is None
-        pending = previous.pending if previous.pending and previous.pending.get("mode") == run.mode else None
+        pending = previous.pending if previous.pending and previous.pending.get("mode") == self.mode else None
+        self.resumed = pending is not None
         if pending is None:
             high = self._high_water()
-            whole = run.mode != "incremental" or previous.cursor is None or self._cursor_plan().change is None
+            whole = self.mode != "incremental" or previous.cursor is None or self._cursor_plan().change is None
             since = None if whole else sync_state.before(previous.cursor, run.lookback)
-            pending = {"mode": run.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "first_run": run.run_id}
+            pending = {"mode": self.mode, "since": sync_state.encode(since), "high": sync_state.encode(high), "last_key": None, "first_run": run.run_id}
+            # A pass that meets every row the ERP has knows which rows it no longer has: a reconciliation,
+            # and an incremental pass over an entity without a change column, read whole every time.
+            pending["seen"] = self.mode == "reconcile" or (whole and self.mode == "incremental" and not self._follows_parent() and not self.writer.empty)
             with overlay.begin() as conn:
                 if self.writer.empty:  # a first load logs no rows to the change feed: it says "everyone" instead
                     pending["first_load"] = True
                     change_feed.record_everyone(conn, self.name, _now())
-                if run.mode == "reconcile":
+                if pending["seen"]:
                     conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
                 sync_state.save(conn, run.source_name, self.name, cursor=previous.cursor, pending=pending, now=_now())
         self.pending = pending
         self.cursor = previous.cursor  # kept as it is until the entity finishes
         self.since = sync_state.decode(pending["since"])
         self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
-        try:
-            if self._follows_parent():
-                self._read_through_parents()
-            else:
-                self._read_in_key_order()
-            if run.mode == "incremental" and self.has_quarantine:
-                self._retry_quarantined()
-        except SourceError as exc:
-            raise SourceError(f"{self.name}: {exc}; `erp-crm check` shows what does not fit") from None
+        if self._follows_parent():
+            self._read_through_parents()
+        else:
+            self._read_in_key_order()
+        self._probe_shared_keys()
+        if self.mode == "incremental" and self.has_quarantine:
+            self._retry_quarantined()
         with overlay.begin() as conn:
             self._finish(conn)
         if self.counts.inserted > self.analyzed_at:
@@ -131,6 +166,10 @@ class EntitySync:
         if self.counts.quarantined:
             log.warning("%s: %d rows went to quarantine (erp-crm sync quarantine --entity %s)", self.name, self.counts.quarantined, self.name)
         return self.counts
+
+    def left_behind(self) -> bool:
+        """Whether this pass resumed an interrupted one over an entity read by change, so rows may have changed behind it."""
+        return self.resumed and self._cursor_plan().change is not None
 
     def _follows_parent(self) -> bool:
         return isinstance(self.plan, LinePlan) and self.plan.change is None
@@ -156,30 +195,11 @@ class EntitySync:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _pages(self, where: Sequence[sa.ColumnElement[bool]], last_key: Sequence[Any] | None) -> Iterator[list[tuple[Any, ...]]]:
-        """Batches in key order after `last_key`: one streamed query, or keyed pages."""
-        erp, size = self.run.erp, self.run.batch_size
-        while erp.streams:
-            try:
-                for rows in erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)])), size):
-                    last_key = [rows[-1][i] for i in self.mapper.key_positions]
-                    yield rows
-                return
-            except UndecodableText:
-                erp.decode_text_leniently()  # and read on after the last batch handed out
-        while True:
-            rows = [r for batch in erp.rows(erp.compile(self.plan.select([*where, *self.plan.after(last_key)], limit=size)), size) for r in batch]
-            if rows:
-                yield rows
-            if len(rows) < size:
-                return
-            last_key = [rows[-1][i] for i in self.mapper.key_positions]
-
     def _read_in_key_order(self) -> None:
         where = self.plan.whole_pass() + self.plan.changed_since(self.since)
         last_key = sync_state.decode(self.pending["last_key"])
-        for rows in self._pages(where, last_key):
-            self.pending["last_key"] = sync_state.encode([rows[-1][i] for i in self.mapper.key_positions])
+        for rows in self.reader.batches(where, last_key):
+            self.pending["last_key"] = sync_state.encode(self.reader.key_values(rows[-1]))
             self._write_batch(rows, save_progress=True)
 
     def _read_through_parents(self) -> None:
@@ -195,7 +215,7 @@ class EntitySync:
             if not parent_keys:
                 return
             self.seen_keys = []
-            for rows in self._pages([*own_where, *plan.of_parents(parent_keys)], None):
+            for rows in self.reader.batches([*own_where, *plan.of_parents(parent_keys)], None):
                 self._write_batch(rows, save_progress=False)
             last = [parent_keys[-1]]
             self.pending["last_key"] = sync_state.encode(last)
@@ -230,9 +250,8 @@ class EntitySync:
                 return
             after_id = part[-1].id
             found: set[str] = set()
-            for rows in self._pages([*where, self.plan.key_in([r.key_values for r in part])], None):
-                found.update(k for k in map(self.mapper.key_of, rows) if k is not None)
-                self._write_batch(rows, save_progress=False)
+            for rows in self.reader.batches([*where, self.plan.key_in([r.key_values for r in part])], None):
+                found.update(self._write_batch(rows, save_progress=False))
             gone = [r.erp_key for r in part if r.erp_key not in found]
             if gone:  # deleted in the ERP or no longer passing the filter: nothing left to fix
                 with self.run.overlay.begin() as conn:
@@ -240,7 +259,8 @@ class EntitySync:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _write_batch(self, rows: list[tuple[Any, ...]], *, save_progress: bool) -> None:
+    def _write_batch(self, rows: list[Row], *, save_progress: bool) -> set[str]:
+        """Map, write and quarantine one batch; returns the keys the batch met (written or quarantined)."""
         mapped, bad = [], []
         map_row = self.plan.mapper_for(self.run.erp.lenient_text).map_row
         for row in rows:
@@ -248,8 +268,16 @@ class EntitySync:
                 mapped.append(map_row(row))
             except BadValue as exc:
                 bad.append(self._bad_row(row, str(exc)))
+        keys = [m[0] for m in mapped] + [b["key"] for b in bad if b["key"] is not None]
+        shared = {k for k, n in Counter(keys).items() if n > 1} if len(set(keys)) < len(keys) else set()
+        if shared:
+            self.set_apart.update(shared)
+            mapped = [m for m in mapped if m[0] not in shared]
+            bad = [b for b in bad if b["key"] not in shared] + self._shared_rows(rows, shared)
         now = _now()
         with self.run.overlay.begin() as conn:
+            if shared:
+                self._retire(conn, sorted(shared), now)
             result = self.writer.write(conn, mapped, now)
             if result.rejected:
                 raw_by_key = {self.mapper.key_of(r): r for r in rows}
@@ -257,22 +285,79 @@ class EntitySync:
             quarantine_rows(conn, self.run.source_name, self.name, bad, now, self.run.run_id)
             if self.has_quarantine:
                 release_from_quarantine(conn, self.run.source_name, self.name, result.written_keys)
-            met = result.written_keys + [b["erp_key"] for b in bad if b["erp_key"]]  # rows the ERP still has
-            if self.run.mode == "reconcile":
+            met = result.written_keys + [b["key"] for b in bad if b["key"] is not None]  # rows the ERP still has
+            if self.pending.get("seen"):
                 self._record_seen(conn, met)
             if self._follows_parent():
                 self.seen_keys.extend(met)
             if save_progress:
                 self._save_progress(conn)
+        if self.since is not None and result.written_keys:  # a partial pass: are the keys it wrote shared with rows it did not read?
+            written = set(result.written_keys)
+            self.written.update((k, self.reader.key_values(r)) for r in rows if (k := self.mapper.key_of(r)) in written)
         c = self.counts
         c.read += len(rows)
         c.inserted += result.inserted
         c.updated += result.updated
         c.unchanged += result.unchanged
         c.quarantined += len(bad)
+        c.shared_keys += sum(1 for b in bad if b["key"] in shared)
         if c.inserted >= max(1000, 2 * self.analyzed_at):
             self._analyze()
         self.run.progress(self.name, c.read, self.expected)
+        return {*result.written_keys, *(b["erp_key"] for b in bad)}
+
+    def _shared_rows(self, rows: list[Row], shared: set[str]) -> list[dict[str, Any]]:
+        """Every row whose key another row of the batch has, for quarantine: one entry each, none kept.
+
+        The quarantine holds one entry per key, so the second and later rows of a key get
+        entries of their own ("K (row 2 of 3)"); each keeps the real key values, so the rows
+        are read again by key and leave quarantine once the ERP's keys are unique.
+        """
+        by_key: dict[str, list[Row]] = {}
+        for row in rows:
+            key = self.mapper.key_of(row)
+            if key in shared:
+                by_key.setdefault(key, []).append(row)
+        out = []
+        for key, group in by_key.items():
+            reason = SHARED_KEY.format(key=key, n=len(group))
+            for n, row in enumerate(group, start=1):
+                out.append(self._bad_row(row, reason, entry=key if n == 1 else f"{key} (row {n} of {len(group)})"))
+        return out
+
+    def _retire(self, conn: Connection, keys: list[str], now: datetime) -> None:
+        """Overlay rows whose key turned out to be shared stop counting: which ERP row they held is unknown."""
+        t = SYNCED[self.name]
+        for part in chunks(keys):
+            live = sa.and_(t.c.source == self.run.source_name, t.c.erp_key.in_(part), t.c.erp_deleted_at.is_(None))
+            change_feed.record_rows(conn, self.name, live, now)
+            self.counts.deleted += conn.execute(sa.update(t).where(live).values(erp_deleted_at=now)).rowcount or 0
+
+    def _probe_shared_keys(self) -> None:
+        """Rows that share a key but were not read together: quarantine them all.
+
+        Key order brings the rows of one key together, except where a pass reads by parts:
+        lines through their documents (a line key that repeats in several documents), and
+        partial passes (a changed row whose key an unchanged row also has). The ERP is
+        asked which of the keys are shared, and their rows are read again together.
+        """
+        whole = self.since is None
+        if whole and not self._follows_parent():
+            return
+        where = self.plan.whole_pass()
+        if whole or len(self.written) > PROBED_KEYS:
+            probes: list[list[sa.ColumnElement[bool]]] = [where]
+        else:
+            written = list(self.written.values())
+            probes = [[*where, self.plan.key_in(written[i : i + PARENT_CHUNK])] for i in range(0, len(written), PARENT_CHUNK)]
+        for probe in probes:
+            query = self.run.erp.compile(self.plan.shared_keys(probe))
+            found = (list(row) for batch in self.run.erp.rows(query, PARENT_CHUNK) for row in batch)
+            shared = [values for values in found if _key_text(values) not in self.set_apart]
+            for i in range(0, len(shared), PARENT_CHUNK):
+                for rows in self.reader.batches([*where, self.plan.key_in(shared[i : i + PARENT_CHUNK])], None):
+                    self._write_batch(rows, save_progress=False)
 
     def _analyze(self) -> None:
         """Fresh planner statistics while a PostgreSQL table fills up.
@@ -286,13 +371,24 @@ class EntitySync:
             with self.run.overlay.begin() as conn:
                 conn.exec_driver_sql(f'ANALYZE "{SYNCED[self.name].name}"')
 
-    def _bad_row(self, row: tuple[Any, ...], reason: str) -> dict[str, Any]:
+    def _bad_row(self, row: Row, reason: str, entry: str | None = None) -> dict[str, Any]:
+        """A quarantine entry: `entry` (the row's key by default) and the key values to read it again by.
+
+        A row without a key gets an entry named after its values, so meeting it again on
+        the next run updates that entry instead of adding another.
+        """
         key = self.mapper.key_of(row)
+        raw = self.mapper.raw(row)
+        if entry is None and key is None:
+            digest = hashlib.md5(json.dumps({k: json_safe(v) for k, v in raw.items()}, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+            self.copies[digest] += 1
+            entry = f"(no key) {digest}" + (f" (copy {self.copies[digest]})" if self.copies[digest] > 1 else "")
         return {
-            "erp_key": key,
-            "key_values": [row[i] for i in self.mapper.key_positions] if key is not None else None,
+            "erp_key": entry or key,
+            "key": key,
+            "key_values": self.reader.key_values(row) if key is not None else None,
             "reason": reason,
-            "raw": self.mapper.raw(row),
+            "raw": raw,
         }
 
     def _record_seen(self, conn: Connection, keys: list[str]) -> None:
@@ -328,17 +424,17 @@ class EntitySync:
 
     def _finish(self, conn: Connection) -> None:
         run, t, now = self.run, SYNCED[self.name], _now()
-        self.writer.resolve_late_references(conn, None if run.mode != "incremental" else run.gained_rows, now)
+        self.writer.resolve_late_references(conn, None if self.mode != "incremental" else run.gained_rows, now)
         if self.pending.get("first_load"):  # said again at the end, for consumers that ran during the load
             change_feed.record_everyone(conn, self.name, now)
-        if run.mode == "reconcile":
+        if self.pending.get("seen"):
             seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
             vanished = sa.and_(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
             change_feed.record_rows(conn, self.name, vanished, now)
             result = conn.execute(sa.update(t).where(vanished).values(erp_deleted_at=now))
             self.counts.deleted += result.rowcount or 0
             conn.execute(sa.delete(sync_seen).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name))
-        if run.mode != "incremental":  # a whole pass met every row still there: older entries are gone from the ERP
+        if self.mode != "incremental":  # a whole pass met every row still there: older entries are gone from the ERP
             conn.execute(
                 sa.delete(quarantine).where(
                     quarantine.c.source == run.source_name,
@@ -348,6 +444,21 @@ class EntitySync:
             )
         cursor = sync_state.decode(self.pending["high"])
         sync_state.save(conn, run.source_name, self.name, cursor=cursor, pending=None, now=_now())
+
+
+def _sync_entity(run: SyncRun, plan: ReadPlan) -> EntityCounts:
+    """One entity's pass; a pass that resumed an interrupted one is followed by an incremental one.
+
+    A resumed pass goes on after the last key it reached, so rows before that key that
+    changed while it was down are not read, and its cursor is the one of the interrupted
+    run: the incremental pass reads what changed since, so the run ends up to date.
+    """
+    entity = EntitySync(run, plan)
+    counts = entity.execute()
+    if entity.left_behind():
+        log.info("%s: resumed an interrupted pass; reading what changed since it began", plan.entity.name)
+        counts.add(EntitySync(run, plan, mode="incremental").execute())
+    return counts
 
 
 class SyncRun:
@@ -410,7 +521,7 @@ def sync_source(
             for name, plan in plans.items():
                 if entities and name not in entities:
                     continue
-                report.entities[name] = EntitySync(run, plan).execute()
+                report.entities[name] = _sync_entity(run, plan)
         except BaseException as exc:
             log.error("sync run %s (%s) failed: %s", run_id, mode, exc)
             with overlay.begin() as conn:

@@ -101,6 +101,17 @@ class ReadPlan:
         statement = sa.select(*columns).select_from(self.source).where(*where).order_by(*self.keys)
         return statement.limit(limit) if limit else statement
 
+    def shared_keys(self, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None, with_count: bool = False) -> sa.Select[Any]:
+        """The key values that more than one of the rows matching `where` have (keys must be unique, and may not be)."""
+        not_null = [k.is_not(None) for k in self.keys]
+        columns = [*self.keys, sa.func.count()] if with_count else self.keys
+        statement = sa.select(*columns).select_from(self.source).where(*where, *not_null).group_by(*self.keys).having(sa.func.count() > 1)
+        return statement.limit(limit) if limit else statement
+
+    def keyless(self) -> sa.Select[Any]:
+        """How many rows a whole pass meets without a key (they go to quarantine)."""
+        return sa.select(sa.func.count()).select_from(self.source).where(*self.whole_pass(), sa.or_(*(k.is_(None) for k in self.keys)))
+
     def max_change(self) -> sa.Select[Any]:
         assert self.change is not None
         return sa.select(sa.func.max(self.change)).select_from(self.source).where(*self.conditions())

@@ -12,9 +12,10 @@ import click
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.model.canonical import ENTITIES
 from erp_crm.queries.quarantine import quarantined_rows
+from erp_crm.queries.sync_runs import recent_runs
 from erp_crm.sync.engine import Mode, Progress, RunReport
 
-COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "deleted")
+COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "deleted", "shared_keys")
 
 
 @click.command()
@@ -69,6 +70,31 @@ def quarantine(obj: Context, entity: str | None, limit: int, as_json: bool) -> N
     click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str) if as_json else format_quarantine(rows))
 
 
+@sync.command("runs")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="At most this many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def runs(obj: Context, limit: int, as_json: bool) -> None:
+    """List the latest sync runs of the source: mode, start, end, status and rows read."""
+    source = obj.settings.erp.source
+    running_now = obj.overlay.is_locked(f"sync.{source}")
+    with obj.overlay.connect() as conn:
+        found = recent_runs(conn, source, limit=limit, running_now=running_now)
+    click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str) if as_json else format_runs(found))
+
+
+def format_runs(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "no sync runs yet: run `erp-crm sync`"
+    lines = [f"{'run':>6}  {'mode':<11} {'started':<19}  {'finished':<19}  {'status':<11} {'rows read':>12}"]
+    for run in runs:
+        read = sum(c.get("read", 0) for c in (run["counts"] or {}).values())
+        finished = f"{run['finished_at']:%Y-%m-%d %H:%M:%S}" if run["finished_at"] else "-"
+        line = f"{run['id']:>6}  {run['mode']:<11} {run['started_at']:%Y-%m-%d %H:%M:%S}  {finished:<19}  {run['status']:<11} {read:>12,}"
+        lines.append(line + (f"  {run['error']}" if run["error"] and run["status"] != "ok" else ""))
+    return "\n".join(lines)
+
+
 def progress_printer(enabled: bool) -> tuple[Progress | None, Callable[[], None]]:
     """A one-line progress bar per entity on stderr (a counter when the total is unknown), and its closing call."""
     state: dict[str, Any] = {"entity": None}
@@ -93,13 +119,16 @@ def progress_printer(enabled: bool) -> tuple[Progress | None, Callable[[], None]
 
 def format_report(report: RunReport) -> str:
     """A table of per-entity counts, then one line with the totals."""
-    head = f"{'entity':<14}" + "".join(f"{c:>12}" for c in COUNT_COLUMNS) + f"{'seconds':>9}"
+    head = f"{'entity':<14}" + "".join(f"{c.replace('_', ' '):>12}" for c in COUNT_COLUMNS) + f"{'seconds':>9}"
     lines = [f"sync run {report.run_id} ({report.mode}) of source {report.source!r}", head, "-" * len(head)]
     for name, counts in report.entities.items():
         lines.append(f"{name:<14}" + "".join(f"{getattr(counts, c):>12,}" for c in COUNT_COLUMNS) + f"{counts.seconds:>9.2f}")
     total_read = sum(c.read for c in report.entities.values())
     rate = total_read / report.seconds if report.seconds else 0.0
     lines.append(f"{total_read:,} rows in {report.seconds:.2f} s ({rate:,.0f} rows/s)")
+    shared = sum(c.shared_keys for c in report.entities.values())
+    if shared:
+        lines.append(f"{shared:,} rows share their key with another row of the ERP and were not taken: the definition's keys are not unique (see `erp-crm check`)")
     if report.quarantine_total:
         lines.append(f"{report.quarantine_total:,} rows wait in quarantine: see `erp-crm sync quarantine`")
     return "\n".join(lines)

@@ -58,9 +58,10 @@ def load_config_segments(path: Path, registry: FieldRegistry, today: dt.date) ->
     """The segments of `path` (a home's config/segments.yaml), each filter parsed and checked against `registry`.
 
     No file: no built-in segments. Any mistake is a ConfigError of one line naming the
-    file, the line, the segment and the place in the filter.
+    file, the line, the segment and the place in the filter; a folder or a pipe in the
+    file's place is such a mistake, not an absent file.
     """
-    if not path.is_file():
+    if not path.exists():
         return []
     doc = load_yaml(path)
     data = doc.data if isinstance(doc.data, dict) else None
@@ -137,7 +138,7 @@ def user_segments(conn: Connection, registry: FieldRegistry, today: dt.date) -> 
 
 def config_names(path: Path) -> list[str]:
     """Segment names in the config file (config/segments.yaml), without checking the filters (for listing)."""
-    if not path.is_file():
+    if not path.exists():
         return []
     data = load_yaml(path).data
     items = data.get("segments") if isinstance(data, dict) else None

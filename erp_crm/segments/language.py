@@ -13,6 +13,7 @@ positions, errors, word tables), `tokens`, `text_form`, `yaml_form` and `formatt
 
 from erp_crm.segments.formatting import format_filter, format_value
 from erp_crm.segments.syntax import (
+    MAX_CONDITIONS,
     MAX_DEPTH,
     MAX_LENGTH,
     NAME,
@@ -44,7 +45,7 @@ from erp_crm.segments.tokens import Token, check_characters, tokenize
 from erp_crm.segments.yaml_form import parse_data, parse_filter, yaml_value
 
 __all__ = [
-    "MAX_DEPTH", "MAX_LENGTH", "NAME", "OPS", "RESERVED", "UNITS", "YAML_KEYS",
+    "MAX_CONDITIONS", "MAX_DEPTH", "MAX_LENGTH", "NAME", "OPS", "RESERVED", "UNITS", "YAML_KEYS",
     "Ago", "And", "Arg", "Bool", "Condition", "Day", "FilterError", "Node", "Not", "Number", "Or",
     "Path", "Period", "Ref", "Text", "Today", "Token", "Value", "Where",
     "check_characters", "format_filter", "format_value", "parse_data", "parse_filter", "parse_text",

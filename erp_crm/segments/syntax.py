@@ -16,6 +16,7 @@ from erp_crm.errors import UserError
 Path = tuple[str | int, ...]
 MAX_LENGTH = 20_000  # characters; a filter is written by hand
 MAX_DEPTH = 40  # nesting of parentheses and `not`; keeps recursion far from Python's limit
+MAX_CONDITIONS = 200  # per filter; SQLite refuses an expression 1,000 levels deep, and a long OR is that deep
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""The YAML form of a filter (`{all: [...]}`, `{field: x, ">=": 1}`) read into the same AST as the text form."""
+"""The YAML form of a filter (`{all: [...]}`, `{field: x, ">=": 1}`) read into the same AST as the text form.
+
+Both forms keep the same limits: at most MAX_LENGTH characters (the YAML form measured
+as its text form), MAX_DEPTH levels and MAX_CONDITIONS conditions. A filter beyond them is
+refused where it is read, with the place, rather than by the database as an expression
+too large to run long after.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from erp_crm.segments.formatting import format_filter
 from erp_crm.segments.syntax import (
+    MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_LENGTH,
     NAME,
     NOT_WORDS,
     TESTS,
@@ -38,12 +47,39 @@ from erp_crm.segments.tokens import check_characters, tokenize
 
 def parse_data(data: Any, path: Path = ()) -> Node:
     """Parse the YAML form (already loaded: dicts, lists, scalars); a string is the text form."""
-    return _node(data, path, 0)
+    node = _checked_size(_node(data, path, 0))
+    length = len(format_filter(node))
+    if length > MAX_LENGTH:
+        raise FilterError(f"a filter is at most {MAX_LENGTH:,} characters long, and this one written as text has {length:,}", Where(path=path))
+    return node
 
 
 def parse_filter(source: Any, path: Path = ()) -> Node:
     """Either form: text is parsed as text, anything else as the YAML form."""
-    return parse_text(source, path) if isinstance(source, str) else parse_data(source, path)
+    return _checked_size(parse_text(source, path)) if isinstance(source, str) else parse_data(source, path)
+
+
+def _checked_size(node: Node) -> Node:
+    """`node`, or a FilterError at the first condition beyond MAX_CONDITIONS or MAX_DEPTH.
+
+    Each parser bounds its own nesting; this also bounds a text filter inside a YAML one.
+    A top-level and/or is no level, as it needs no parentheses in the text form.
+    """
+    count = 0
+    stack: list[tuple[Node, int]] = [(node, -1 if isinstance(node, And | Or) else 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Condition | Not) and depth > MAX_DEPTH:
+            raise FilterError(f"the filter is nested more than {MAX_DEPTH} levels deep", item.where)
+        if isinstance(item, Condition):
+            count += 1
+            if count > MAX_CONDITIONS:
+                raise FilterError(f"a filter has at most {MAX_CONDITIONS} conditions (a list of values is one: city in (...))", item.subject.where)
+        elif isinstance(item, Not):
+            stack.append((item.item, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in reversed(item.items))
+    return node
 
 
 def _node(data: Any, path: Path, depth: int) -> Node:
@@ -128,7 +164,8 @@ def _test_values(op: str, raw: Any, where: Where) -> tuple[Value, ...]:
 def _call(name: str, raw: Any, path: Path) -> Ref:
     where = Where(path=path)
     if not NAME.fullmatch(name):
-        raise FilterError(f"unknown key {name!r}", where)
+        hint = "; a text filter holding ': ' must be quoted" if " " in name.strip() else ""
+        raise FilterError(f"unknown key {name!r}{hint}", where)
     if raw is None:
         args: tuple[Arg, ...] = ()
     elif isinstance(raw, Mapping):

@@ -18,9 +18,11 @@ class Section(BaseModel):
 
     Frozen, because one settings object is shared by everything a process runs (a web
     app, a scheduler): a service that tweaked its section would change it for the others.
+    NaN and infinity are refused: NaN passes every bound (it compares false with
+    everything), so `.nan` would otherwise slip through as an RFM cut point or a weight.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Located(Section):
@@ -67,9 +69,23 @@ def check_url(value: str) -> str:
     """A database URL SQLAlchemy can read, or a ValueError saying what one looks like."""
     try:
         make_url(value)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ValueError("expected a database URL such as sqlite:///var/crm.sqlite or postgresql+psycopg://user@host/db") from None
     return value
+
+
+def url_has_password(value: object) -> bool:
+    """Whether `value` is a database URL with a password in it.
+
+    Settings files and connector definitions are shown, mailed and committed, so a
+    password in one is refused; it belongs in the environment or a file of its own.
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        return bool(make_url(value).password)
+    except (ArgumentError, ValueError):
+        return False  # not a URL at all: validation says so
 
 
 def anchor_sqlite(url: URL, home: Path) -> URL:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 
 from erp_crm.errors import ConfigError
 from erp_crm.settings.base import Located, anchor_sqlite, check_url, parse_duration, resolve_path
+from erp_crm.settings.odbc import odbc_has_password
 
 Dialect = Literal["postgresql", "mysql", "mssql", "sqlite"]
 
@@ -58,7 +59,7 @@ class ErpSettings(Secret):
     connector: str = "dolibarr"
     source: str = Field("erp", pattern=r"^[a-z0-9_]{1,40}$")
     url: str | None = None
-    odbc: str | None = None
+    odbc: str | None = None  # a password in it is refused in the file (settings.root), allowed from the environment
     dialect: Dialect | None = None
     password_env: str = "ERP_CRM_ERP_PASSWORD"
     require_read_only: bool = True
@@ -86,7 +87,7 @@ class ErpSettings(Secret):
         if self.odbc is None:
             return None
         password = self.read_password("erp")
-        if password and "pwd=" not in self.odbc.lower():
+        if password and not odbc_has_password(self.odbc):
             braced = "{" + password.replace("}", "}}") + "}"  # ODBC's only quoting rule
             return f"{self.odbc.rstrip(';')};PWD={braced}"
         return self.odbc

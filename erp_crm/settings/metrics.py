@@ -9,14 +9,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from erp_crm.settings.base import Section
 
 Cuts = tuple[float, float, float, float]
+# Upper bounds: a span beyond a century, or a weight beyond a thousand, is a typo; the bounds
+# also keep every date the computation derives (as of ± a span) inside the calendar.
+MAX_DAYS = 36_500
+MAX_FACTOR = 1000.0
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 LapseDefinition = Literal["rule", "rhythm", "model"]
+PurchasesFrom = Literal["invoices", "orders"]
 LAPSE_DEFINITIONS: tuple[LapseDefinition, ...] = ("rule", "rhythm", "model")
 NO_PURCHASE = "no_purchase"  # the group of partners who never bought
 UNCLASSIFIED = "unclassified"  # the group of a (R, FM) cell a custom grid leaves unnamed
@@ -88,38 +94,33 @@ def _grid_map(rows: tuple[tuple[str, ...], ...]) -> dict[tuple[int, int], str]:
 class LapseSection(Section):
     """The three lapse definitions and the combined score's weights (docs/lapse.md)."""
 
-    no_purchase_days: int = Field(365, ge=1)
-    no_purchase_days_by_group: dict[str, int] = Field(default_factory=dict)
-    rhythm_factor: float = Field(3.0, gt=0)
-    rhythm_min_purchases: int = Field(3, ge=2)
+    no_purchase_days: Days = 365
+    no_purchase_days_by_group: dict[str, Days] = Field(default_factory=dict)
+    rhythm_factor: float = Field(3.0, gt=0, le=MAX_FACTOR)
+    rhythm_min_purchases: int = Field(3, ge=2, le=MAX_DAYS)
     p_alive_below: float = Field(0.3, ge=0, le=1)
     # which definitions make a partner "lapsed" (and so give it a reason)
     definitions: tuple[LapseDefinition, ...] = LAPSE_DEFINITIONS
     # the combined lapse score's weights; `metrics evaluate` fits them to your history
-    score_model_weight: float = Field(1.0, ge=0)
-    score_silence_weight: float = Field(2.0, ge=0)
-    score_rhythm_weight: float = Field(0.25, ge=0)
-    score_reference_days: float = Field(30.0, gt=0)  # silence per purchase measured in months
-
-    @field_validator("no_purchase_days_by_group")
-    @classmethod
-    def _positive_days(cls, days: dict[str, int]) -> dict[str, int]:
-        bad = [group for group, n in days.items() if n < 1]
-        if bad:
-            raise ValueError(f"group {bad[0]!r}: at least one day")
-        return days
+    score_model_weight: float = Field(1.0, ge=0, le=MAX_FACTOR)
+    score_silence_weight: float = Field(2.0, ge=0, le=MAX_FACTOR)
+    score_rhythm_weight: float = Field(0.25, ge=0, le=MAX_FACTOR)
+    score_reference_days: float = Field(30.0, gt=0, le=MAX_DAYS)  # silence per purchase measured in months
 
 
 class MetricsSection(Section):
     """Customer metrics (docs/metrics.md)."""
 
-    horizon_days: int = Field(90, ge=1)  # expected purchases over this many days
-    clv_months: int = Field(12, ge=1)
+    horizon_days: Days = 90  # expected purchases over this many days
+    clv_months: int = Field(12, ge=1, le=1200)  # a century
     discount_rate_monthly: float = Field(0.01, ge=0, lt=1)
-    penalizer_coef: float = Field(0.0, ge=0)  # the models' L2 penalty, for small or odd customer bases
-    min_customers: int = Field(20, ge=2)  # fewer customers (repeat buyers for Gamma-Gamma): no fit
-    refit_days: int = Field(7, ge=0)  # a fit is used again for this many days
-    change_margin_minutes: int = Field(5, ge=0)  # changes this long before the last run started count as new
+    penalizer_coef: float = Field(0.0, ge=0, le=MAX_FACTOR)  # the models' L2 penalty, for small or odd customer bases
+    min_customers: int = Field(20, ge=2, le=1_000_000_000)  # fewer customers (repeat buyers for Gamma-Gamma): no fit
+    refit_days: int = Field(7, ge=0, le=MAX_DAYS)  # a fit is used again for this many days
+    change_margin_minutes: int = Field(5, ge=0, le=MAX_DAYS * 1440)  # changes this long before the last run started count as new
+    # What a purchase is: posted or paid invoices, or (for ERPs that keep sales as orders
+    # and invoice elsewhere, or not at all) confirmed, delivered or closed orders.
+    purchases_from: PurchasesFrom = "invoices"
     rfm: RfmSection = Field(default_factory=RfmSection)
     lapse: LapseSection = Field(default_factory=LapseSection)
 

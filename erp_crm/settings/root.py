@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from erp_crm.errors import ConfigError
-from erp_crm.settings.base import Section
+from erp_crm.settings.base import Section, url_has_password
 from erp_crm.settings.databases import ErpSettings, OverlaySettings
 from erp_crm.settings.home import CONFIG_FILE
 from erp_crm.settings.logs import LoggingSettings
 from erp_crm.settings.metrics import MetricsSection
+from erp_crm.settings.odbc import odbc_has_password
 from erp_crm.settings.profile import ProfileSection
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, dotted, load_yaml, validation_problem
 
@@ -60,6 +61,26 @@ def _apply(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
     node[path[-1]] = value
 
 
+def _refuse_passwords(doc: YamlDocument) -> None:
+    """A URL or an ODBC string in the file with a password in it is refused: the file may be shown or committed.
+
+    An environment override (ERP_CRM__ERP__URL, ERP_CRM__ERP__ODBC) may carry one: the
+    environment is where secrets live, as the password variables themselves do.
+    """
+    for name, section in (("overlay", OverlaySettings), ("erp", ErpSettings)):
+        values = doc.data.get(name)
+        if not isinstance(values, dict):
+            continue
+        for key, holds in (("url", url_has_password), ("odbc", odbc_has_password)):
+            if holds(values.get(key)):
+                variable = values.get("password_env")
+                variable = variable if isinstance(variable, str) else section.model_fields["password_env"].default
+                raise ConfigError(
+                    f"{doc.where((name, key))}: {name}.{key}: holds a password, and passwords never go in the settings file; "
+                    f"remove it and put it in the environment variable named by {name}.password_env ({variable}) or in {name}.password_file"
+                )
+
+
 def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings:
     """Read and validate `<home>/config/erp_crm.yaml`, then apply ERP_CRM__* overrides."""
     path = home / CONFIG_FILE
@@ -70,11 +91,12 @@ def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings
     for section in ("home", "config_file"):
         if section in data:
             raise ConfigError(f"{doc.where((section,))}: {section}: unknown key")
+    _refuse_passwords(doc)
     overridden = _env_overrides(dict(os.environ if environ is None else environ))
     for key_path, value in overridden:
         _apply(data, key_path, value)
     try:
-        return Settings(**data, home=home, config_file=path)
+        return Settings.model_validate({**data, "home": home, "config_file": path})
     except ValidationError as exc:
         loc, message = validation_problem(exc)
         for key_path, _ in overridden:

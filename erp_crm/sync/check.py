@@ -15,8 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from erp_crm.errors import SourceError
+from erp_crm.metrics import purchases
 from erp_crm.model.canonical import Kind
 from erp_crm.settings.databases import ErpSettings
+from erp_crm.settings.metrics import PurchasesFrom
 from erp_crm.sync.definition import load_connector
 from erp_crm.sync.plan import ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
@@ -116,18 +118,19 @@ def _find(name: str, columns: dict[str, str], case_sensitive: bool) -> str | Non
     return None
 
 
-def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
+def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int | None:
+    """Report on one entity; return the rows that pass its filter (None: a check failed before they could be counted)."""
     spec, name = plan.spec, plan.entity.name
     source_label = spec.table or "query"
     try:
         columns = _table_columns(erp, spec.table) if spec.table else dict.fromkeys(_query_columns(erp, plan), "")
     except SourceError as exc:
         report.add("FAIL", f"{name}: the query does not run: {exc}")
-        return
+        return None
     if not columns:
         table = (spec.table or "").rpartition(".")[2]
         report.add("FAIL", f"{name}: table {spec.table} not found" + _did_you_mean(table, _tables(erp)))
-        return
+        return None
     case_sensitive = erp.dialect_name == "postgresql"
     problems = 0
     for selected in plan.mapper.select:
@@ -138,7 +141,7 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
             report.add("FAIL", f"{name}: column {selected.column!r} not in {source_label}" + _did_you_mean(selected.column, list(columns)))
             problems += 1
     if problems:
-        return
+        return None
     for field_name, fspec in spec.fields.items():
         field = plan.entity.by_name[field_name]
         if fspec.column is None or fspec.map is not None or not spec.table:
@@ -152,10 +155,11 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> None:
         _run(erp, plan.select(plan.whole_pass(), limit=1))
     except SourceError as exc:
         report.add("FAIL", f"{name}: the entity's query fails (filter or SQL expressions): {exc}")
-        return
+        return None
     problems += _check_keys(erp, plan, report)
     if not problems:
         report.add("OK", f"{name}: {source_label}, {count:,} rows pass the filter")
+    return int(count)
 
 
 def _check_keys(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int:
@@ -176,20 +180,29 @@ def _check_keys(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int:
     return 1
 
 
-def check_connector(settings: ErpSettings) -> CheckReport:
-    """Every check, in order; the report says OK, WARN or FAIL per line."""
+def _read_only_line(erp: ErpSource, required: bool) -> tuple[str, str]:
+    """FAIL where the sync would refuse to start (a role that can write, or one the check cannot read); WARN when the guard is off."""
+    level = "FAIL" if required else "WARN"
+    try:
+        why = erp.can_write()
+    except SourceError as exc:
+        return level, str(exc)
+    if why:
+        return level, f"the connection can write ({why}); use a read-only role (docs/operations.md)"
+    return "OK", "the connection is read-only"
+
+
+def check_connector(settings: ErpSettings, purchases_from: PurchasesFrom = "invoices") -> CheckReport:
+    """Every check, in order; the report says OK, WARN or FAIL per line (WARN too when no purchase of the kind the metrics count is mapped)."""
     definition = load_connector(settings)
     report = CheckReport()
     report.add("OK", f"connector {definition.name} ({definition.path}) is valid")
     with ErpSource(settings, definition) as erp:
         report.add("OK", f"connected to {erp.label}")
-        why = erp.can_write()
-        if why:
-            level = "FAIL" if settings.require_read_only else "WARN"
-            report.add(level, f"the connection can write ({why}); use a read-only role (docs/operations.md)")
-        else:
-            report.add("OK", "the connection is read-only")
-        for plan in build_plans(definition).values():
-            _check_entity(erp, plan, report)
+        report.add(*_read_only_line(erp, settings.require_read_only))
+        rows = {plan.entity.name: _check_entity(erp, plan, report) for plan in build_plans(definition).values()}
+    missing = purchases.in_connector(rows, purchases_from)
+    if missing is not None:
+        report.add("WARN", missing.line())
     report.lines.append("all checks passed" if report.ok else "some checks failed")
     return report

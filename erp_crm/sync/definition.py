@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from erp_crm.errors import ConfigError
 from erp_crm.model.canonical import BY_NAME, SYNC_ORDER, Entity, Kind
-from erp_crm.settings.base import parse_duration
+from erp_crm.settings.base import parse_duration, url_has_password
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.settings.home import DEFAULTS_DIR
+from erp_crm.settings.odbc import OdbcString
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
 
 Scalar = str | int | float | bool | None
@@ -26,7 +27,9 @@ _NAME = r"^[A-Za-z_][A-Za-z0-9_ $#.]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Unknown keys are mistakes; NaN and infinity are no ERP value (NaN would pass any check)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _exactly_one(*given: bool, names: str) -> None:
@@ -107,8 +110,19 @@ class EntitySpec(_Strict):
 
 class ConnectionSpec(_Strict):
     url: str | None = None
-    odbc: str | None = None
+    odbc: OdbcString | None = None
     dialect: Literal["postgresql", "mysql", "mssql", "sqlite"] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str | None) -> str | None:
+        """A definition is shared and committed, so the password comes from the settings' secret."""
+        if url_has_password(url):
+            raise ValueError(
+                "holds a password, and passwords never go in a connector definition; remove it and set the "
+                "environment variable named by erp.password_env (ERP_CRM_ERP_PASSWORD) or erp.password_file"
+            )
+        return url
 
 
 class Definition(_Strict):
@@ -147,6 +161,9 @@ def _validate_semantics(definition: Definition, doc: YamlDocument) -> None:
 
     def fail(loc: tuple[str | int, ...], message: str) -> NoReturn:
         raise ConfigError(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {message}")
+
+    if not definition.entities:  # nothing to sync: `check` and `sync` would pass without reading a row
+        fail(("entities",), f"maps no entity; expected at least one of {', '.join(SYNC_ORDER)}")
 
     for name, spec in definition.entities.items():
         if name not in BY_NAME:
@@ -198,16 +215,20 @@ def params_in(sql: str | None) -> set[str]:
 
 
 def find_definition(name_or_path: str, home: Path) -> Path:
-    """A path as given, else `<home>/connectors/<name>.yaml`, else the packaged one."""
+    """A path as given, else `<home>/connectors/<name>.yaml`, else the packaged one.
+
+    Whatever stands at that path is the definition: a folder there is reported when it is
+    read, not passed over for the packaged file of the same name.
+    """
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
         path = candidate if candidate.is_absolute() else home / candidate
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"connector definition {path} not found")
         return path
     for folder in (home / "connectors", DEFAULTS_DIR / "connectors"):
         path = folder / f"{name_or_path}.yaml"
-        if path.is_file():
+        if path.exists():
             return path
     raise ConfigError(f"no connector definition named {name_or_path!r} in {home / 'connectors'} or the packaged ones")
 
@@ -217,11 +238,9 @@ def load_definition(path: Path) -> Definition:
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping with name and entities")
     try:
-        definition = Definition(**doc.data)
+        definition = Definition.model_validate(doc.data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(doc, exc)) from None
-    except TypeError as exc:  # non-string keys at the top level
-        raise ConfigError(f"{path}: {exc}") from None
     _validate_semantics(definition, doc)
     definition.path = path
     return definition

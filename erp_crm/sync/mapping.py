@@ -7,13 +7,16 @@ that need converting.  Only names and positions reach the generated source; ever
 value from a definition (maps, defaults, constants) is passed in as an object, never
 pasted into code.
 
-A value that cannot be converted raises `BadValue`, which sends the row to quarantine.
+A value that cannot be converted, or that the overlay's column cannot hold, raises
+`BadValue`, which sends the row to quarantine: one such value must never fail a batch
+on one overlay database and pass on the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import marshal
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from erp_crm.model.canonical import Entity, Field, Kind
+from erp_crm.model.tables.base import KEY_LENGTH
 from erp_crm.sync.definition import Condition, EntitySpec, FieldSpec
 
 KEY_SEPARATOR = "|"
@@ -53,6 +57,20 @@ for _true in ("1", "y", "yes", "t", "true", "i", "igen"):
 for _false in ("0", "n", "no", "f", "false", "n", "nem"):
     _BOOLS[_false] = False
 
+# What the overlay's columns hold (erp_crm/model/tables/synced.py; tests/unit/test_mapping_limits.py
+# keeps the two in step).  PostgreSQL refuses the rest and fails the whole batch, while
+# SQLite would store it and hand it on (an infinite amount fails every metrics run later).
+AMOUNT_DIGITS, AMOUNT_PLACES = 18, 4  # NUMERIC(18, 4): rounded to 4 places, below 10^14
+_AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES) - Decimal(5).scaleb(-AMOUNT_PLACES - 1)  # from here on it rounds to 10^14
+_FLOAT_LIMIT = float(10 ** (AMOUNT_DIGITS - AMOUNT_PLACES))  # no float lies between _AMOUNT_LIMIT and this
+WHOLE_MIN, WHOLE_MAX = -(2**63), 2**63 - 1  # BIGINT
+_NUL = "\x00"  # PostgreSQL text cannot hold it
+_OUT_OF_RANGE = f"out of range: the overlay keeps amounts between -10^{AMOUNT_DIGITS - AMOUNT_PLACES} and 10^{AMOUNT_DIGITS - AMOUNT_PLACES}"
+_NUL_IN_TEXT = "text with a NUL character (\\x00) cannot be stored"
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.ASCII | re.IGNORECASE).fullmatch
+# A date, then a time after T or a space: Python's own parser takes any character between them.
+_DATE_TEXT = re.compile(r"\d{4}-?\d\d-?\d\d(?:[T ].+)?", re.ASCII | re.DOTALL).fullmatch
+
 
 def erp_key(value: Any) -> str:
     """One key part as text: integers without decimals, so 42, 42.0 and '42' agree."""
@@ -62,10 +80,41 @@ def erp_key(value: Any) -> str:
     if cls is int:
         return str(value)
     if cls is float or cls is Decimal:
-        return str(int(value)) if value == int(value) else str(value)
+        return str(int(value)) if _whole(value) else str(value)
     if cls is bytes:
         return value.hex()
     return str(value)
+
+
+def _whole(number: float | Decimal) -> bool:
+    """Whether a number has no fraction; infinity and NaN have none to drop."""
+    return _finite(number) and number == int(number)
+
+
+def _finite(number: float | Decimal) -> bool:
+    """Neither infinite nor NaN (a Decimal is asked itself: 1E+400 is finite but no float)."""
+    return number.is_finite() if number.__class__ is Decimal else math.isfinite(number)
+
+
+def storable_key(key: str) -> str:
+    """The key as the quarantine can keep it when the overlay cannot store it as it is.
+
+    A key that is too long or holds NUL or broken bytes sends its row to quarantine,
+    whose own key column has the same limits: it gets the key's visible form, cut short
+    and followed by a digest, so the same ERP row always meets the same entry.
+    """
+    if len(key) <= KEY_LENGTH and _NUL not in key and not _UNDECODABLE(key):
+        return key
+    visible = repr(key)[1:-1]
+    digest = hashlib.md5(visible.encode(), usedforsecurity=False).hexdigest()
+    return f"{visible[: KEY_LENGTH - len(digest) - 3]}...{digest}"
+
+
+def bad_key(field: str, key: str) -> None:
+    """Refuse a key (the row's own, or a reference's) that the overlay cannot store."""
+    if len(key) > KEY_LENGTH:
+        raise BadValue(field, key, f"a key longer than {KEY_LENGTH} characters cannot be stored")
+    raise BadValue(field, key, "a key with a NUL character (\\x00) cannot be stored")
 
 
 def to_text(value: Any, field: str) -> str:
@@ -76,7 +125,7 @@ def to_text(value: Any, field: str) -> str:
             raise BadValue(field, value, "text is not valid UTF-8") from None
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
@@ -87,26 +136,45 @@ def check_text(value: str, field: str) -> str:
     return value
 
 
-def to_decimal(value: Any, field: str) -> Any:
-    if isinstance(value, bool):
-        raise BadValue(field, value, "expected a number")
-    if isinstance(value, (int, float, Decimal)):
-        return value
+def _number(value: Any, field: str) -> int | float | Decimal:
+    """A finite number from a driver's value or from text (`1 234,5`); anything else is refused.
+
+    Text must look like a number in ASCII digits: Python's own parsers also take `1_000`,
+    other scripts' digits, `Infinity` and `NaN`, which no ERP means as an amount.
+    """
     if isinstance(value, str):
         text = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise BadValue(field, value, "not a number") from None
-        if number.is_finite():
-            return number
-    raise BadValue(field, value, "not a number")
+            number = Decimal(text) if _NUMBER_TEXT(text) else None
+        except InvalidOperation:  # an exponent beyond any Decimal
+            number = None
+        if number is None:
+            raise BadValue(field, value, "not a number")
+        return number
+    if value.__class__ not in (int, float, Decimal):  # bool too: True is no amount
+        raise BadValue(field, value, "expected a number")
+    return value if value.__class__ is int else _finite_number(value, field)
+
+
+def _finite_number(number: float | Decimal, field: str) -> float | Decimal:
+    if not _finite(number):
+        raise BadValue(field, number, "an infinite number cannot be stored" if number in (math.inf, -math.inf) else "not a number")
+    return number
+
+
+def to_decimal(value: Any, field: str) -> int | float | Decimal:
+    number = _number(value, field)
+    if not -_AMOUNT_LIMIT < number < _AMOUNT_LIMIT:
+        raise BadValue(field, value, _OUT_OF_RANGE)
+    return number
 
 
 def to_int(value: Any, field: str) -> int:
-    number = to_decimal(value, field)
+    number = _number(value, field)
     if number != int(number):
         raise BadValue(field, value, "expected a whole number")
+    if not WHOLE_MIN <= number <= WHOLE_MAX:
+        raise BadValue(field, value, "out of range: the overlay keeps whole numbers of 64 bits")
     return int(number)
 
 
@@ -118,35 +186,44 @@ def to_bool(value: Any, field: str) -> bool:
     raise BadValue(field, value, "expected yes/no (1/0, Y/N, true/false)")
 
 
+def _from_text(value: str, field: str, required: bool, reason: str) -> datetime | None:
+    """ISO date or date and time text, whole: `2024-02-30` and `10:61` are refused, not cut off."""
+    text = value.strip()
+    if text.startswith(_ZERO_DATE) and not required:
+        return None  # MySQL's "no date"
+    try:
+        if _DATE_TEXT(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    raise BadValue(field, value, reason)
+
+
 def to_date(value: Any, field: str, required: bool) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        if text.startswith(_ZERO_DATE) and not required:
-            return None  # MySQL's "no date"
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            pass
+        parsed = _from_text(value, field, required, "not a date")
+        return None if parsed is None else parsed.date()
     raise BadValue(field, value, "not a date")
 
 
 def to_datetime(value: Any, field: str, required: bool) -> datetime | None:
+    if isinstance(value, str):
+        value = _from_text(value, field, required, "not a date and time")
+        if value is None:
+            return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+        if value.tzinfo is None:
+            return value
+        try:
+            return value.astimezone().replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 moved across midnight by the offset
+            raise BadValue(field, value, "outside the dates the overlay can hold") from None
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith(_ZERO_DATE) and not required:
-            return None
-        try:
-            return to_datetime(datetime.fromisoformat(text), field, required)
-        except ValueError:
-            pass
     raise BadValue(field, value, "not a date and time")
 
 
@@ -212,14 +289,20 @@ class RowMapper:
     source_code: str
 
     def raw(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        """The row's values by source column, for quarantine."""
-        return {(s.column or s.sql or s.label): row[i] for i, s in enumerate(self.select)}
+        """The row's values by source column, for quarantine (JSON, where infinity and NaN are text)."""
+        return {(s.column or s.sql or s.label): _json_number(row[i]) for i, s in enumerate(self.select)}
 
     def key_of(self, row: tuple[Any, ...]) -> str | None:
+        """The row's key as the overlay keeps it: as `map_row` makes it, or as quarantine can hold it."""
         parts = [row[i] for i in self.key_positions]
         if any(p is None for p in parts):
             return None
-        return KEY_SEPARATOR.join(erp_key(p) for p in parts)
+        return storable_key(KEY_SEPARATOR.join(erp_key(p) for p in parts))
+
+
+def _json_number(value: Any) -> Any:
+    """PostgreSQL's json refuses the `Infinity` and `NaN` that Python writes for such floats."""
+    return str(value) if value.__class__ is float and not math.isfinite(value) else value
 
 
 def _hash_form(var: str, field: Field) -> str:
@@ -233,28 +316,36 @@ def _hash_form(var: str, field: Field) -> str:
 
 
 def _convert(var: str, field: Field, ns: dict[str, Any], check_encoding: bool) -> list[str]:
-    """Lines converting `var` to the field's kind; the fast path is one type test."""
+    """Lines converting `var` to the field's kind; the fast path is a type test (and a NUL test for text)."""
+    name = repr(field.name)
+    if field.ref:
+        convert = f"if {var} is not None and {var}.__class__ is not str: {var} = str({var}) if {var}.__class__ is int else _erp_key({var})"
+        check = f"if {var} is not None and (len({var}) > _KEY_LENGTH or _NUL in {var}): _bad_key({name}, {var})"
+    elif field.kind is Kind.TEXT:
+        convert = f"if {var} is not None and {var}.__class__ is not str: {var} = _to_text({var}, {name})"
+        check = f"if {var} is not None and _NUL in {var}: _bad({name}, {var}, _NUL_IN_TEXT)"
+    else:
+        return [_convert_value(var, field)]
+    # broken bytes are named first: a NUL among them is most likely one more symptom of the same bad encoding
+    return [convert, f"if {var} is not None: _check_text({var}, {name})", check] if check_encoding else [convert, check]
+
+
+def _convert_value(var: str, field: Field) -> str:
+    """Numbers in the overlay's range and the right types pass on comparisons alone; the rest is converted or refused."""
     name = repr(field.name)
     required = repr(field.required)
-    if field.ref:
-        return [f"if {var} is not None and {var}.__class__ is not str: {var} = str({var}) if {var}.__class__ is int else _erp_key({var})"]
-    if field.kind is Kind.TEXT:
-        lines = [f"if {var} is not None and {var}.__class__ is not str: {var} = _to_text({var}, {name})"]
-        if check_encoding:
-            lines.append(f"if {var} is not None: _check_text({var}, {name})")
-        return lines
     if field.kind is Kind.DECIMAL:
-        return [
-            f"if {var} is not None and {var}.__class__ is not float and {var}.__class__ is not int"
-            f" and {var}.__class__ is not _Decimal: {var} = _to_decimal({var}, {name})"
-        ]
+        return (
+            f"if {var} is not None and not (({var}.__class__ is float or {var}.__class__ is int) and -_FLOAT_LIMIT < {var} < _FLOAT_LIMIT"
+            f" or {var}.__class__ is _Decimal and {var}.is_finite() and -_AMOUNT_LIMIT < {var} < _AMOUNT_LIMIT): {var} = _to_decimal({var}, {name})"
+        )
     if field.kind is Kind.INT:
-        return [f"if {var} is not None and {var}.__class__ is not int: {var} = _to_int({var}, {name})"]
+        return f"if {var} is not None and not ({var}.__class__ is int and _WHOLE_MIN <= {var} <= _WHOLE_MAX): {var} = _to_int({var}, {name})"
     if field.kind is Kind.BOOL:
-        return [f"if {var} is not None and {var}.__class__ is not bool: {var} = _to_bool({var}, {name})"]
+        return f"if {var} is not None and {var}.__class__ is not bool: {var} = _to_bool({var}, {name})"
     if field.kind is Kind.DATE:
-        return [f"if {var} is not None and {var}.__class__ is not _date: {var} = _to_date({var}, {name}, {required})"]
-    return [f"if {var} is not None and {var}.__class__ is not _datetime: {var} = _to_datetime({var}, {name}, {required})"]
+        return f"if {var} is not None and {var}.__class__ is not _date: {var} = _to_date({var}, {name}, {required})"
+    return f"if {var} is not None and ({var}.__class__ is not _datetime or {var}.tzinfo is not None): {var} = _to_datetime({var}, {name}, {required})"
 
 
 def _field_lines(i: int, field: Field, spec: FieldSpec | None, sel: _Select, ns: dict[str, Any], check_encoding: bool) -> list[str]:
@@ -274,8 +365,8 @@ def _field_lines(i: int, field: Field, spec: FieldSpec | None, sel: _Select, ns:
         lines += [
             f"if {var} is None: {var} = D{i}",
             "else:",
-            f"    {var} = M{i}.get({var}, _MISSING)",
-            f"    if {var} is _MISSING: {var} = {missing}",
+            f"    m = M{i}.get({var}, _MISSING)",  # the ERP's value stays in v{i} for the message
+            f"    {var} = m if m is not _MISSING else {missing}",
         ]
     else:
         if spec.default is not None:
@@ -328,7 +419,15 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
         "_date": date,
         "_datetime": datetime,
         "_bad": _bad,
+        "_bad_key": bad_key,
         "_MISSING": _MISSING,
+        "_NUL": _NUL,
+        "_NUL_IN_TEXT": _NUL_IN_TEXT,
+        "_KEY_LENGTH": KEY_LENGTH,
+        "_FLOAT_LIMIT": _FLOAT_LIMIT,
+        "_AMOUNT_LIMIT": _AMOUNT_LIMIT,
+        "_WHOLE_MIN": WHOLE_MIN,
+        "_WHOLE_MAX": WHOLE_MAX,
         "_hash": row_hash,
     }
     body: list[str] = []
@@ -341,12 +440,15 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
             f"if k{n}.__class__ is not str: k{n} = str(k{n}) if k{n}.__class__ is int else _erp_key(k{n})",
         ]
         key_vars.append(f"k{n}")
-    key_expr = key_vars[0] if len(key_vars) == 1 else f"'{KEY_SEPARATOR}'.join(({', '.join(key_vars)},))"
+    body.append("key = " + (key_vars[0] if len(key_vars) == 1 else f"'{KEY_SEPARATOR}'.join(({', '.join(key_vars)},))"))
+    if check_encoding:
+        body.append("_check_text(key, 'key')")
+    body.append("if len(key) > _KEY_LENGTH or _NUL in key: _bad_key('key', key)")
     for i, field in enumerate(entity.fields):
         body += _field_lines(i, field, spec.fields.get(field.name), sel, ns, check_encoding)
     values = [f"v{i}" for i in range(len(entity.fields))]
     hashed = [_hash_form(f"v{i}", f) for i, f in enumerate(entity.fields)]
-    body.append(f"return ({key_expr}, {', '.join(values)}, _hash(({', '.join(hashed)},)))")
+    body.append(f"return (key, {', '.join(values)}, _hash(({', '.join(hashed)},)))")
     source = "def map_row(r):\n" + "\n".join("    " + line for line in body) + "\n"
     exec(compile(source, f"<mapper {entity.name}>", "exec"), ns)
     return RowMapper(entity, sel.items, key_positions, change_position, parent_position, ns["map_row"], source)

@@ -8,6 +8,8 @@ database, including ones reached through ODBC.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import itertools
 import logging
@@ -15,7 +17,6 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Dialect
@@ -25,6 +26,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from erp_crm.errors import ConfigError, SourceError
 from erp_crm.settings.databases import ErpSettings
+from erp_crm.settings.odbc import is_braced, is_password, odbc_attributes
+from erp_crm.sync import privileges
+from erp_crm.sync.connection import connection_hint, engine_options, missing_driver, open_sqlite
 from erp_crm.sync.definition import Definition
 
 _DIALECTS = {
@@ -52,51 +56,25 @@ def import_pyodbc() -> Any:
     try:
         import pyodbc
     except ImportError as exc:
-        if "libodbc" in str(exc):
-            raise SourceError("ODBC needs the unixODBC library: install it (Debian/Ubuntu: apt-get install unixodbc)") from None
-        raise SourceError(f"ODBC needs the pyodbc package: pip install pyodbc ({exc})") from None
+        raise SourceError(missing_driver(exc)) from None
     return pyodbc
 
 
-def odbc_attributes(text: str) -> list[tuple[str, str]]:
-    """Split an ODBC connection string into (name, raw value) pairs.
-
-    Values in braces may contain `;` and `}}` (an escaped brace), so a plain split on `;`
-    would cut a password in two and show half of it.
-    """
-    pairs: list[tuple[str, str]] = []
-    i = 0
-    while i < len(text):
-        eq = text.find("=", i)
-        if eq < 0:
-            if text[i:].strip():
-                pairs.append((text[i:].strip(), ""))
-            break
-        name = text[i:eq].strip()
-        j = eq + 1
-        if j < len(text) and text[j] == "{":
-            k = j + 1
-            while k < len(text):
-                if text[k] == "}":
-                    if text[k + 1 : k + 2] == "}":
-                        k += 2
-                        continue
-                    break
-                k += 1
-            end = text.find(";", k)
-        else:
-            end = text.find(";", j)
-        end = len(text) if end < 0 else end
-        pairs.append((name, text[j:end]))
-        i = end + 1
-    return pairs
-
-
 def mask_odbc(text: str) -> str:
-    """An ODBC connection string with its password hidden, for messages."""
-    return ";".join(
-        f"{name}=***" if name.lower() in ("pwd", "password") else f"{name}={value}" for name, value in odbc_attributes(text)
-    )
+    """An ODBC connection string with its password hidden, for messages.
+
+    Nothing after a password is shown. For the driver an unbraced `PWD=a;b` ends at the
+    `;`, but whoever wrote it may have meant the password `a;b`; and `PWD={};b` may be a
+    braced empty password or an unbraced one that starts with a brace. A brace left open
+    in any other value runs to the end, and may hold a password too.
+    """
+    shown = []
+    for name, raw in odbc_attributes(text):
+        hidden = is_password(name) or (raw.startswith("{") and not is_braced(raw))
+        shown.append(f"{name}=***" if hidden else f"{name}={raw}")
+        if hidden:
+            break
+    return ";".join(shown)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -106,7 +84,36 @@ def _first_line(exc: BaseException) -> str:
 
 
 class UndecodableText(Exception):
-    """SQLite met text that is not UTF-8; read again with `decode_text_leniently`."""
+    """The driver met a value it cannot hand over (SQLite text that is not UTF-8, a PostgreSQL
+    date beyond Python's); read again with `decode_text_leniently`."""
+
+
+_DRIVERS = ("sqlite3", "psycopg", "pymysql", "pyodbc")
+
+
+def _from_driver(exc: BaseException) -> bool:
+    """An error of the database or its driver (they share no base class), not of this code."""
+    return type(exc).__module__.split(".")[0] in _DRIVERS
+
+
+@functools.cache
+def _text_when_unreadable(strict: type) -> type:
+    """A psycopg loader that hands over the text of what `strict` cannot load ('infinity', a year BC)."""
+    from psycopg import DataError
+    from psycopg.adapt import Loader
+
+    class TextWhenUnreadable(Loader):
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self.strict = strict(oid, context)
+
+        def load(self, data: Any) -> Any:
+            try:
+                return self.strict.load(data)
+            except DataError:
+                return bytes(data).decode()
+
+    return TextWhenUnreadable
 
 
 @dataclass
@@ -123,8 +130,7 @@ class ErpSource:
         self.odbc: str | None = erp.full_odbc()
         self.origin = "erp.url" if self.url is not None else "erp.odbc"
         if self.url is None and self.odbc is None:
-            self.url = _definition_url(definition)
-            self.odbc = definition.connection.odbc
+            self.url, self.odbc = _definition_connection(erp, definition)
             self.origin = f"the connection of {definition.path}"
         if self.url is None and self.odbc is None:
             raise ConfigError(f"{erp.origin}: erp.url or erp.odbc is required (the connector {definition.name} gives no connection)")
@@ -145,6 +151,7 @@ class ErpSource:
             paramstyle = "qmark"
         self.dialect = _dialect(self.dialect_name, paramstyle)
         self.params = definition.params
+        self.erp = erp
         self.conn: Any = None
         self.lenient_text = False
         self._engine: sa.Engine | None = None
@@ -153,64 +160,94 @@ class ErpSource:
     # -- connecting ---------------------------------------------------------------
 
     def connect(self) -> ErpSource:
+        """Open the connection and make its session read-only; a failure is one line saying what to fix."""
         try:
-            if self.is_odbc:
-                pyodbc = import_pyodbc()
-                self.conn = pyodbc.connect(self.odbc, autocommit=False)
-            elif self.dialect_name == "sqlite":
-                self.conn = self._sqlite_read_only()
-            else:
-                assert self.url is not None  # not ODBC, so the connection was given as a URL
-                self._engine = sa.create_engine(self.url, poolclass=NullPool)
-                self._pooled = self._engine.raw_connection()  # the connection lives as long as this wrapper
-                self.conn = self._pooled.dbapi_connection
-        except SourceError:
+            self.conn = self._open()
+            self._read_only_session()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the failure to report is the first one
+                self.close()
             raise
-        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            raise self._unreachable(exc) from None
-        except Exception as exc:  # pyodbc.Error and driver errors share no base class
-            if type(exc).__module__.split(".")[0] in ("pyodbc", "psycopg", "pymysql"):
-                raise self._unreachable(exc) from None
-            raise
-        statement = _READ_ONLY_SESSION.get(self.dialect_name)
-        if statement:
-            cursor = self.conn.cursor()
-            cursor.execute(statement)
-            cursor.close()
-            self.conn.commit()
         return self
 
-    def _unreachable(self, exc: BaseException) -> SourceError:
-        return SourceError(f"cannot connect to the ERP database {self.label} ({self.origin}): {_first_line(exc)}")
+    def _open(self) -> Any:
+        try:
+            if self.is_odbc:
+                return import_pyodbc().connect(self.odbc, autocommit=False)
+            assert self.url is not None  # not ODBC, so the connection was given as a URL
+            if self.dialect_name == "sqlite":
+                return self._sqlite_read_only(self.url)
+            self._engine = sa.create_engine(self.url, poolclass=NullPool, **engine_options(self.url))
+            self._pooled = self._engine.raw_connection()  # the connection lives as long as this wrapper
+            return self._pooled.dbapi_connection
+        except ImportError as exc:
+            raise self._unreachable(missing_driver(exc)) from None
+        except Exception as exc:  # SQLAlchemy's, the drivers' (they share no base class) and the system's errors
+            if not isinstance(exc, SQLAlchemyError | OSError) and not _from_driver(exc):
+                raise
+            reason = _first_line(exc)
+            raise self._unreachable(reason + connection_hint(reason, self.erp)) from None
 
-    def _sqlite_read_only(self) -> sqlite3.Connection:
-        """Open the file itself read-only: no statement can change it."""
-        path = self.url.database if self.url else None
-        if not path or path == ":memory:":
-            raise ConfigError("erp.url: an SQLite ERP must be a file")
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
+    def _unreachable(self, reason: str) -> SourceError:
+        return SourceError(f"cannot connect to the ERP database {self.label} ({self.origin}): {reason}")
+
+    def _read_only_session(self) -> None:
+        """PostgreSQL and MariaDB sessions refuse every write from here on; SQLite's already cannot.
+
+        SQL Server has no read-only session: there, what the role may do is the guard
+        (`can_write`), and every read ends in a rollback.
+        """
+        statement = _READ_ONLY_SESSION.get(self.dialect_name)
+        if statement is None:
+            return
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(statement)
+        except Exception as exc:
+            if not _from_driver(exc):
+                raise
+            declared = f"; is erp.dialect {self.dialect_name!r} the database's?" if self.is_odbc else ""
+            raise SourceError(f"cannot make the session on the ERP database {self.label} read-only ({statement}): {_first_line(exc)}{declared}") from None
+        finally:
+            cursor.close()
+        self.conn.commit()
+
+    def _sqlite_read_only(self, url: URL) -> sqlite3.Connection:
+        """The file itself opened read-only: no statement can change it."""
+        conn = open_sqlite(url, self.origin, self.label)
         # CONCAT as MySQL, PostgreSQL and SQL Server have it (SQLite gained it only in 3.44),
         # so one definition's expressions run on the demo and on the real server alike.
         conn.create_function("concat", -1, lambda *parts: "".join("" if p is None else str(p) for p in parts), deterministic=True)
         return conn
 
     def decode_text_leniently(self) -> None:
-        """From now on, text with broken bytes reaches the mapper (and quarantine) instead
+        """From now on, text with broken bytes (SQLite) and dates Python cannot hold
+        (PostgreSQL's 'infinity', years BC) reach the mapper, and quarantine, as text instead
         of aborting the read.  Slower (a Python call per value), so only after the first
-        such row; SQLite is the one driver that hands out undecodable text."""
-        if self.dialect_name == "sqlite" and not self.is_odbc:
+        such row; these are the drivers that refuse to hand such values out."""
+        if self.is_odbc:
+            return
+        if self.dialect_name == "sqlite":
             self.conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self.lenient_text = True
+        elif self.dialect_name == "postgresql":
+            from psycopg.pq import Format
+
+            adapters = self.conn.adapters  # cursors made from now on copy them
+            for name in ("date", "timestamp", "timestamptz"):
+                oid = adapters.types[name].oid
+                adapters.register_loader(oid, _text_when_unreadable(adapters.get_loader(oid, Format.TEXT)))
             self.lenient_text = True
 
     def close(self) -> None:
-        if self.conn is not None:
-            try:
+        try:
+            if self.conn is not None:
                 self.conn.rollback()
                 (self._pooled or self.conn).close()
-            finally:
-                self.conn = self._pooled = None
-                if self._engine is not None:
-                    self._engine.dispose()
+        finally:
+            self.conn = self._pooled = None
+            if self._engine is not None:
+                self._engine.dispose()
 
     def __enter__(self) -> ErpSource:
         return self.connect()
@@ -238,7 +275,12 @@ class ErpSource:
         return not self.is_odbc
 
     def rows(self, query: Query, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """Execute and yield lists of rows; the cursor is always closed."""
+        """Execute and yield lists of rows; the cursor is always closed.
+
+        The database can fail long after it accepted the query: a definition's filter or
+        expression meets the one row it cannot compute (a division by zero, a bad cast).
+        That is a `SourceError` with the database's own words, not a crash.
+        """
         cursor = self._cursor(batch_size)
         try:
             try:
@@ -249,16 +291,23 @@ class ErpSource:
             while True:
                 try:
                     rows = cursor.fetchmany(batch_size)
-                except sqlite3.OperationalError as exc:
-                    if "Could not decode" in str(exc) and not self.lenient_text:
-                        raise UndecodableText(str(exc)) from None
-                    raise
+                except Exception as exc:  # a driver's error is turned into one of ours below
+                    if not _from_driver(exc):
+                        raise
+                    raise self._unreadable(exc, query) from None
                 if not rows:
                     break
                 yield [tuple(r) for r in rows] if self.is_odbc else rows
         finally:
             cursor.close()
             self.conn.rollback()  # end the read transaction (and its snapshot)
+
+    def _unreadable(self, exc: BaseException, query: Query) -> Exception:
+        """What a failed fetch raises: `UndecodableText` while reading leniently would help."""
+        if not self.lenient_text and not self.is_odbc and _lenient_would_read(exc):
+            return UndecodableText(str(exc))
+        log.debug("SQL that failed while reading: %s", query.sql)
+        return SourceError(f"the ERP database failed while reading rows: {_first_line(exc)}")
 
     def _cursor(self, batch_size: int) -> Any:
         if self.is_odbc or self.dialect_name in ("sqlite", "mssql"):
@@ -272,61 +321,51 @@ class ErpSource:
         return self.conn.cursor(pymysql.cursors.SSCursor)
 
     def scalar(self, statement: sa.ClauseElement) -> Any:
+        """One value (a count, the highest change value): one the driver cannot read is an error here,
+        since no row can go to quarantine in its place."""
         query = self.compile(statement)
-        for rows in self.rows(query, 1):
-            return rows[0][0]
+        try:
+            for rows in self.rows(query, 1):
+                return rows[0][0]
+        except UndecodableText as exc:
+            raise SourceError(f"the ERP database holds a value its driver cannot read: {exc}") from None
         return None
 
     def can_write(self) -> str | None:
-        """Why this connection could change the ERP, or None when it cannot."""
+        """Why this connection could change the ERP (its privileges that allow it), or None when it cannot.
+
+        A check the server does not answer raises `SourceError`: the guard must not let
+        a sync through because it could not look.
+        """
         if self.dialect_name == "sqlite":
             return None  # opened read-only / query_only
-        query = _WRITE_CHECKS[self.dialect_name]
-        cursor = self.conn.cursor()
         try:
-            cursor.execute(query)
-            found = [str(row[0]) for row in cursor.fetchall() if row and row[0]]
+            found = privileges.write_privileges(self.dialect_name, self.conn)
+        except Exception as exc:
+            if not _from_driver(exc):
+                raise
+            raise SourceError(
+                f"cannot tell whether the ERP connection {self.label} can write: the check failed ({_first_line(exc)}); "
+                "use a role whose privileges the check can read (docs/operations.md), or set erp.require_read_only: false"
+            ) from None
         finally:
-            cursor.close()
             self.conn.rollback()
-        return ", ".join(sorted(set(found))[:8]) or None
+        return privileges.summary(found)
 
 
-def _definition_url(definition: Definition) -> URL | None:
-    if definition.connection.url is None:
-        return None
+def _lenient_would_read(exc: BaseException) -> bool:
+    """SQLite's undecodable text, or a value psycopg could not load (its errors from the server carry an SQLSTATE)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "Could not decode" in str(exc)
+    from psycopg import DataError
+
+    return isinstance(exc, DataError) and exc.sqlstate is None
+
+
+def _definition_connection(erp: ErpSettings, definition: Definition) -> tuple[URL | None, str | None]:
+    """The connector's own connection, with the password the settings name (it never comes from a YAML file)."""
+    given = erp.model_copy(update={"url": definition.connection.url, "odbc": definition.connection.odbc})
     try:
-        return sa.engine.make_url(definition.connection.url)
+        return given.full_url(), given.full_odbc()
     except sa.exc.ArgumentError:
         raise ConfigError(f"{definition.path}: connection.url is not a database URL") from None
-
-
-_WRITE_CHECKS = {
-    "postgresql": """
-        SELECT CASE WHEN r.rolsuper THEN 'superuser ' || r.rolname END FROM pg_roles r WHERE r.rolname = current_user
-        UNION ALL
-        SELECT 'can modify ' || n.nspname || '.' || c.relname
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg_toast%'
-          AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
-               OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))
-    """,
-    "mysql": """
-        SELECT CONCAT(privilege_type, ' on *.*') FROM information_schema.user_privileges
-        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER', 'CREATE')
-          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
-        UNION ALL
-        SELECT CONCAT(privilege_type, ' on ', table_schema, '.*') FROM information_schema.schema_privileges
-        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER', 'CREATE') AND table_schema = DATABASE()
-          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
-        UNION ALL
-        SELECT CONCAT(privilege_type, ' on ', table_schema, '.', table_name) FROM information_schema.table_privileges
-        WHERE privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER') AND table_schema = DATABASE()
-          AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')
-    """,
-    "mssql": """
-        SELECT permission_name FROM fn_my_permissions(NULL, 'DATABASE')
-        WHERE permission_name IN ('INSERT', 'UPDATE', 'DELETE', 'ALTER', 'CONTROL')
-    """,
-}

@@ -6,20 +6,18 @@ a role that can do nothing but SELECT syncs it completely.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from erp_crm.errors import SourceError
 from erp_crm.settings.root import Settings
 from tests.support.mini_erp import MiniErp, mini_settings, overlay_rows
 from tests.support.odbc import MARIADB_DRIVER, POSTGRESQL_DRIVER, SQLITE_DRIVER, odbc_connection_string
+from tests.support.roles import mariadb_user, pg_role
 from tests.support.services import compare, run_sync
 
 EXPECTED_INVOICES = {"1": ("F1", "invoice", Decimal(1000)), "2": ("F2", "credit_note", Decimal(-500))}
@@ -66,39 +64,15 @@ def test_every_connection_kind_gives_the_same_overlay(tmp_path: Path, server: st
     assert run_sync(settings).entities["invoice"].updated == 0, "a second run finds nothing new"
 
 
-def _select_only_role(admin_url: str) -> tuple[str, Callable[[], None]]:
-    """A login role that can read the database and do nothing else; returns its URL."""
-    name = f"erpcrm_reader_{secrets.token_hex(4)}"
-    url = make_url(admin_url)
-    engine = sa.create_engine(url, poolclass=NullPool)
-    with engine.begin() as conn:
-        if url.get_backend_name() == "postgresql":
-            conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
-            conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
-        else:
-            for host in ("%", "localhost"):
-                conn.execute(sa.text(f"CREATE USER '{name}'@'{host}' IDENTIFIED BY ''"))
-                conn.execute(sa.text(f"GRANT SELECT ON `{url.database}`.* TO '{name}'@'{host}'"))
-
-    def drop() -> None:
-        with engine.begin() as conn:
-            if url.get_backend_name() == "postgresql":
-                conn.exec_driver_sql(f"DROP OWNED BY {name}")
-                conn.exec_driver_sql(f"DROP ROLE {name}")
-            else:
-                for host in ("%", "localhost"):
-                    conn.execute(sa.text(f"DROP USER '{name}'@'{host}'"))
-        engine.dispose()
-
-    return url.set(username=name).render_as_string(hide_password=False), drop
+SELECT_ONLY = {"pg": (pg_role, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"), "mariadb": (mariadb_user, "GRANT SELECT ON `{database}`.* TO {user}")}
 
 
 @pytest.mark.parametrize("kind", ["pg", "mariadb"])
 def test_a_select_only_role_syncs_everything_and_a_writer_is_refused(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> None:
     admin_url = request.getfixturevalue("pg_url" if kind == "pg" else "mariadb_url")
     MiniErp(admin_url)
-    reader_url, drop = _select_only_role(admin_url)
-    try:
+    role, grant = SELECT_ONLY[kind]
+    with role(admin_url, [grant]) as reader_url:
         guarded = {"erp": {"require_read_only": True}}
         settings = mini_settings(tmp_path, erp_url=reader_url)
         settings = settings.model_copy(update={"erp": settings.erp.model_copy(update=guarded["erp"])})
@@ -109,5 +83,3 @@ def test_a_select_only_role_syncs_everything_and_a_writer_is_refused(request: py
         writer = settings.model_copy(update={"erp": settings.erp.model_copy(update={"url": admin_url})})
         with pytest.raises(SourceError, match="can write .*read-only role"):
             run_sync(writer)
-    finally:
-        drop()

@@ -110,9 +110,14 @@ class MiniErp:
 
 def mini_settings(tmp_path: Path, overlay_url: str | None = None, **erp: Any) -> Settings:
     """A home reading the mini ERP (erp_url=... or odbc=..., dialect=...), overlay migrated."""
-    home = make_home(tmp_path, connector="mini", overlay_url=overlay_url, **erp)
+    return settings_with_connector(tmp_path, "mini", CONNECTOR, overlay_url, **erp)
+
+
+def settings_with_connector(tmp_path: Path, name: str, text: str, overlay_url: str | None = None, **home_options: Any) -> Settings:
+    """A home reading the connector definition `text` (as connectors/<name>.yaml), overlay migrated; `home_options` go to `make_home`."""
+    home = make_home(tmp_path, connector=name, overlay_url=overlay_url, **home_options)
     (home / "connectors").mkdir()
-    (home / "connectors" / "mini.yaml").write_text(CONNECTOR, encoding="utf-8")
+    (home / "connectors" / f"{name}.yaml").write_text(text, encoding="utf-8")
     settings = load_settings(home, environ={})
     engine = overlay_engine(settings.overlay.full_url())
     upgrade(engine)

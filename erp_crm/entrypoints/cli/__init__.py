@@ -7,6 +7,7 @@ a traceback (unless --debug).
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -20,6 +21,9 @@ from erp_crm.entrypoints.cli.metrics import metrics
 from erp_crm.entrypoints.cli.segments import segments
 from erp_crm.entrypoints.cli.sync import check, sync
 from erp_crm.errors import UserError
+from erp_crm.yamlfile import CONTROL_CHARACTERS
+
+_NOT_SHOWN = re.compile(f"[{CONTROL_CHARACTERS}\t\n\r]")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,13 +49,20 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group without its command: the help is the answer
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # a mistyped command or option: one line, as every other mistake
+        help_hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+        _say(f"error: {exc.format_message()}{help_hint}")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except UserError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        _say(f"error: {exc}")
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -61,5 +72,15 @@ def main() -> None:
     except Exception as exc:  # a bug, not a user mistake: say so plainly
         if debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)", err=True)
+        _say(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
         sys.exit(70)
+
+
+def _say(message: str) -> None:
+    """Write `message` to stderr as one line that shows what it says.
+
+    Messages quote what users and ERPs wrote (keys, values, names); a control character
+    among them (an escape sequence, a line break, a bidi override) is written as its
+    escape (`\\x1b`), so it can neither rewrite the terminal nor break the one line.
+    """
+    click.echo(_NOT_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message), err=True)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.entrypoints.cli.options import LIMIT
 from erp_crm.model.canonical import ENTITIES
 from erp_crm.queries.quarantine import quarantined_rows
 from erp_crm.queries.sync_runs import recent_runs
@@ -28,7 +29,7 @@ def check(obj: Context, fields: bool) -> None:
         return
     from erp_crm.sync.check import check_connector
 
-    report = check_connector(obj.settings.erp)
+    report = check_connector(obj.settings.erp, obj.settings.metrics.purchases_from)
     for line in report.lines:
         click.echo(line)
     if not report.ok:
@@ -60,7 +61,7 @@ def sync(ctx: click.Context, mode: Mode | None, entities: tuple[str, ...], as_js
 
 @sync.command("quarantine")
 @click.option("--entity", help="Only this entity.")
-@click.option("--limit", default=50, show_default=True, help="At most this many rows.")
+@click.option("--limit", default=50, show_default=True, type=LIMIT, help="At most this many rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def quarantine(obj: Context, entity: str | None, limit: int, as_json: bool) -> None:
@@ -71,7 +72,7 @@ def quarantine(obj: Context, entity: str | None, limit: int, as_json: bool) -> N
 
 
 @sync.command("runs")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="At most this many runs, newest first.")
+@click.option("--limit", default=20, show_default=True, type=LIMIT, help="At most this many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def runs(obj: Context, limit: int, as_json: bool) -> None:

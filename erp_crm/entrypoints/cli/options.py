@@ -1,0 +1,39 @@
+"""Option types the commands share, checked where the user typed them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from erp_crm.settings.metrics import MAX_DAYS
+
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
+class Day(click.ParamType):
+    """A day written YYYY-MM-DD, from FIRST_DAY to LAST_DAY.
+
+    The computations reach up to a century (MAX_DAYS) either side of the day they are
+    given, so a day near the calendar's ends (9999-12-31) would overflow deep inside one
+    of them; refused here, the mistake is one line naming the option.
+    """
+
+    name = "date"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = dt.datetime.strptime(str(value), "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2024-03-31", param, ctx)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.fail(f"{day} is outside the days erp-crm computes for ({FIRST_DAY} to {LAST_DAY})", param, ctx)
+        return day
+
+
+DAY = Day()
+DAYS = click.IntRange(1, MAX_DAYS)  # a number of days, as the settings bound them
+LIMIT = click.IntRange(1, 100_000)  # how many rows a listing prints: a zero, negative or huge one is a typing mistake

@@ -22,6 +22,10 @@ Measures (issue 3, "Speed"):
 4. A segment refresh (``refresh_one``) of one composite segment over N synthetic partners
    with metrics in a SQLite overlay, beside one plain SELECT count(*) of the same filter;
    the SQL statements are counted with a ``before_cursor_execute`` listener.
+5. The ``bought(product: …)`` predicate on a demo ERP synced into a SQLite overlay (5,000
+   customers, three years): one count of the partners it selects, beside one pass over
+   the invoice lines joined to their invoices (what the predicate cannot do with less)
+   in the same run; and a segment refresh with it beside one count of the same filter.
 
 lifetimes (0.11.3) breaks on current pandas, so it never runs in the project's
 environment: every lifetimes measure runs in a child process of a separate interpreter
@@ -56,7 +60,7 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 from benchlib import run_json  # noqa: E402  (bench/ is the script's folder)
 
 DEFAULT_LIFETIMES = "/tmp/ltvenv/bin/python"
-MEASURES = ("summary", "bgnbd", "incremental", "segments")
+MEASURES = ("summary", "bgnbd", "incremental", "segments", "bought")
 
 # -- the lifetimes side, run by the other interpreter ---------------------------------
 
@@ -255,33 +259,44 @@ def add_invoices(erp: Path, share: float, day: dt.date, seed: int) -> tuple[int,
     return count, len(buyers)
 
 
-def measure_incremental(args: argparse.Namespace, tmp: Path) -> list[Row]:
-    import sqlalchemy as sa
-
+def synced_demo(home: Path, customers: int, years: int) -> tuple[Any, Any]:
+    """A demo ERP built in a new home and synced whole into the home's SQLite overlay: (settings, the open overlay)."""
     from erp_crm.demo import build_demo_erp
     from erp_crm.entrypoints.cli.demo import DEMO_ERP, demo_settings
-    from erp_crm.metrics.compute import compute_metrics
-    from erp_crm.model.tables.feed import partner_change
-    from erp_crm.model.tables.synced import SYNCED
     from erp_crm.settings.home import init_home
     from erp_crm.store.overlay import Overlay
     from erp_crm.sync.definition import load_connector
     from erp_crm.sync.engine import sync_source
 
-    home = init_home(tmp / "home")
+    home = init_home(home)
     (home / "var").mkdir(exist_ok=True)
     settings = demo_settings(home)
-    definition = load_connector(settings.erp)
     t = time.perf_counter()
-    counts = build_demo_erp(f"sqlite:///{home / DEMO_ERP}", customers=args.customers, years=args.years, seed=7)
+    counts = build_demo_erp(f"sqlite:///{home / DEMO_ERP}", customers=customers, years=years, seed=7)
     print(f"  demo ERP built in {time.perf_counter() - t:.1f} s: {counts}", flush=True)
-    overlay = Path(settings.overlay.full_url().database or "")
     database = Overlay.open(settings.overlay.full_url(), at_head=False)
     database.upgrade()
-    engine = database.engine
     t = time.perf_counter()
-    sync_source(database, settings.erp, definition, mode="full")
+    sync_source(database, settings.erp, load_connector(settings.erp), mode="full")
     print(f"  synced in {time.perf_counter() - t:.1f} s", flush=True)
+    return settings, database
+
+
+def measure_incremental(args: argparse.Namespace, tmp: Path) -> list[Row]:
+    import sqlalchemy as sa
+
+    from erp_crm.entrypoints.cli.demo import DEMO_ERP
+    from erp_crm.metrics.compute import compute_metrics
+    from erp_crm.model.tables.feed import partner_change
+    from erp_crm.model.tables.synced import SYNCED
+    from erp_crm.store.overlay import Overlay
+    from erp_crm.sync.definition import load_connector
+    from erp_crm.sync.engine import sync_source
+
+    settings, database = synced_demo(tmp / "home", args.customers, args.years)
+    home, definition = settings.home, load_connector(settings.erp)
+    overlay = Path(settings.overlay.full_url().database or "")
+    engine = database.engine
     # The first load ran seconds ago, inside the change margin a metrics run allows for late
     # commits, so everyone would count as changed: date the change feed a day back, as when
     # metrics run on a load of earlier.
@@ -459,6 +474,77 @@ def measure_segments(args: argparse.Namespace, tmp: Path) -> list[Row]:
     ]
 
 
+# -- 5. the bought(product: …) predicate --------------------------------------------
+
+
+def measure_bought(args: argparse.Namespace, tmp: Path) -> list[Row]:
+    import sqlalchemy as sa
+
+    from erp_crm.model.tables.segments import segment
+    from erp_crm.model.tables.synced import SYNCED
+    from erp_crm.segments.compiler import compile_filter
+    from erp_crm.segments.definitions import SegmentDef
+    from erp_crm.segments.language import parse_filter
+    from erp_crm.segments.metrics_fields import segment_registry
+    from erp_crm.segments.refresh import refresh_one
+
+    _, database = synced_demo(tmp / "bought_home", args.bought_customers, 3)
+    engine = database.engine
+    product, line = SYNCED["product"], SYNCED["invoice_line"]
+    with engine.connect() as conn:  # the product on most invoice lines
+        code, lines = conn.execute(
+            sa.select(product.c.code, sa.func.count()).join(line, line.c.product_id == product.c.id).group_by(product.c.code).order_by(sa.func.count().desc()).limit(1)
+        ).one()
+        partners = conn.execute(sa.select(sa.func.count()).select_from(SYNCED["partner"])).scalar_one()
+        n_lines = conn.execute(sa.select(sa.func.count()).select_from(line)).scalar_one()
+    registry = segment_registry()
+    as_of = dt.date.today()
+    text = f'bought(product: "{code}")'
+
+    def count(filter_text: str) -> Callable[[], int]:
+        """One count of the partners the filter selects, compiled beforehand."""
+        condition = compile_filter(parse_filter(filter_text), registry, as_of)
+        statement = sa.select(sa.func.count()).select_from(registry.partner).where(condition)
+
+        def run() -> int:
+            with engine.connect() as conn:
+                return int(conn.execute(statement).scalar_one())
+
+        return run
+
+    invoice = SYNCED["invoice"]
+    one_pass = sa.select(sa.func.count()).select_from(invoice).join(line, line.c.invoice_id == invoice.c.id).where(line.c.erp_deleted_at.is_(None))
+
+    def pass_over_lines() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(one_pass).scalar_one())
+
+    goods_s, buyers = best(count(text), args.repeats)
+    pass_s, _ = best(pass_over_lines, args.repeats)
+    plain_s, _ = best(count("bought()"), args.repeats)
+    d = SegmentDef("bench_bought", "bench", parse_filter(text), "config")
+    with engine.begin() as conn:
+        sid = conn.execute(sa.insert(segment).values(name=d.name, title=d.title, filter=d.text, source="config", updated_at=dt.datetime.now())).inserted_primary_key[0]
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        first = refresh_one(conn, sid, d, registry, as_of)
+    refresh_s = time.perf_counter() - t
+    database.close()
+    assert first.members == buyers, (first.members, buyers)
+    what = f"{partners:,} partners, {n_lines:,} invoice lines, {lines:,} of them of {code}; fastest of {args.repeats}"
+    return [
+        Row(
+            f"Filter bought(product: …), one count ({what}; {buyers:,} selected)",
+            fmt_s(goods_s), f"one pass over the invoice lines {fmt_s(pass_s)}", f"{goods_s / pass_s:.1f}× the pass",
+            "≤ 3× the pass", "yes" if goods_s <= 3 * pass_s else "NO", f"bought() without goods {fmt_s(plain_s)}",
+        ),
+        Row(
+            f"Segment refresh with bought(product: …), first ({first.entered:,} enter)",
+            fmt_s(refresh_s), f"one count of the same filter {fmt_s(goods_s)}", f"{refresh_s / goods_s:.1f}× the count", "—", "—",
+        ),
+    ]
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -500,6 +586,7 @@ def main() -> int:
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each kind of metrics run (the fastest counts)")
     parser.add_argument("--partners", type=int, default=None, help="partners for the segment refresh (default 1000000)")
+    parser.add_argument("--bought-customers", type=int, default=5_000, help="demo ERP customers for the bought(product: …) measure")
     args = parser.parse_args()
     args.sizes = [int(s) for s in (args.sizes or ("1000000" if args.quick else "1000000,10000000")).split(",") if s]
     args.customers = args.customers or (2_000 if args.quick else 20_000)
@@ -511,7 +598,7 @@ def main() -> int:
     if {"summary", "bgnbd"} & set(wanted) and not Path(args.lifetimes_python).exists():
         parser.error(f"{args.lifetimes_python} not found: create a venv with lifetimes==0.11.3 'pandas<2' 'numpy<2' 'scipy<1.12'")
 
-    runners = {"summary": measure_summary, "bgnbd": measure_bgnbd, "incremental": measure_incremental, "segments": measure_segments}
+    runners = {"summary": measure_summary, "bgnbd": measure_bgnbd, "incremental": measure_incremental, "segments": measure_segments, "bought": measure_bought}
     rows: list[Row] = []
     tmp = Path(tempfile.mkdtemp(prefix="erpcrm_metrics_bench_"))
     try:

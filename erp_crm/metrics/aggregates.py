@@ -5,16 +5,18 @@ purchase days and values, typical gap) depend on nothing but a partner's own doc
 so an incremental run aggregates again only the partners the change feed
 (`erp_crm.store.change_feed`) names since the last run, plus those with documents dated
 between the last run's date and this one's, and takes everyone else's from the stored
-rows. It goes further by parts (`PARTS`): a partner whose only news is a complaint gets
-its complaints counted again, not its invoices read again, and one whose own row alone
-changed (an address, its customer group) gets no aggregation at all. The invoices part
-comes from the partner-day table (`days`), of which only the days the feed names are
-counted again from the invoices.
+rows. It goes further by parts (`parts_of`): a partner whose only news is a complaint
+gets its complaints counted again, not its invoices read again, and one whose own row
+alone changed (an address, its customer group) gets no aggregation at all. The purchase
+part (`DAYS`) comes from the partner-day table (`partner_days`), of which only the days
+the feed names are counted again from the purchase documents (`purchases`: invoices, or
+orders) and their lines.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -24,7 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics import partner_days, rhythm
-from erp_crm.metrics.invoice_days import EPOCH, InvoiceDays, Purchases, read_invoice_days
+from erp_crm.metrics.invoice_days import EPOCH, DocumentDays, Purchases, read_days
+from erp_crm.metrics.purchases import Documents
+from erp_crm.metrics.quantitative import PART_COLUMNS as QUANTITATIVE_COLUMNS
 from erp_crm.metrics.quantitative import PARTS as quantitative_parts
 from erp_crm.metrics.quantitative import quantitative
 from erp_crm.metrics.summary import rfm_summary
@@ -39,27 +43,46 @@ AGGREGATES = (
 )  # fmt: skip
 COUNT_COLUMNS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
 ZERO_WHEN_MISSING = COUNT_COLUMNS + ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
-INVOICE_COLUMNS = (
-    "invoices", "revenue_net", "services_value", "credit_notes", "credit_note_value", "first_purchase", "last_purchase",
+PURCHASE_COLUMNS = (
+    "revenue_net", "services_value", "first_purchase", "last_purchase",
     "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
 )  # fmt: skip
-DAY_ENTITIES = ("invoice", "invoice_line")  # their changes name the partner's day that changed
-# Each part of stage 1: the aggregates it computes, and the entities they are made of.
-PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "quotes": (("quotes", "quote_conversion"), ("quote", "order")),
-    "orders": (("orders", "order_value"), ("order",)),
-    "complaints": (("complaints",), ("ticket",)),
-    "invoices": (INVOICE_COLUMNS, (*DAY_ENTITIES, "product")),
-}
+INVOICE_COUNTS = QUANTITATIVE_COLUMNS["invoices"]
+DAYS = "days"  # the part computed from the partner-day table
 EVERY_PART = "*"  # the pseudo-entity of partners to aggregate whole (new ones, say)
-# A change to any of these in the feed may change a partner's figures.
-INPUTS = ("partner", *sorted({e for _, entities in PARTS.values() for e in entities}))
+Parts = dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+@functools.cache
+def parts_of(documents: Documents) -> Parts:
+    """Each part of stage 1 when purchases are `documents`: the aggregates it computes, and the entities they are made of.
+
+    The day table holds the purchase documents' days. When those are invoices it gives
+    the invoice counts too; when they are orders, the invoices are counted apart.
+    """
+    parts: Parts = {
+        "quotes": (("quotes", "quote_conversion"), ("quote", "order")),
+        "orders": (("orders", "order_value"), ("order",)),
+        "complaints": (("complaints",), ("ticket",)),
+    }
+    if documents.entity == "invoice":
+        parts[DAYS] = (INVOICE_COUNTS + PURCHASE_COLUMNS, (*documents.entities, "product"))
+    else:
+        parts["invoices"] = (INVOICE_COUNTS, ("invoice",))
+        parts[DAYS] = (PURCHASE_COLUMNS, (*documents.entities, "product"))
+    return parts
+
+
+def inputs(documents: Documents) -> tuple[str, ...]:
+    """The entities whose changes in the feed may change a partner's figures."""
+    return ("partner", *sorted({e for _, entities in parts_of(documents).values() for e in entities}))
 
 
 @dataclass
 class Changes:
-    """Which partners changed, by entity (`EVERY_PART`: in every way), and which of their invoice days."""
+    """Which partners changed, by entity (`EVERY_PART`: in every way), and which of their purchase days."""
 
+    documents: Documents  # what a purchase is: it decides the parts and the entities that name days
     by_entity: dict[str, set[int]] = field(default_factory=dict)
     days: dict[int, set[dt.date] | None] = field(default_factory=dict)  # None: any day may have
 
@@ -78,28 +101,29 @@ class Changes:
     @property
     def aggregated(self) -> set[int]:
         """The partners of whom some part is aggregated again (not those whose own row alone changed)."""
-        return set().union(*(self.of_part(part) for part in PARTS))
+        return set().union(*(self.of_part(part) for part in parts_of(self.documents)))
 
     def of_part(self, part: str) -> set[int]:
         """The partners whose `part` must be aggregated again."""
-        entities = (*PARTS[part][1], EVERY_PART)
+        entities = (*parts_of(self.documents)[part][1], EVERY_PART)
         return set().union(*(self.by_entity.get(e, set()) for e in entities))
 
 
-def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> Changes | None:
+def changed_partners(conn: Connection, documents: Documents, since: dt.datetime, last_as_of: dt.date, as_of: dt.date) -> Changes | None:
     """Partners whose aggregates may differ from the stored ones, by entity; None: possibly everyone.
 
     The change feed names those whose documents, lines or own row changed since `since`,
-    and the days of their invoices that changed; documents dated after `last_as_of` and up
-    to `as_of` start to count in this run (their days are in the day table already).
+    and the days of their purchase documents that changed; documents dated after
+    `last_as_of` and up to `as_of` start to count in this run (their days are in the day
+    table already).
     """
-    entries = change_feed.changed_entries(conn, since, INPUTS)
+    entries = change_feed.changed_entries(conn, since, inputs(documents))
     if entries is None:
         return None
-    result = Changes()
+    result = Changes(documents)
     for entity, partner_id, day in entries:
         result.add(entity, [partner_id])
-        if entity in DAY_ENTITIES:
+        if entity in documents.entities:
             known = result.days.setdefault(partner_id, set())
             if day is None or known is None:
                 result.days[partner_id] = None
@@ -122,13 +146,17 @@ def changed_partners(conn: Connection, since: dt.datetime, last_as_of: dt.date, 
     return result
 
 
-def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]] | None, days: InvoiceDays | None, parts: Collection[str] = tuple(PARTS)) -> pd.DataFrame:
+def aggregates(
+    conn: Connection, documents: Documents, as_of: dt.date, partners: sa.Select[tuple[int]] | None, days: DocumentDays | None, parts: Collection[str] | None = None
+) -> pd.DataFrame:
     """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents.
 
-    The invoices part comes from `days` (their invoice days). With `parts`, only those
-    parts' columns (the others are left out).
+    The purchase part (`DAYS`) comes from `days` (the partners' days of purchase
+    `documents`). With `parts`, only those parts' columns (the others are left out).
     """
-    columns = [c for part in PARTS if part in parts for c in PARTS[part][0]]
+    every = parts_of(documents)
+    parts = every if parts is None else parts
+    columns = [c for part in every if part in parts for c in every[part][0]]
     frames = []
     asked = [p for p in parts if p in quantitative_parts]
     if asked:
@@ -138,35 +166,37 @@ def aggregates(conn: Connection, as_of: dt.date, partners: sa.Select[tuple[int]]
             counts["quote_conversion"] = np.where(quotes > 0, counts["quotes_converted"] / quotes.where(quotes > 0, 1), np.nan)
             counts = counts.drop(columns="quotes_converted")
         frames.append(counts)
-    if "invoices" in parts:
-        assert days is not None, "the invoices part needs the invoice days"
+    if DAYS in parts:
+        assert days is not None, "the purchase part needs the purchase days"
         counted = days.until((as_of - EPOCH).days)
-        frames += [counted.per_partner(), purchase_figures(counted.purchases(), as_of)]
+        sums = counted.per_partner()
+        frames += [sums[[c for c in sums.columns if c in every[DAYS][0]]], purchase_figures(counted.purchases(), as_of)]
     rest: list[pd.DataFrame | pd.Series] = [*frames[1:]]  # the list type DataFrame.join is declared to take
     frame = frames[0].join(rest, how="outer") if rest else frames[0]
     return frame.reindex(columns=columns)
 
 
-def everyone(conn: Connection, as_of: dt.date) -> pd.DataFrame:
-    """Stage 1 for every partner, the day table written anew from the invoices on the way."""
-    invoice_days = read_invoice_days(conn)
-    partner_days.replace_all(conn, invoice_days)
-    return aggregates(conn, as_of, None, invoice_days)
+def everyone(conn: Connection, documents: Documents, as_of: dt.date) -> pd.DataFrame:
+    """Stage 1 for every partner, the day table written anew from the purchase `documents` on the way."""
+    days = read_days(conn, documents)
+    partner_days.replace_all(conn, days)
+    return aggregates(conn, documents, as_of, None, days)
 
 
 def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.DataFrame) -> pd.DataFrame:
     """The changed partners' aggregates: parts whose inputs changed computed again, the rest as `stored`."""
+    documents = changed.documents
     cells, whole = changed.cells()
-    partner_days.recount(conn, cells, whole)
+    partner_days.recount(conn, documents, cells, whole)
     frame = stored.reindex(sorted(changed.partners), columns=list(AGGREGATES))
     groups: dict[frozenset[int], list[str]] = {}
-    for part in PARTS:
+    for part in parts_of(documents):
         groups.setdefault(frozenset(changed.of_part(part)), []).append(part)
     for members, parts in groups.items():
         if not members:
             continue
         with id_set(conn, members, "erp_crm_part_ids") as ids:
-            fresh = aggregates(conn, as_of, ids, partner_days.read(conn, ids) if "invoices" in parts else None, parts)
+            fresh = aggregates(conn, documents, as_of, ids, partner_days.read(conn, ids) if DAYS in parts else None, parts)
         rows = sorted(members)
         frame.loc[rows, list(fresh.columns)] = fresh.reindex(rows).to_numpy(np.float64)  # no row: no such documents any more
     return frame

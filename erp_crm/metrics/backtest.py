@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from erp_crm.errors import UserError
 from erp_crm.metrics.evaluate import EvaluationReport, evaluate
 from erp_crm.metrics.invoice_days import read_purchases
+from erp_crm.metrics.purchases import PURCHASES, in_overlay
 from erp_crm.model.tables.synced import SYNCED
-from erp_crm.settings.metrics import LapseSection
+from erp_crm.settings.metrics import MetricsSection
 from erp_crm.store.overlay import Overlay
 
 
-def evaluate_history(overlay: Overlay, settings: LapseSection, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
-    """Evaluate the configured lapse definitions on the overlay's purchases around `cutoff`."""
+def evaluate_history(overlay: Overlay, settings: MetricsSection, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
+    """Evaluate the configured lapse definitions on the overlay's purchases (`metrics.purchases_from`) around `cutoff`."""
     if horizon_days < 1:
         raise UserError(f"--horizon must be at least one day, not {horizon_days}")
     end = cutoff + dt.timedelta(days=horizon_days)
@@ -30,7 +31,10 @@ def evaluate_history(overlay: Overlay, settings: LapseSection, cutoff: dt.date, 
         raise UserError(f"the horizon ends {end.isoformat()}, after today: choose an earlier --cutoff or a shorter --horizon")
     partner = SYNCED["partner"]
     with overlay.connect() as conn:
-        purchases = read_purchases(conn, end)
+        purchases = read_purchases(conn, PURCHASES[settings.purchases_from], end)
+        missing = None if len(purchases) else in_overlay(conn, settings.purchases_from, end)
+        if missing is not None:
+            raise UserError(missing.line())
         groups = pd.Series(
             dict(conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.customer_group.is_not(None))).all()),
             dtype=object,
@@ -38,4 +42,4 @@ def evaluate_history(overlay: Overlay, settings: LapseSection, cutoff: dt.date, 
     before = purchases.day < (cutoff - dt.date(1970, 1, 1)).days + 1
     if not before.any():
         raise UserError(f"no purchases on or before {cutoff.isoformat()}: choose a later --cutoff")
-    return evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings, groups)
+    return evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings.lapse, groups)

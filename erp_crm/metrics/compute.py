@@ -15,7 +15,8 @@ partners the change feed names are computed and written again; else every row is
 Either way the tables end up as a full run would leave them. The whole run
 is one transaction (readers see the old figures or the new ones) and holds the metrics
 lock, so two runs never interleave. The partners whose figures changed go to the change
-feed, for the segment refreshes.
+feed, for the segment refreshes. A run that finds no customer says why when the reason is
+a setting (`purchases.NoPurchases`: no purchase documents of the kind it counts).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics import aggregates, figure_rows, figures
+from erp_crm.metrics import aggregates, figure_rows, figures, purchases
 from erp_crm.metrics.fits import Fits, kept_fits
 from erp_crm.model.tables.metrics import metrics_run
 from erp_crm.model.tables.synced import SYNCED
@@ -56,10 +57,12 @@ class MetricsReport:
     models: dict[str, Any] = field(default_factory=dict)
     lapsed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    no_purchases: purchases.NoPurchases | None = None  # why there is no customer, when it is a setting
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["as_of"] = self.as_of.isoformat()
+        data["no_purchases"] = self.no_purchases.as_dict() if self.no_purchases else None
         return data
 
 
@@ -111,10 +114,12 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     changed: aggregates.Changes | None = None
     if incremental and last is not None:
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
-        changed = aggregates.changed_partners(conn, since, last.as_of, as_of)
+        changed = aggregates.changed_partners(conn, run.documents, since, last.as_of, as_of)
     same_day = last is not None and last.as_of == as_of and kept is not None
     if not (changed is not None and same_day and run.rewrite_changed(changed)):
         run.rewrite_everyone(changed)
+    if not report.customers:
+        report.no_purchases = purchases.in_overlay(conn, options.purchases_from, as_of)
     conn.execute(
         sa.insert(metrics_run).values(
             as_of=as_of, mode=report.mode, started_at=started, finished_at=_now(), partners=report.partners,
@@ -134,6 +139,11 @@ class _Run:
     kept: dict[str, Any] | None  # the last run's fits, if they may be kept (same settings, no --refit)
     extra: dict[str, Any]  # source, as_of and computed_at of every row written
     report: MetricsReport
+
+    @property
+    def documents(self) -> purchases.Documents:
+        """What a purchase is in this run (`metrics.purchases_from`)."""
+        return purchases.PURCHASES[self.options.purchases_from]
 
     def rewrite_changed(self, changed: aggregates.Changes) -> bool:
         """Same day, settings and fit: only the changed partners' rows can differ. False: not so after all."""
@@ -166,7 +176,7 @@ class _Run:
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
             recomputed = len(changed.aggregated)
         else:
-            base = aggregates.everyone(conn, self.as_of)
+            base = aggregates.everyone(conn, self.documents, self.as_of)
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())

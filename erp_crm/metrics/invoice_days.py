@@ -1,11 +1,12 @@
-"""Invoices per partner and day, read from the overlay for the invoice figures and the customer models.
+"""Purchase documents per partner and day, read from the overlay for the purchase figures and the customer models.
 
-What counts is what the ERP invoiced: posted or paid invoices and credit notes
-(``crm_invoice``), not deleted in the ERP, dated on or before ``as_of``. Credit notes
-count negatively whatever sign the ERP stores them with. The database sums them per
-partner and day (``GROUP BY partner, date``), so Python only ever holds one row per
-invoicing day, read in batches: its invoices, its credit notes, its net and its credited
-amount. The partners' invoice counts and revenue add those rows up; a day whose net is
+What counts is the kind of document `metrics.purchases_from` names (``purchases``):
+posted or paid invoices and credit notes (``crm_invoice``) by default, or confirmed,
+delivered or closed orders (``crm_order``); not deleted in the ERP, dated on or before
+``as_of``. Credit notes count negatively whatever sign the ERP stores them with. The
+database sums the documents per partner and day (``GROUP BY partner, date``), so Python
+only ever holds one row per day, read in batches: its documents, its credit notes, its
+net and its credited amount. The partners' revenue adds those rows up; a day whose net is
 above zero is a purchase (an invoice credited back the same day, or a day holding only a
 credit note, is not). Purchases feed ``summary.rfm_summary`` and ``rhythm.typical_gaps``.
 """
@@ -20,12 +21,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from erp_crm.metrics.purchases import Documents
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.driver import driver_rows
 
 EPOCH = dt.date(1970, 1, 1)
 BATCH = 50_000
-PURCHASE_STATUSES = ("posted", "paid")
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,17 @@ def day_number_sql(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
     return sa.cast(column - sa.literal(EPOCH, sa.Date), sa.Integer)
 
 
-def signed_amount(table: sa.Table, column: str = "amount_net") -> sa.ColumnElement:
-    """The net amount with credit notes negative, whatever sign the ERP stored them with."""
-    invoice = SYNCED["invoice"]
-    amount = sa.func.coalesce(table.c[column], 0)
-    return sa.case((invoice.c.kind == "credit_note", -sa.func.abs(amount)), else_=amount)
-
-
-def invoice_filter(as_of: dt.date | None) -> sa.ColumnElement:
-    """Invoices and credit notes that count: posted or paid, not deleted, dated by ``as_of`` (any day: None)."""
-    invoice = SYNCED["invoice"]
-    return sa.and_(
-        sa.func.coalesce(invoice.c.kind, "invoice").in_(("invoice", "credit_note")),
-        invoice.c.status.in_(PURCHASE_STATUSES),
-        invoice.c.erp_deleted_at.is_(None),
-        sa.true() if as_of is None else invoice.c.date <= as_of,
-    )
-
-
 FIELDS = ("invoices", "credit_notes", "net", "credited", "services")
 
 
 @dataclass(frozen=True)
-class InvoiceDays:
-    """Per partner and invoicing day (sorted by partner and day): counts and amounts as float arrays."""
+class DocumentDays:
+    """Per partner and day of purchase documents (sorted by partner and day): counts and amounts as float arrays.
+
+    The fields are named after the columns of `crm_partner_day`, which was made for
+    invoices: with purchases from orders, `invoices` counts the orders (and there are no
+    credit notes).
+    """
 
     partner_id: np.ndarray
     day: np.ndarray  # days since 1970-01-01
@@ -85,7 +73,7 @@ class InvoiceDays:
     services: np.ndarray  # lines of service products, credit notes negative
 
     @classmethod
-    def of(cls, partner_id: np.ndarray, day: np.ndarray, values: np.ndarray) -> InvoiceDays:
+    def of(cls, partner_id: np.ndarray, day: np.ndarray, values: np.ndarray) -> DocumentDays:
         """From ids, day numbers and a matrix of `FIELDS` columns; amounts rounded to 4 decimals.
 
         Money has four decimals in the overlay; rounding makes float sums independent of the
@@ -94,10 +82,10 @@ class InvoiceDays:
         amounts = np.round(np.nan_to_num(values[:, 2:5]), 4)
         return cls(partner_id.astype(np.int64), day.astype(np.int64), values[:, 0], values[:, 1], amounts[:, 0], amounts[:, 1], amounts[:, 2])
 
-    def until(self, end: int) -> InvoiceDays:
+    def until(self, end: int) -> DocumentDays:
         """The days up to day number `end`."""
         keep = self.day <= end
-        return InvoiceDays(*(getattr(self, f)[keep] for f in ("partner_id", "day", *FIELDS)))
+        return DocumentDays(*(getattr(self, f)[keep] for f in ("partner_id", "day", *FIELDS)))
 
     def purchases(self) -> Purchases:
         """The days whose net is above zero."""
@@ -116,44 +104,40 @@ class InvoiceDays:
         return pd.DataFrame(sums, index=pd.Index(self.partner_id[starts], name="partner_id"))
 
 
-def _documents(query: sa.Select, partners: sa.Select[tuple[int]] | None, cells: sa.FromClause | None, live_only: bool) -> sa.Select:
-    """`query` on invoices narrowed to some partners, to some (partner, day) cells, or to live partners."""
-    invoice, partner = SYNCED["invoice"], SYNCED["partner"]
+def _by_day(documents: Documents, query: sa.Select, partners: sa.Select[tuple[int]] | None, cells: sa.FromClause | None, live_only: bool) -> sa.Select:
+    """`query` over `documents` narrowed to some partners, to some (partner, day) cells, or to live partners; per partner and day."""
+    doc, partner = documents.table, SYNCED["partner"]
     if live_only:
-        query = query.join(partner, partner.c.id == invoice.c.partner_id).where(partner.c.erp_deleted_at.is_(None))
+        query = query.join(partner, partner.c.id == doc.c.partner_id).where(partner.c.erp_deleted_at.is_(None))
     if partners is not None:
-        query = query.where(invoice.c.partner_id.in_(partners))
+        query = query.where(doc.c.partner_id.in_(partners))
     if cells is not None:
-        query = query.where(sa.tuple_(invoice.c.partner_id, invoice.c.date).in_(sa.select(cells.c.partner_id, cells.c.day)))
-    return query
+        query = query.where(sa.tuple_(doc.c.partner_id, doc.c.date).in_(sa.select(cells.c.partner_id, cells.c.day)))
+    return query.group_by(doc.c.partner_id, doc.c.date).order_by(doc.c.partner_id, doc.c.date)
 
 
-def invoice_days_query(dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False) -> sa.Select:
-    """One row per partner and invoicing day of any date: (partner_id, day number, invoices, credit notes, net, credited)."""
-    invoice = SYNCED["invoice"]
-    credit = invoice.c.kind == "credit_note"
-    query = sa.select(
-        invoice.c.partner_id,
-        day_number_sql(invoice.c.date, dialect).label("day"),
-        sa.func.count(sa.case((credit, None), else_=1)),
-        sa.func.count(sa.case((credit, 1))),
-        sa.func.sum(signed_amount(invoice)),
-        sa.func.sum(sa.case((credit, sa.func.abs(invoice.c.amount_net)), else_=0)),
-    ).where(invoice_filter(None))
-    return _documents(query, partners, cells, live_only).group_by(invoice.c.partner_id, invoice.c.date).order_by(invoice.c.partner_id, invoice.c.date)
+def days_query(
+    documents: Documents, dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
+) -> sa.Select:
+    """One row per partner and day of any date: (partner_id, day number, documents, credit notes, net, credited)."""
+    doc = documents.table
+    query = sa.select(doc.c.partner_id, day_number_sql(doc.c.date, dialect).label("day"), *documents.sums()).where(documents.counted(None))
+    return _by_day(documents, query, partners, cells, live_only)
 
 
-def services_days_query(dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None) -> sa.Select:
+def services_days_query(
+    documents: Documents, dialect: str, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
+) -> sa.Select:
     """One row per partner and day with service lines: (partner_id, day number, their net amount)."""
-    invoice, line, product = SYNCED["invoice"], SYNCED["invoice_line"], SYNCED["product"]
+    doc, line, product = documents.table, documents.lines, SYNCED["product"]
     query = (
-        sa.select(invoice.c.partner_id, day_number_sql(invoice.c.date, dialect).label("day"), sa.func.sum(signed_amount(line)))
+        sa.select(doc.c.partner_id, day_number_sql(doc.c.date, dialect).label("day"), sa.func.sum(documents.signed(line)))
         .select_from(line)
-        .join(invoice, invoice.c.id == line.c.invoice_id)
+        .join(doc, doc.c.id == line.c[f"{documents.entity}_id"])
         .join(product, product.c.id == line.c.product_id)
-        .where(invoice_filter(None), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
+        .where(documents.counted(None), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
     )
-    return _documents(query, partners, cells, False).group_by(invoice.c.partner_id, invoice.c.date).order_by(invoice.c.partner_id, invoice.c.date)
+    return _by_day(documents, query, partners, cells, live_only)
 
 
 def matrix(conn: Connection, query: sa.Select, width: int) -> np.ndarray:
@@ -167,19 +151,20 @@ def _keys(partner_id: np.ndarray, day: np.ndarray) -> np.ndarray:
     return partner_id.astype(np.int64) * 2**21 + (day.astype(np.int64) + 2**20)
 
 
-def read_invoice_days(
-    conn: Connection, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
-) -> InvoiceDays:
-    """Every invoicing day from the invoices (of the `partners` selected, or the (partner_id, day) `cells`, when given)."""
-    days = matrix(conn, invoice_days_query(conn.dialect.name, partners, cells, live_only), 6)
-    services = matrix(conn, services_days_query(conn.dialect.name, partners, cells), 3)
+def read_days(
+    conn: Connection, documents: Documents, partners: sa.Select[tuple[int]] | None = None, cells: sa.FromClause | None = None, live_only: bool = False
+) -> DocumentDays:
+    """Every day of the `documents` (of the `partners` selected, or the (partner_id, day) `cells`, when given)."""
+    narrowing = (partners, cells, live_only)
+    days = matrix(conn, days_query(documents, conn.dialect.name, *narrowing), 6)
+    services = matrix(conn, services_days_query(documents, conn.dialect.name, *narrowing), 3)
     values = np.column_stack([days[:, 2:6], np.zeros(len(days))])
-    if len(services):  # both are sorted by partner and day, and a day with services has invoices
+    if len(services):  # both are sorted by partner and day, and a day with services has documents
         at = np.searchsorted(_keys(days[:, 0], days[:, 1]), _keys(services[:, 0], services[:, 1]))
         values[at, 4] = services[:, 2]
-    return InvoiceDays.of(days[:, 0], days[:, 1], values)
+    return DocumentDays.of(days[:, 0], days[:, 1], values)
 
 
-def read_purchases(conn: Connection, as_of: dt.date) -> Purchases:
+def read_purchases(conn: Connection, documents: Documents, as_of: dt.date) -> Purchases:
     """Every purchase day up to ``as_of`` of the partners not deleted in the ERP."""
-    return read_invoice_days(conn, live_only=True).until((as_of - EPOCH).days).purchases()
+    return read_days(conn, documents, live_only=True).until((as_of - EPOCH).days).purchases()

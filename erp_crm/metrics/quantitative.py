@@ -2,9 +2,10 @@
 
 Every figure counts documents dated on or before ``as_of`` and not deleted in the ERP;
 drafts and cancelled documents never count. docs/metrics.md defines each figure. The
-database does the counting; Python receives one row per partner and table. The invoice
-counts and amounts, the services among their lines and the purchase days come from the
-invoices per partner and day (``history.read_invoice_days``, kept in ``days``).
+database does the counting; Python receives one row per partner and table. The revenue,
+the services and the purchase days come from the purchase documents per partner and day
+(``invoice_days.read_days``, kept in ``partner_days``); so do the invoice counts when the
+purchases are invoices, and the "invoices" part here counts them when they are orders.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics.invoice_days import BATCH
+from erp_crm.metrics.purchases import INVOICES, ORDERS
 from erp_crm.model.tables.synced import SYNCED
 
-COUNTS = ("quotes", "quotes_converted", "orders", "complaints")
+COUNTS = ("quotes", "quotes_converted", "orders", "complaints", "invoices", "credit_notes")
 PART_COLUMNS = {
     "quotes": ("quotes", "quotes_converted"),
     "orders": ("orders", "order_value"),
     "complaints": ("complaints",),
+    "invoices": ("invoices", "credit_notes", "credit_note_value"),
 }
 PARTS = tuple(PART_COLUMNS)
 
 QUOTE_STATUSES = ("sent", "accepted", "refused")
-ORDER_STATUSES = ("confirmed", "delivered", "closed")
 
 
 def _valid(table: sa.Table, statuses: tuple[str, ...], as_of: dt.date) -> sa.ColumnElement:
@@ -38,11 +40,11 @@ def _valid(table: sa.Table, statuses: tuple[str, ...], as_of: dt.date) -> sa.Col
 
 def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
     """Per part of the figures: (GROUP BY statement, its partner column)."""
-    quote, order, ticket = SYNCED["quote"], SYNCED["order"], SYNCED["ticket"]
+    quote, order, ticket, invoice = SYNCED["quote"], SYNCED["order"], SYNCED["ticket"], SYNCED["invoice"]
 
     # a quote converted has at least one counted order (looked up by the order's quote_id
     # index, so that a few partners' quotes do not read every order)
-    ordered = sa.exists().where(order.c.quote_id == quote.c.id, _valid(order, ORDER_STATUSES, as_of))
+    ordered = sa.exists().where(order.c.quote_id == quote.c.id, ORDERS.counted(as_of))
     quotes = (
         sa.select(
             quote.c.partner_id,
@@ -58,8 +60,15 @@ def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
             sa.func.count().label("orders"),
             sa.func.coalesce(sa.func.sum(order.c.amount_net), 0).label("order_value"),
         )
-        .where(_valid(order, ORDER_STATUSES, as_of))
+        .where(ORDERS.counted(as_of))
         .group_by(order.c.partner_id)
+    )
+    # with purchases from orders, the invoices are counted here (else from the day table)
+    documents, credit_notes, _, credited = INVOICES.sums()
+    invoices = (
+        sa.select(invoice.c.partner_id, documents.label("invoices"), credit_notes.label("credit_notes"), credited.label("credit_note_value"))
+        .where(INVOICES.counted(as_of))
+        .group_by(invoice.c.partner_id)
     )
     next_day = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     complaints = (
@@ -76,6 +85,7 @@ def _queries(as_of: dt.date) -> dict[str, tuple[sa.Select, sa.ColumnElement]]:
         "quotes": (quotes, quote.c.partner_id),
         "orders": (orders, order.c.partner_id),
         "complaints": (complaints, ticket.c.partner_id),
+        "invoices": (invoices, invoice.c.partner_id),
     }
 
 

@@ -25,11 +25,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from erp_crm.metrics.purchases import PURCHASES, Documents
 from erp_crm.model.canonical import BY_NAME
 from erp_crm.model.canonical import Kind as CanonicalKind
 from erp_crm.model.tables.profile import partner_profile
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.language import NAME, RESERVED, YAML_KEYS, FilterError
+from erp_crm.settings.metrics import PurchasesFrom
 
 Kind = Literal["text", "number", "date", "bool", "choice"]
 ParamKind = Literal["text", "number", "date", "period", "bool", "choice"]
@@ -230,9 +232,60 @@ def _fold_by_translate(element: fold, compiler: SQLCompiler, **kw: Any) -> str:
     return f"translate({compiler.process(element.clauses, **kw)}, '{_FOLD_FROM}', '{_FOLD_TO}')"
 
 
+class per_database(FunctionElement[bool]):
+    """Two equivalent conditions: the first for SQLite, the second for the other databases (PostgreSQL).
+
+    Some questions must be put differently to each database to be answered fast; the
+    callers say why (`text_equals`, `_documents`).
+    """
+
+    type = sa.Boolean()
+    name = "per_database"
+    inherit_cache = True
+
+
+@compiles(per_database)
+def _general_form(element: per_database, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[1], **kw)
+
+
+@compiles(per_database, "sqlite")
+def _sqlite_form(element: per_database, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+# fold() is 19 nested calls on SQLite, and SQLite parses about 30 at most in one statement;
+# GLOB compares in one operator, against classes of the characters that fold alike.
+_FOLDS_TO = {plain: "".join(c for c, p in zip(_FOLD_FROM, _FOLD_TO) if p == plain) + plain for plain in set(_FOLD_TO)}
+_GLOB_SPECIAL = set("*?[")
+# SQLite refuses GLOB patterns over 50,000 bytes, and a character's class takes up to 16 (o, ó, ö, ő in both cases)
+MAX_COMPARED_TEXT = 3_000
+
+
+def _glob_class(char: str) -> str:
+    alike = _FOLDS_TO.get(char)
+    if alike is not None:
+        return f"[{alike}]"
+    return f"[{char}]" if char in _GLOB_SPECIAL else char
+
+
+def glob_pattern(value: str) -> str:
+    """The GLOB pattern that matches exactly the texts whose fold is `value`'s fold."""
+    return "".join(_glob_class(c) for c in fold_text(value))
+
+
 def text_equals(expr: Expr, value: str) -> Expr:
-    """The filters' text equality (case and accents ignored), for predicate builders."""
-    return fold(expr) == sa.literal(fold_text(value), sa.Text())
+    """The filters' text equality (case and accents ignored), for predicate builders.
+
+    On SQLite a GLOB of character classes (`[aAáÁ]…`): as cheap as a plain comparison,
+    and flat, so a predicate can sit deep in a filter without outgrowing SQLite's parser
+    stack. Longer text than a GLOB pattern holds is refused on every database alike, so
+    that the SQL of a filter never depends on its values.
+    """
+    if len(value) > MAX_COMPARED_TEXT:
+        raise FilterError(f"{len(value):,} characters of text are too many to compare: at most {MAX_COMPARED_TEXT:,}")
+    general = fold(expr) == sa.literal(fold_text(value), sa.Text())
+    return per_database(expr.op("GLOB", is_comparison=True)(sa.literal(glob_pattern(value), sa.Text())), general)
 
 
 # ---------------------------------------------------------------- builders
@@ -303,19 +356,37 @@ Goods = dict[str, str | None]  # product (code or name) and category, as given t
 
 
 def _documents(ctx: Context, doc: sa.Table, counts: Expr, goods: Goods, within: Window | None) -> Expr:
-    """EXISTS a live document of the partner in the window (with a line of those goods, if named)."""
-    where = [doc.c.partner_id == ctx.partner_id, doc.c.erp_deleted_at.is_(None), counts, _in(within, ctx, doc.c.date)]
+    """A live document of the partner in the window (with a line of those goods, if named); never NULL.
+
+    With goods, SQLite would run a correlated subquery once per partner, walking every
+    document and line of every partner, and never turns it into a join: it is asked for
+    the partners once (`partner.id IN (…)`). PostgreSQL plans the correlated EXISTS as one
+    (anti-)join, but `NOT (… IN …)` over more buyers than its work memory holds as a scan
+    of them per partner, so it keeps the EXISTS. The goods are looked up once either way.
+    """
+    where = [doc.c.erp_deleted_at.is_(None), counts, _in(within, ctx, doc.c.date)]
+    products = _products(goods)
+    if products is None:  # the partner's documents by date, through their index: its first one answers
+        return sa.exists().where(doc.c.partner_id == ctx.partner_id, *where)
+    entity = doc.name.removeprefix("crm_")
+    lines = SYNCED[f"{entity}_line"]
+    where += [lines.c[f"{entity}_id"] == doc.c.id, lines.c.erp_deleted_at.is_(None), lines.c.product_id.in_(products)]
+    buyers = sa.select(doc.c.partner_id).where(doc.c.partner_id.is_not(None), *where)  # no NULL: NOT IN stays true or false
+    return per_database(ctx.partner_id.in_(buyers), sa.exists().where(doc.c.partner_id == ctx.partner_id, *where))
+
+
+def _products(goods: Goods) -> sa.Select[tuple[int]] | None:
+    """The ids of the products named by code or name and by category (a subquery run once, not a test per line); None: none named."""
     product, category = goods.get("product"), goods.get("category")
-    if product is not None or category is not None:
-        entity = doc.name.removeprefix("crm_")
-        lines, item = SYNCED[f"{entity}_line"], SYNCED["product"]
-        where += [lines.c[f"{entity}_id"] == doc.c.id, lines.c.erp_deleted_at.is_(None)]
-        where.append(item.c.id == lines.c.product_id)
-        if product is not None:
-            where.append(sa.or_(item.c.code == sa.literal(product, sa.Text()), text_equals(item.c.name, product)))
-        if category is not None:
-            where.append(text_equals(item.c.category, category))
-    return sa.exists().where(*where)
+    if product is None and category is None:
+        return None
+    item = SYNCED["product"]
+    query = sa.select(item.c.id)
+    if product is not None:
+        query = query.where(sa.or_(item.c.code == sa.literal(product, sa.Text()), text_equals(item.c.name, product)))
+    if category is not None:
+        query = query.where(text_equals(item.c.category, category))
+    return query
 
 
 def _in(within: Window | None, ctx: Context, expr: Expr) -> Expr:
@@ -327,10 +398,17 @@ def _not_in(column: Expr, values: tuple[str, ...]) -> Expr:
     return sa.or_(column.is_(None), column.not_in(values))
 
 
-def _bought(ctx: Context, within: Window | None = None, **goods: str | None) -> Expr:
-    inv = SYNCED["invoice"]
-    counts = sa.and_(_not_in(inv.c.status, ("draft", "cancelled")), _not_in(inv.c.kind, ("credit_note",)))
-    return _documents(ctx, inv, counts, goods, within)
+def _bought_from(documents: Documents) -> Callable[..., Expr]:
+    """`bought` over the purchase documents: neither drafts nor cancelled, nor credit notes among invoices."""
+    doc = documents.table
+    counts = _not_in(doc.c.status, ("draft", "cancelled"))
+    if documents.credit_notes:
+        counts = sa.and_(counts, _not_in(doc.c.kind, ("credit_note",)))
+
+    def bought(ctx: Context, within: Window | None = None, **goods: str | None) -> Expr:
+        return _documents(ctx, doc, counts, goods, within)
+
+    return bought
 
 
 def _quoted(ctx: Context, within: Window | None = None, **goods: str | None) -> Expr:
@@ -356,17 +434,19 @@ def _complaints(ctx: Context, within: Window | None = None) -> Expr:
 
 
 _GOODS = {"product": Param("text", doc="product code or name"), "category": Param("text", doc="product category")}
+_BOUGHT_DOCS: dict[PurchasesFrom, str] = {"invoices": "invoiced, not credited or cancelled", "orders": "ordered, not cancelled"}
 _PREDICATES = (
-    PredicateDef("bought", {**_GOODS, "within": "period"}, _bought, "invoiced, not credited or cancelled", tracked=True),
     PredicateDef("quoted", {**_GOODS, "within": "period"}, _quoted, "offered in a quote that was not cancelled", tracked=True),
     PredicateDef("has_open_quote", _GOODS, _open_quote, "a draft or sent quote not yet past its validity", tracked=True),
     PredicateDef("complaints", {"within": "period"}, _complaints, "complaint tickets opened", kind="number", tracked=True),
 )
 
 
-def default_registry(custom: Mapping[str, Kind] | None = None) -> FieldRegistry:
-    """Fields the overlay alone answers; `custom` names the profile's custom fields and kinds."""
-    return FieldRegistry(items=(*_overlay_fields(custom or {}), *_PREDICATES))
+def default_registry(custom: Mapping[str, Kind] | None = None, purchases_from: PurchasesFrom = "invoices") -> FieldRegistry:
+    """Fields the overlay alone answers; `custom` names the profile's custom fields and kinds, `purchases_from` what `bought` reads."""
+    bought = _bought_from(PURCHASES[purchases_from])
+    predicates = (PredicateDef("bought", {**_GOODS, "within": "period"}, bought, _BOUGHT_DOCS[purchases_from], tracked=True), *_PREDICATES)
+    return FieldRegistry(items=(*_overlay_fields(custom or {}), *predicates))
 
 
 __all__ = [
@@ -380,6 +460,7 @@ __all__ = [
     "default_registry",
     "fold",
     "fold_text",
+    "glob_pattern",
     "on_or_after",
     "on_or_before",
     "per_partner",

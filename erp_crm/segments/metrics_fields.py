@@ -5,8 +5,8 @@ They are tracked (`FieldDef.tracked`): a metrics run tells the change feed whose
 A partner without a metrics row (never computed, or deleted) has every metric empty, and
 filters treat a test on an empty value as false (docs/filters.md, "Empty values"). The
 figures are those of the last `erp-crm metrics compute`, as of its `as_of` (the field
-`metrics_as_of`); `revenue_12m` alone is computed from the invoices, relative to the
-filter's today.
+`metrics_as_of`); `revenue_12m` alone is computed from the purchase documents (invoices,
+or orders: `metrics.purchases_from`), relative to the filter's today.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from erp_crm.metrics.invoice_days import invoice_filter, signed_amount
+from erp_crm.metrics.purchases import PURCHASES, Documents
 from erp_crm.model.tables.metrics import partner_metrics
-from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.fields import Context, Expr, FieldDef, FieldRegistry, Kind, Window, default_registry, per_partner, shift
-from erp_crm.settings.metrics import RfmSection
+from erp_crm.settings.metrics import PurchasesFrom, RfmSection
 from erp_crm.settings.profile import ProfileSection
 
 # Bookkeeping columns; `complaints`, which the `complaints(within:)` predicate already
@@ -37,8 +36,8 @@ def _kind(column: sa.Column[Any]) -> Kind:
     return "text"
 
 
-def metrics_fields(groups: tuple[str, ...]) -> list[FieldDef]:
-    """One field per metrics column; `groups`: the RFM group names a partner can be in."""
+def metrics_fields(groups: tuple[str, ...], purchases_from: PurchasesFrom = "invoices") -> list[FieldDef]:
+    """One field per metrics column; `groups`: the RFM group names a partner can be in; `purchases_from`: what `revenue_12m` sums."""
     fields = [
         FieldDef("metrics_as_of", "date", per_partner(partner_metrics.c.as_of), doc="the day the metrics were computed for", tracked=True)
     ]
@@ -50,21 +49,27 @@ def metrics_fields(groups: tuple[str, ...]) -> list[FieldDef]:
             fields.append(FieldDef("rfm_group", "choice", expression, groups, doc="the RFM group", tracked=True))
         else:
             fields.append(FieldDef(column.name, _kind(column), expression, doc=column.comment or f"metrics: {column.name}", tracked=True))
-    fields.append(FieldDef("revenue_12m", "number", _revenue_12m, doc="net invoiced revenue over the 12 months up to today", tracked=True))
+    documents = PURCHASES[purchases_from]
+    doc = f"net revenue over the 12 months up to today, from the {documents.wording}"
+    fields.append(FieldDef("revenue_12m", "number", lambda ctx: _revenue_12m(ctx, documents), doc=doc, tracked=True))
     return fields
 
 
-def _revenue_12m(ctx: Context) -> Expr:
-    """Invoices minus credit notes dated in the 12 months up to today, counted as the metrics count them."""
-    inv = SYNCED["invoice"]
-    counted = sa.and_(invoice_filter(ctx.today), Window(shift(ctx.today, -12, "month"), ctx.today).contains(inv.c.date))
-    total = sa.select(sa.func.coalesce(sa.func.sum(signed_amount(inv)), 0)).where(inv.c.partner_id == ctx.partner_id, counted)
+def _revenue_12m(ctx: Context, documents: Documents) -> Expr:
+    """The purchase documents (credit notes negative) dated in the 12 months up to today, counted as the metrics count them."""
+    t = documents.table
+    counted = sa.and_(documents.counted(ctx.today), Window(shift(ctx.today, -12, "month"), ctx.today).contains(t.c.date))
+    total = sa.select(sa.func.coalesce(sa.func.sum(documents.signed(t)), 0)).where(t.c.partner_id == ctx.partner_id, counted)
     return sa.cast(total.scalar_subquery(), sa.Float())
 
 
-def segment_registry(profile: ProfileSection | None = None, rfm: RfmSection | None = None) -> FieldRegistry:
-    """What segment filters may use: the overlay's fields, the profile's custom fields and the metrics (defaults: default sections)."""
-    registry = default_registry(dict((profile or ProfileSection()).custom_fields))
-    for field in metrics_fields((rfm or RfmSection()).group_names()):
+def segment_registry(profile: ProfileSection | None = None, rfm: RfmSection | None = None, purchases_from: PurchasesFrom = "invoices") -> FieldRegistry:
+    """What segment filters may use: the overlay's fields, the profile's custom fields and the metrics (defaults: default sections).
+
+    `purchases_from` (`metrics.purchases_from`) says which documents `bought` and
+    `revenue_12m` look at, so that they agree with the metrics.
+    """
+    registry = default_registry(dict((profile or ProfileSection()).custom_fields), purchases_from)
+    for field in metrics_fields((rfm or RfmSection()).group_names(), purchases_from):
         registry.add(field)
     return registry

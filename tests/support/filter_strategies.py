@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
 from erp_crm.segments.compiler import compile_filter
-from erp_crm.segments.fields import Context, Param, PredicateDef, date_param, default_registry, fold_text, text_equals
+from erp_crm.segments.fields import Context, Param, PredicateDef, date_param, default_registry, fold_text, glob_pattern, text_equals
 from erp_crm.segments.language import OPS, Ago, And, Arg, Bool, Condition, Day, FilterError, Node, Not, Number, Or, Period, Ref, Text, Today, Value
 
 TODAY = date(2024, 6, 30)
@@ -118,7 +118,7 @@ def check(node: Node, engines: list[sa.Engine] | None = None) -> None:
             s = text.value
             if s not in neutral_sql:  # "a" or "crm_" are in any SQL; nothing else may be
                 assert s not in sql, (s, sql)
-            forms = {s, fold_text(s), _like_escaped(fold_text(s))}
+            forms = {s, fold_text(s), _like_escaped(fold_text(s)), glob_pattern(s)}
             assert any(f in p for f in forms for p in params), (s, params)
         assert sql == neutral_sql
     for engine in engines or ():

@@ -44,7 +44,7 @@ def run_metrics(settings: Settings, **options: Any) -> MetricsReport:
 
 
 def run_refresh(settings: Settings, names: tuple[str, ...] | list[str] = (), *, as_of: dt.date | None = None) -> RefreshReport:
-    registry = segment_registry(settings.profile, settings.metrics.rfm)
+    registry = segment_registry(settings.profile, settings.metrics.rfm, settings.metrics.purchases_from)
     with open_overlay(settings) as overlay:
         return refresh_segments(overlay, settings.home / SEGMENTS_FILE, registry, names, as_of=as_of)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.entrypoints.cli.options import DAY, DAYS
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.partners import partner_figures
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:  # the metrics pull in pandas and scipy: imported when a comma
     from erp_crm.metrics.compute import MetricsReport
     from erp_crm.metrics.evaluate import EvaluationReport
 
-DAY = click.DateTime(["%Y-%m-%d"])
 
 
 @click.group()
@@ -30,25 +30,25 @@ def metrics() -> None:
 @click.option("--as-of", "as_of", type=DAY, help="Compute as of this day (YYYY-MM-DD). Default: today.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @pass_ctx
-def compute(obj: Context, full: bool, refit: bool, as_of: dt.datetime | None, as_json: bool) -> None:
+def compute(obj: Context, full: bool, refit: bool, as_of: dt.date | None, as_json: bool) -> None:
     """Compute every partner's figures as of a date and keep a snapshot of them."""
     from erp_crm.metrics.compute import compute_metrics
 
     settings = obj.settings
-    report = compute_metrics(obj.overlay, settings.metrics, source=settings.erp.source, as_of=as_of.date() if as_of else None, full=full, refit=refit)
+    report = compute_metrics(obj.overlay, settings.metrics, source=settings.erp.source, as_of=as_of, full=full, refit=refit)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 
 @metrics.command("evaluate")
 @click.option("--cutoff", required=True, type=DAY, help="Cut the history at this day (YYYY-MM-DD).")
-@click.option("--horizon", default=180, show_default=True, help="Days after the cutoff in which a customer may buy again.")
+@click.option("--horizon", type=DAYS, default=180, show_default=True, help="Days after the cutoff in which a customer may buy again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 @pass_ctx
-def evaluate(obj: Context, cutoff: dt.datetime, horizon: int, as_json: bool) -> None:
+def evaluate(obj: Context, cutoff: dt.date, horizon: int, as_json: bool) -> None:
     """How well each lapse definition and score predicted who then bought nothing (AUC, precision, recall)."""
     from erp_crm.metrics.backtest import evaluate_history
 
-    report = evaluate_history(obj.overlay, obj.settings.metrics.lapse, cutoff.date(), horizon)
+    report = evaluate_history(obj.overlay, obj.settings.metrics, cutoff, horizon)
     click.echo(json.dumps(report.as_dict(), indent=2, default=str) if as_json else format_evaluation(report))
 
 
@@ -78,11 +78,13 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 
 def format_report(report: MetricsReport) -> str:
-    """What a metrics run did, the fits it scored with, and how many each definition flags."""
+    """What a metrics run did (and why it found no customer, if a setting is why), the fits it scored with, and how many each definition flags."""
     lines = [
         f"metrics as of {report.as_of} ({report.mode}): {report.partners} partners, {report.customers} customers, "
         f"{report.recomputed} aggregated again, {report.written} rows written, {report.seconds:.2f} s"
     ]
+    if report.no_purchases is not None:
+        lines.append(f"  {report.no_purchases.line()}")
     fit = report.models.get("rfm") or {}
     if fit.get("fitted_as_of"):
         when = "fitted now" if fit["fitted_as_of"] == report.as_of.isoformat() else f"kept from the fit as of {fit['fitted_as_of']}"

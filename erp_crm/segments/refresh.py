@@ -19,6 +19,11 @@ it does not depend on the day or the day is the same, only the partners that the
 feed (`erp_crm.store.change_feed`) or `crm_partner_profile.updated_at` name since the last
 refresh (less `CHANGE_MARGIN`, for late commits) can have entered or left, and the
 statements look at them alone.
+
+One refresh per overlay at a time (`Overlay.lock("segments")`); a second one is refused
+with one line rather than queued, as sync and metrics runs are. The schema backs this
+up: a partner has at most one current membership row per segment (a partial unique
+index), so a refresh that slipped past the lock would fail rather than double a member.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 
 CHANGE_MARGIN = dt.timedelta(minutes=5)  # changes stamped this long before the last refresh count as new
 WHOLE_SHARE = 0.25  # above this share of partners changed, look at everyone
+BUSY = "another segment refresh is working on this overlay"
 
 
 @dataclass
@@ -88,6 +94,14 @@ def refresh_segments(
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
     config = load_config_segments(config_file, registry, as_of)
+    with overlay.lock("segments", BUSY):
+        report = _refresh(overlay, config, registry, names, as_of)
+    report.seconds = round(time.perf_counter() - clock, 3)
+    return report
+
+
+def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry, names: Iterable[str], as_of: dt.date) -> RefreshReport:
+    """The refresh itself, under the lock: two at once would both insert the partners that entered."""
     report = RefreshReport(as_of)
     with overlay.begin() as conn:
         sync_config(conn, config, dt.datetime.now())
@@ -103,7 +117,6 @@ def refresh_segments(
             continue
         with overlay.begin() as conn:
             report.segments.append(refresh_one(conn, ids[d.name], d, registry, as_of))
-    report.seconds = round(time.perf_counter() - clock, 3)
     return report
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from erp_crm.errors import UserError
 from erp_crm.model import migrate
-from erp_crm.store.locking import overlay_lock
+from erp_crm.store.locking import is_held, overlay_lock, whole_overlay_lock
 
 DIALECTS = ("sqlite", "postgresql")
 
@@ -82,8 +82,12 @@ class Overlay:
             return migrate.current(conn)
 
     def upgrade(self) -> str | None:
-        """Create or migrate the schema to the newest version; returns that version."""
-        with self.begin() as conn:
+        """Create or migrate the schema to the newest version; returns that version.
+
+        Holds the whole overlay: a run that checked the schema when it started must not
+        see it change under it, and two upgrades must not both create the tables.
+        """
+        with self.lock_whole("the overlay is in use (a sync, metrics run, segment refresh, upgrade or demo)"), self.begin() as conn:
             migrate.upgrade(conn)
         return self.schema_version()
 
@@ -98,16 +102,19 @@ class Overlay:
         return self._connection()
 
     def lock(self, name: str, busy: str) -> AbstractContextManager[None]:
-        """Hold the lock `name` for the block, across processes (and machines, on PostgreSQL); else UserError(`busy`)."""
-        return overlay_lock(self.engine, name, busy)
+        """Hold the lock `name` for the block, across processes (and machines, on PostgreSQL); else UserError(`busy`).
+
+        It also holds the whole overlay shared: refused while `lock_whole` is held, and keeps it out meanwhile.
+        """
+        return overlay_lock(self.engine, name, busy, self._connection)
+
+    def lock_whole(self, busy: str) -> AbstractContextManager[None]:
+        """Hold the whole overlay for the block, while no `lock(...)` holder works on it; else UserError(`busy`)."""
+        return whole_overlay_lock(self.engine, busy, self._connection)
 
     def is_locked(self, name: str) -> bool:
-        """Whether some process holds the lock `name` now (found out by taking it and letting go at once)."""
-        try:
-            with self.lock(name, "held"):
-                return False
-        except UserError:
-            return True
+        """Whether some process holds the lock `name` now (asked without taking it)."""
+        return is_held(self.engine, name, self._connection)
 
     def _connection(self) -> Connection:
         """A new connection; an overlay that cannot be reached is the user's to fix: one line naming overlay.url."""

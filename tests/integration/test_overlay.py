@@ -2,7 +2,8 @@
 
 It refuses a schema the code does not know and a database kind the overlay cannot be,
 names an unreachable overlay in one line without its password, commits a unit of work
-whole or not at all, and its locks keep a second holder out. SQLite and PostgreSQL.
+whole or not at all, and its locks keep a second holder out and can be looked at without
+taking them. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -77,3 +78,17 @@ def test_a_lock_keeps_a_second_holder_out_until_released(overlay_url: str) -> No
                 pass
         with second.lock("metrics", "another metrics run is working on this overlay"):
             pass
+
+
+def test_is_locked_sees_a_named_holder_without_taking_its_lock(overlay_url: str) -> None:
+    with Overlay.open(_url(overlay_url), at_head=False) as first, Overlay.open(_url(overlay_url), at_head=False) as second:
+        assert not second.is_locked("sync.erp")
+        with first.lock("sync.erp", "another sync"):
+            assert second.is_locked("sync.erp") and not second.is_locked("sync.other")
+            with pytest.raises(UserError, match="^another sync"), second.lock("sync.erp", "another sync"):
+                pass
+        assert not second.is_locked("sync.erp")
+        with first.lock_whole("upgrading"):  # an upgrade in progress does not make a dead run look alive
+            assert not second.is_locked("sync.erp")
+        with first.lock("sync.erp", "another sync"), second.lock("metrics", "metrics"):  # probing left no lock behind
+            assert second.is_locked("metrics") and first.is_locked("sync.erp")

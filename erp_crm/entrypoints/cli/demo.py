@@ -1,16 +1,23 @@
 """`erp-crm demo`: build the demo ERP, sync it, show that nothing was lost, then compute the
 customer metrics, show who has lapsed and why, and refresh the segments.
 
-The demo works on its own two files in the home's var/ (the demo ERP and the demo
-overlay), with the home's settings pointed at them, and opens its own overlay.
+The demo's two files are the home's var/demo_erp.sqlite and var/demo_crm.sqlite, where
+`erp-crm init` points a new home's settings. They may hold a user's own work by now, so
+the demo overwrites them only if they are still its own (erp_crm.demo.files says when),
+and otherwise stops with one line before doing anything. It builds everything in a
+scratch folder beside them and copies the result over them at the end, holding the
+overlay (no sync, metrics run or refresh of the home is working on it meanwhile).
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import click
+from sqlalchemy.engine import make_url
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.metrics import format_report as format_metrics
@@ -22,10 +29,27 @@ from erp_crm.queries.partners import most_lapsed
 from erp_crm.settings.home import CONFIG_FILE, find_home, init_home
 from erp_crm.settings.root import Settings, load_settings
 from erp_crm.store.overlay import Overlay
+from erp_crm.yamlfile import load_yaml
 
 DEMO_ERP = "var/demo_erp.sqlite"
 DEMO_OVERLAY = "var/demo_crm.sqlite"
 FALLBACK_HOME = "erp-crm-demo"
+BUSY = "a sync, metrics run, segment refresh or upgrade is working on the demo's overlay"
+
+
+class DemoFiles(NamedTuple):
+    """Where the demo's ERP and overlay are."""
+
+    erp: Path
+    overlay: Path
+
+    @classmethod
+    def of(cls, home: Path) -> DemoFiles:
+        return cls(home / DEMO_ERP, home / DEMO_OVERLAY)
+
+    @classmethod
+    def scratch(cls, folder: Path) -> DemoFiles:
+        return cls(folder / Path(DEMO_ERP).name, folder / Path(DEMO_OVERLAY).name)
 
 
 @click.command()
@@ -35,51 +59,108 @@ FALLBACK_HOME = "erp-crm-demo"
 @pass_ctx
 def demo(obj: Context, customers: int, years: int, seed: int) -> None:
     """Build a demo ERP (Dolibarr layout, SQLite) with Hungarian history and sync it."""
+    home = demo_home(obj.home_option)
+    target = DemoFiles.of(home)
+    refuse_foreign(target, home)
+    target.erp.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".demo-", dir=target.erp.parent) as scratch:
+        built = DemoFiles.scratch(Path(scratch))
+        build(built, demo_settings(home, built), customers, years, seed)
+        install(built, target, home)
+    click.echo("")
+    click.echo(f"ERP: {target.erp}")
+    click.echo(f"overlay: {target.overlay} (try: erp-crm --home {home} metrics show <partner key>)")
+
+
+def build(files: DemoFiles, settings: Settings, customers: int, years: int, seed: int) -> None:
+    """Make the demo's ERP and overlay at `files`, printing what each step did."""
     from erp_crm.demo import build_demo_erp
-    from erp_crm.metrics.compute import compute_metrics
+    from erp_crm.demo.files import mark
+
+    started = time.perf_counter()
+    rows = build_demo_erp(f"sqlite:///{files.erp}", customers=customers, years=years, seed=seed)
+    mark(files.erp)
+    click.echo(f"demo ERP (Dolibarr layout) built in {time.perf_counter() - started:.1f} s")
+    click.echo("  " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+    with Overlay.open(settings.overlay.full_url(), at_head=False) as overlay:
+        overlay.upgrade()
+        sync_and_show(overlay, settings)
+        compute_and_show(overlay, settings)
+        click.echo("")
+        click.echo(format_refresh(refresh_configured(overlay, settings)))
+    mark(files.overlay)
+
+
+def sync_and_show(overlay: Overlay, settings: Settings) -> None:
+    """Sync the demo ERP whole and show that the overlay accounts for every row."""
     from erp_crm.sync.compare import compare_counts
     from erp_crm.sync.definition import load_connector
     from erp_crm.sync.engine import sync_source
 
-    home = demo_home(obj.home_option)
-    settings = demo_settings(home)
-    for name in (DEMO_ERP, DEMO_OVERLAY):
-        for suffix in ("", "-wal", "-shm"):
-            (home / f"{name}{suffix}").unlink(missing_ok=True)
-    (home / "var").mkdir(exist_ok=True)
-
-    started = time.perf_counter()
-    rows = build_demo_erp(f"sqlite:///{home / DEMO_ERP}", customers=customers, years=years, seed=seed)
-    click.echo(f"demo ERP (Dolibarr layout) built in {time.perf_counter() - started:.1f} s: {home / DEMO_ERP}")
-    click.echo("  " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
-
-    with Overlay.open(settings.overlay.full_url(), at_head=False) as overlay:
-        overlay.upgrade()
-        click.echo("")
-        click.echo(format_sync(sync_source(overlay, settings.erp, load_connector(settings.erp), mode="full")))
-        click.echo("")
-        click.echo(f"{'entity':<14}{'ERP rows':>10}{'overlay':>10}{'quarantine':>12}")
-        comparisons = compare_counts(overlay, settings.erp)
-        for c in comparisons:
-            click.echo(f"{c.entity:<14}{c.erp:>10,}{c.overlay:>10,}{c.quarantined:>12,}  {'ok' if c.complete else 'MISSING ROWS'}")
-        if not all(c.complete for c in comparisons):
-            raise UserError("the overlay does not account for every ERP row; see the table above")
-        click.echo("")
-        metrics = compute_metrics(overlay, settings.metrics, source=settings.erp.source)
-        click.echo(format_metrics(metrics))
-        click.echo("")
-        click.echo("lapsed customers by definition: " + ", ".join(f"{name} {count:,}" for name, count in metrics.lapsed.items()))
-        with overlay.connect() as conn:
-            examples = most_lapsed(conn, 3)
-        for example in examples:
-            indent = ""
-            for locale in LOCALES:
-                click.echo(f"  {indent or example['name'] + ':'} {lapse_reasons.render(example['lapse_reason'], locale)}")
-                indent = " " * (len(example["name"]) + 1)
-        click.echo("")
-        click.echo(format_refresh(refresh_configured(overlay, settings)))
     click.echo("")
-    click.echo(f"overlay: {home / DEMO_OVERLAY} (try: erp-crm --home {home} metrics show <partner key>)")
+    click.echo(format_sync(sync_source(overlay, settings.erp, load_connector(settings.erp), mode="full")))
+    click.echo("")
+    click.echo(f"{'entity':<14}{'ERP rows':>10}{'overlay':>10}{'quarantine':>12}")
+    comparisons = compare_counts(overlay, settings.erp)
+    for c in comparisons:
+        click.echo(f"{c.entity:<14}{c.erp:>10,}{c.overlay:>10,}{c.quarantined:>12,}  {'ok' if c.complete else 'MISSING ROWS'}")
+    if not all(c.complete for c in comparisons):
+        raise UserError("the overlay does not account for every ERP row; see the table above")
+
+
+def compute_and_show(overlay: Overlay, settings: Settings) -> None:
+    """Compute the metrics and show who lapsed, with the reasons in every language."""
+    from erp_crm.metrics.compute import compute_metrics
+
+    click.echo("")
+    metrics = compute_metrics(overlay, settings.metrics, source=settings.erp.source)
+    click.echo(format_metrics(metrics))
+    click.echo("")
+    click.echo("lapsed customers by definition: " + ", ".join(f"{name} {count:,}" for name, count in metrics.lapsed.items()))
+    with overlay.connect() as conn:
+        examples = most_lapsed(conn, 3)
+    for example in examples:
+        indent = ""
+        for locale in LOCALES:
+            click.echo(f"  {indent or example['name'] + ':'} {lapse_reasons.render(example['lapse_reason'], locale)}")
+            indent = " " * (len(example["name"]) + 1)
+
+
+def refuse_foreign(files: DemoFiles, home: Path) -> None:
+    """One line, and nothing touched, if either file holds more than the demo's own data or the settings use it for another ERP."""
+    from erp_crm.demo.files import foreign
+
+    settings = load_settings(home)
+    if _same_file(settings.overlay.full_url().database, files.overlay) and not _same_file(_erp_file(settings), files.erp):
+        where = load_yaml(home / CONFIG_FILE).where(("overlay", "url"))
+        raise UserError(
+            f"{where}: overlay.url is the demo's overlay ({files.overlay}), but erp reads another ERP: the demo will not overwrite it; "
+            "give the overlay a file of its own (e.g. sqlite:///var/crm.sqlite) first"
+        )
+    for path, is_overlay in ((files.erp, False), (files.overlay, True)):
+        why = foreign(path, overlay=is_overlay)
+        if why:
+            raise UserError(f"{path} {why}: the demo will not overwrite it; move it away first, or run the demo in another home (--home)")
+
+
+def _erp_file(settings: Settings) -> str | None:
+    """The SQLite file the settings read the ERP from, if they read one."""
+    url = settings.erp.full_url()
+    return url.database if url is not None and settings.erp.odbc is None and url.get_backend_name() == "sqlite" else None
+
+
+def _same_file(database: str | None, path: Path) -> bool:
+    return database is not None and Path(database).resolve() == path.resolve()
+
+
+def install(built: DemoFiles, target: DemoFiles, home: Path) -> None:
+    """Copy the built files over the home's demo files, holding the overlay, if they are still the demo's own."""
+    from erp_crm.demo.files import put_in_place
+
+    with Overlay.open(make_url(f"sqlite:///{target.overlay}"), at_head=False) as overlay, overlay.lock_whole(BUSY):
+        refuse_foreign(target, home)
+        put_in_place(built.erp, target.erp)
+        put_in_place(built.overlay, target.overlay)
 
 
 def demo_home(explicit: str | None) -> Path:
@@ -93,12 +174,13 @@ def demo_home(explicit: str | None) -> Path:
     return target if (target / CONFIG_FILE).is_file() else init_home(target)
 
 
-def demo_settings(home: Path) -> Settings:
-    """The home's settings with the ERP and overlay pointed at the demo's own files."""
+def demo_settings(home: Path, files: DemoFiles | None = None) -> Settings:
+    """The home's settings with the ERP and overlay pointed at the demo's files (by default the home's own)."""
+    from erp_crm.demo.files import SOURCE
+
+    files = files or DemoFiles.of(home)
     settings = load_settings(home)
+    erp = {"connector": "dolibarr", "source": SOURCE, "url": f"sqlite:///{files.erp}", "odbc": None, "require_read_only": True}
     return settings.model_copy(
-        update={
-            "erp": settings.erp.model_copy(update={"connector": "dolibarr", "source": "demo", "url": f"sqlite:///{DEMO_ERP}", "odbc": None, "require_read_only": True}),
-            "overlay": settings.overlay.model_copy(update={"url": f"sqlite:///{DEMO_OVERLAY}"}),
-        }
+        update={"erp": settings.erp.model_copy(update=erp), "overlay": settings.overlay.model_copy(update={"url": f"sqlite:///{files.overlay}"})}
     )

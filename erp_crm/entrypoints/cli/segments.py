@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.entrypoints.cli.options import DAY
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.segments import list_segments, members_frame, segment_details
 from erp_crm.reports.files import Format, write_table
@@ -28,12 +29,12 @@ def segments() -> None:
 
 @segments.command("refresh")
 @click.argument("names", nargs=-1)
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate the filters as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--as-of", "as_of", type=DAY, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: today.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
-def refresh(obj: Context, names: tuple[str, ...], as_of: dt.datetime | None, as_json: bool) -> None:
+def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json: bool) -> None:
     """Bring the membership of the named segments (default: all) up to date."""
-    report = refresh_configured(obj.overlay, obj.settings, names, as_of.date() if as_of else None)
+    report = refresh_configured(obj.overlay, obj.settings, names, as_of)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_refresh(report))
 
 
@@ -42,7 +43,7 @@ def refresh_configured(overlay: Overlay, settings: Settings, names: tuple[str, .
     from erp_crm.segments.metrics_fields import segment_registry
     from erp_crm.segments.refresh import refresh_segments
 
-    registry = segment_registry(settings.profile, settings.metrics.rfm)
+    registry = segment_registry(settings.profile, settings.metrics.rfm, settings.metrics.purchases_from)
     return refresh_segments(overlay, settings.home / SEGMENTS_FILE, registry, names, as_of=as_of)
 
 
@@ -81,8 +82,10 @@ def export(obj: Context, name: str, fmt: Format, output: Path | None, separator:
         frame = members_frame(conn, name)
     frame["lapse_reason"] = [lapse_reasons.render(reason, lang) for reason in frame["lapse_reason"]]
     output = output or Path(f"{name}.{fmt}")
-    write_table(frame, output, fmt, separator=separator)
-    click.echo(f"{len(frame)} members of {name} written to {output}")
+    written = write_table(frame, output, fmt, separator=separator)
+    click.echo(f"{written.rows} members of {name} written to {output}")
+    for note in written.notes():
+        click.echo(f"note: {note}", err=True)
 
 
 def format_refresh(report: RefreshReport) -> str:

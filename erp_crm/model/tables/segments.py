@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from erp_crm.model.tables.base import metadata
 
+CURRENT = sa.text("left_at IS NULL")
+
 segment = sa.Table(
     "crm_segment",
     metadata,
@@ -32,6 +34,8 @@ segment_member = sa.Table(
     sa.Column("entered_at", sa.DateTime, nullable=False),
     sa.Column("left_at", sa.DateTime, comment="NULL while the partner is a member"),
     sa.Index("ix_crm_segment_member_current", "segment_id", "left_at", "partner_id"),
+    # One current row per segment and partner: two refreshes racing must not make a member twice (migration 0006).
+    sa.Index("uq_crm_segment_member_current", "segment_id", "partner_id", unique=True, sqlite_where=CURRENT, postgresql_where=CURRENT),
     comment="membership periods; current members have no left_at",
 )
 

@@ -180,7 +180,23 @@ class EntitySync:
     def _high_water(self) -> Any:
         """The change value reached at the start: the next cursor (rows changed during the run are read again next time)."""
         plan = self._cursor_plan()
-        return self.run.erp.scalar(plan.max_change()) if plan.change is not None else None
+        if plan.change is None:
+            return None
+        finite_only = False
+        try:
+            high = self.run.erp.scalar(plan.max_change())
+        except SourceError:
+            if self.run.erp.dialect_name != "postgresql":
+                raise
+            # PostgreSQL stamps may be 'infinity', which no Python date holds: such a row is read on every run
+            # (it is always at or after the cursor), and the cursor is the highest stamp that is a date.
+            finite_only = True
+            high = self.run.erp.scalar(plan.max_change(finite_only=True))
+        limit = sync_state.future_limit(high, datetime.now())
+        if limit is None:
+            return high
+        log.warning("%s: change stamps in the future (the latest %s) are read on every run; the cursor stays at %s at most", self.name, high, limit)
+        return self.run.erp.scalar(plan.max_change(finite_only=finite_only, at_most=limit))
 
     def _expected_rows(self) -> int:
         """How many rows a whole pass reads, for a progress bar."""

@@ -112,9 +112,14 @@ class ReadPlan:
         """How many rows a whole pass meets without a key (they go to quarantine)."""
         return sa.select(sa.func.count()).select_from(self.source).where(*self.whole_pass(), sa.or_(*(k.is_(None) for k in self.keys)))
 
-    def max_change(self) -> sa.Select[Any]:
+    def max_change(self, finite_only: bool = False, at_most: Any = None) -> sa.Select[Any]:
+        """The highest change value; `finite_only` leaves out PostgreSQL's 'infinity' stamps (date and time
+        columns only), `at_most` the stamps after it (state.future_limit)."""
         assert self.change is not None
-        return sa.select(sa.func.max(self.change)).select_from(self.source).where(*self.conditions())
+        bounds: list[sa.ColumnElement[Any]] = [sa.func.isfinite(self.change)] if finite_only else []
+        if at_most is not None:
+            bounds.append(self.change <= sa.bindparam("at_most", at_most))
+        return sa.select(sa.func.max(self.change)).select_from(self.source).where(*self.conditions(), *bounds)
 
 
 class LinePlan(ReadPlan):

@@ -67,6 +67,36 @@ def before(value: Any, seconds: int) -> Any:
     return value
 
 
+FUTURE_MARGIN = timedelta(days=1)  # ERP clocks and time zones differ from ours by hours, not by a day
+
+
+def future_limit(value: Any, now: datetime) -> Any:
+    """The latest change value a cursor may take when `value` lies in the future, else None.
+
+    One stamp typed a year ahead (or a clock that ran wrong) would otherwise become the
+    cursor, and every row changed later, stamped with the real day, would fall behind it
+    until a full run. The limit is `now` plus a margin, in the change column's own shape
+    (a datetime, a date or ISO text) so the ERP compares like with like; a column of
+    numbers (row versions) has no future and no limit.
+    """
+    if isinstance(value, datetime):
+        limit = (now.astimezone(value.tzinfo) if value.tzinfo else now) + FUTURE_MARGIN
+        return limit if value > limit else None
+    if isinstance(value, date):
+        day = (now + FUTURE_MARGIN).date()
+        return day if value > day else None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        limit = (now.astimezone(parsed.tzinfo) if parsed.tzinfo else now) + FUTURE_MARGIN
+        if parsed <= limit:
+            return None
+        return limit.date().isoformat() if len(value.strip()) == 10 else limit.isoformat(" " if " " in value else "T", timespec="seconds")
+    return None
+
+
 @dataclass
 class EntityState:
     cursor: Any = None

@@ -362,11 +362,15 @@ class EntitySync:
         if whole and not self._follows_parent():
             return
         where = self.plan.whole_pass()
+        # The ERP is asked without the parent's filter, which SQLite evaluates anew for every probe (a tenth of
+        # a second on 100,000 documents, for each 500 keys). A key shared only with a line of a document that
+        # filter drops is read again with it, found single, and written as it was.
+        asked = self.plan.conditions()
         if whole or len(self.written) > PROBED_KEYS:
-            probes: list[list[sa.ColumnElement[bool]]] = [where]
+            probes: list[list[sa.ColumnElement[bool]]] = [asked]
         else:
             written = list(self.written.values())
-            probes = [[*where, self.plan.key_in(written[i : i + PARENT_CHUNK])] for i in range(0, len(written), PARENT_CHUNK)]
+            probes = [[*asked, self.plan.key_in(written[i : i + PARENT_CHUNK])] for i in range(0, len(written), PARENT_CHUNK)]
         for probe in probes:
             query = self.run.erp.compile(self.plan.shared_keys(probe))
             found = (list(row) for batch in self.run.erp.rows(query, PARENT_CHUNK) for row in batch)

@@ -101,6 +101,20 @@ def test_line_keys_repeating_in_other_documents_are_found(setup: tuple[MiniErp, 
     assert all(c.complete for c in compare(settings))
 
 
+@pytest.mark.parametrize("first_load", [True, False], ids=["first-load", "incremental"])
+def test_a_line_key_shared_only_with_a_line_of_a_dropped_document_is_not_shared(setup: tuple[MiniErp, Settings], first_load: bool) -> None:
+    """The draft's lines are never read, so its line 'a' takes nothing from invoice 1's."""
+    erp, settings = setup
+    settings = with_connector(settings, "    key: rowid\n    fields:\n      invoice: fk_facture", "    key: descr\n    fields:\n      invoice: fk_facture")
+    if not first_load:
+        run_sync(settings, mode="full")
+    erp.run("insert into facdet values (31, 3, 'P1', 5, 'a')")  # invoice 3 is a draft (statut 0)
+    erp.run("update fac set total_ht = 1001, tms = '2099-01-02 00:00:00' where rowid = 1")  # invoice 1's lines are read again
+    run_sync(settings, mode="full" if first_load else "incremental")
+    assert set(overlay_rows(settings, "invoice_line")) == {"a", "b", "c"}
+    assert entries(settings, "invoice_line") == {}
+
+
 def test_keyed_pages_never_skip_the_rest_of_a_shared_key(tmp_path: Path, odbc_driver: Any) -> None:
     from tests.support.odbc import SQLITE_DRIVER, odbc_connection_string
 

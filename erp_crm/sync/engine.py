@@ -192,6 +192,9 @@ class EntitySync:
             # (it is always at or after the cursor), and the cursor is the highest stamp that is a date.
             finite_only = True
             high = self.run.erp.scalar(plan.max_change(finite_only=True))
+        if sync_state.unordered_text(high):
+            log.warning("%s: the highest change value %r is not a date: no cursor is kept, so the entity is read whole", self.name, high)
+            return None
         limit = sync_state.future_limit(high, datetime.now())
         if limit is None:
             return high

@@ -97,6 +97,22 @@ def future_limit(value: Any, now: datetime) -> Any:
     return None
 
 
+def unordered_text(value: Any) -> bool:
+    """Whether `value` is text that sorts among change stamps by accident: not a date, not digits.
+
+    A text change column holding 'N/A' or 'hiányzik' sorts after every ISO stamp, so as a
+    cursor it would hide every later change; such a cursor is not kept (the entity is read
+    whole until the column holds stamps again).
+    """
+    if not isinstance(value, str) or value.strip().isdigit():
+        return False
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        return True
+    return False
+
+
 @dataclass
 class EntityState:
     cursor: Any = None

@@ -1,6 +1,7 @@
 """Change stamps that must not become the cursor: PostgreSQL's 'infinity', which no
-Python date holds, and stamps in the future, after which every row changed on the real
-day would fall behind the cursor until a full run. Either kind of row is read on every
+Python date holds, stamps in the future and text that is no date (it sorts after every
+date), after which every row changed on the real day would fall behind the cursor until
+a full run. Either kind of row is read on every
 run (it is always at or after the cursor); the rest sync as usual, changes included.
 """
 
@@ -69,6 +70,20 @@ def test_a_change_stamp_in_the_future_does_not_hold_back_later_changes(erp: str,
     settings = settings_with_connector(tmp_path, "stamps", CONNECTOR, erp_url=url)
     _changes_after_a_sync_arrive(engine, settings, now_sql)
     engine.dispose()
+
+
+def test_text_that_is_no_date_in_a_text_change_column_does_not_become_the_cursor(tmp_path: Path) -> None:
+    """SQLite keeps dates as text; 'N/A' sorts after every one of them."""
+    url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
+    engine = _erp(url, {1: "datetime('now', 'localtime', '-2 days')", 2: "'N/A'"})
+    settings = settings_with_connector(tmp_path, "stamps", CONNECTOR, erp_url=url)
+    _changes_after_a_sync_arrive(engine, settings, "datetime('now', 'localtime')")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("value, unordered", [("N/A", True), ("", True), ("2024-01-01 10:00:00", False), ("2024-01-01", False), ("000123", False), (5, False), (None, False)])
+def test_only_text_that_is_neither_a_date_nor_digits_is_unordered(value: object, unordered: bool) -> None:
+    assert state.unordered_text(value) is unordered
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,14 @@ def configure_logging(settings: LoggingSettings, home: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
-        except OSError:
+        except OSError as exc:
             handler = logging.StreamHandler()
             handler.setLevel(logging.WARNING)
+            failed: str | None = f"cannot write the log file {path} (logging.file): {exc.strerror}; warnings go to stderr instead"
+        else:
+            failed = None
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
+        if failed:  # said once, where back-office staff look, rather than losing the log without a word
+            root.warning(failed)
     root.propagate = False

@@ -1,0 +1,46 @@
+"""The log file of a home, and what happens when it cannot be written: said once on stderr, never lost without a word."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from erp_crm.entrypoints.logs import configure_logging
+from erp_crm.settings.logs import LoggingSettings
+
+
+@pytest.fixture(autouse=True)
+def _logger_restored() -> Iterator[None]:
+    """configure_logging changes the process's `erp_crm` logger; other tests rely on it as it was."""
+    logger = logging.getLogger("erp_crm")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+def test_records_go_to_the_file_of_the_home(tmp_path: Path) -> None:
+    configure_logging(LoggingSettings(file="var/log/erp_crm.log"), tmp_path)
+    logging.getLogger("erp_crm.test").info("a sync finished")
+    for handler in logging.getLogger("erp_crm").handlers:
+        handler.flush()
+    assert "a sync finished" in (tmp_path / "var" / "log" / "erp_crm.log").read_text(encoding="utf-8")
+
+
+def test_a_log_file_that_cannot_be_written_is_said_once_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "var").write_text("a file where the log folder should be", encoding="utf-8")
+    configure_logging(LoggingSettings(file="var/log/erp_crm.log"), tmp_path)
+    logging.getLogger("erp_crm.test").info("not shown: stderr takes warnings only")
+    logging.getLogger("erp_crm.test").warning("shown")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert "cannot write the log file" in err[0] and "var/log/erp_crm.log (logging.file)" in err[0] and "warnings go to stderr" in err[0]
+    assert err[1].endswith("erp_crm.test: shown")

@@ -31,6 +31,7 @@ from erp_crm.model.tables.base import KEY_LENGTH
 from erp_crm.sync.definition import Condition, EntitySpec, FieldSpec
 
 KEY_SEPARATOR = "|"
+SEPARATED_PART = f"a part of a composite key may not hold {KEY_SEPARATOR!r}, which joins the parts: two rows could have one key"
 
 
 class BadValue(Exception):
@@ -297,7 +298,10 @@ class RowMapper:
         parts = [row[i] for i in self.key_positions]
         if any(p is None for p in parts):
             return None
-        return storable_key(KEY_SEPARATOR.join(erp_key(p) for p in parts))
+        texts = [erp_key(p) for p in parts]
+        if len(texts) > 1 and any(KEY_SEPARATOR in t for t in texts):
+            return storable_key(repr(tuple(texts)))  # the parts as they are: joined, two such rows would meet one entry
+        return storable_key(KEY_SEPARATOR.join(texts))
 
 
 def _json_number(value: Any) -> Any:
@@ -440,6 +444,9 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
             f"if k{n}.__class__ is not str: k{n} = str(k{n}) if k{n}.__class__ is int else _erp_key(k{n})",
         ]
         key_vars.append(f"k{n}")
+    if len(key_vars) > 1:  # ('a|b', 'c') and ('a', 'b|c') would be one key: such a part is refused
+        ns["SEPARATED"] = SEPARATED_PART
+        body += [f"if '{KEY_SEPARATOR}' in {k}: _bad('key', {k}, SEPARATED)" for k in key_vars]
     body.append("key = " + (key_vars[0] if len(key_vars) == 1 else f"'{KEY_SEPARATOR}'.join(({', '.join(key_vars)},))"))
     if check_encoding:
         body.append("_check_text(key, 'key')")

@@ -115,6 +115,20 @@ def test_a_line_key_shared_only_with_a_line_of_a_dropped_document_is_not_shared(
     assert entries(settings, "invoice_line") == {}
 
 
+def test_composite_key_parts_holding_the_separator_are_quarantined_apart(setup: tuple[MiniErp, Settings]) -> None:
+    """('a|b', 'c') and ('a', 'b|c') would both be stored as 'a|b|c': one would overwrite the other."""
+    erp, settings = setup
+    settings = with_connector(settings, "    key: ref\n", "    key: [ref, label]\n")
+    erp.run("insert into prod values ('a|b', 'c', 0), ('a', 'b|c', 0)")
+    for _ in range(2):
+        run_sync(settings, mode="full")
+    assert set(overlay_rows(settings, "product")) == {"P1|Csavar", "S1|Szerviz"}
+    held = entries(settings, "product")
+    assert set(held) == {"('a|b', 'c')", "('a', 'b|c')"}, held
+    assert all("may not hold '|'" in reason for reason in held.values())
+    assert all(c.complete for c in compare(settings))
+
+
 def test_keyed_pages_never_skip_the_rest_of_a_shared_key(tmp_path: Path, odbc_driver: Any) -> None:
     from tests.support.odbc import SQLITE_DRIVER, odbc_connection_string
 

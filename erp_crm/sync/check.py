@@ -20,7 +20,7 @@ from erp_crm.model.canonical import Kind
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.settings.metrics import PurchasesFrom
 from erp_crm.sync.definition import load_connector
-from erp_crm.sync.plan import ReadPlan, build_plans
+from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
 
 _CATALOG_SCHEMA = {"postgresql": "current_schema()", "mysql": "DATABASE()", "mssql": "SCHEMA_NAME()"}
@@ -157,6 +157,8 @@ def _check_entity(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int | 
         report.add("FAIL", f"{name}: the entity's query fails (filter or SQL expressions): {exc}")
         return None
     problems += _check_keys(erp, plan, report)
+    if isinstance(plan, LinePlan):
+        _check_orphans(erp, plan, report)
     if not problems:
         report.add("OK", f"{name}: {source_label}, {count:,} rows pass the filter")
     return int(count)
@@ -178,6 +180,22 @@ def _check_keys(erp: ErpSource, plan: ReadPlan, report: CheckReport) -> int:
     examples = ", ".join(f"{'|'.join(map(str, row[:-1]))!r} ({row[-1]} rows)" for row in shared)
     report.add("FAIL", f"{name}: key {key} is not unique: {examples}; such rows go to quarantine, none taken (a composite key lists several columns: docs/connectors.md)")
     return 1
+
+
+def _check_orphans(erp: ErpSource, plan: LinePlan, report: CheckReport) -> None:
+    """Lines whose document the ERP does not have are never read (lines are read through their documents): say how many."""
+    query = plan.orphans()
+    if query is None:
+        return
+    name, parent = plan.entity.name, plan.parent.entity.name
+    try:
+        orphans = _run(erp, query)[0][0]
+    except SourceError as exc:
+        report.add("WARN", f"{name}: could not count lines whose {parent} is missing: {exc}")
+        return
+    if orphans:
+        lines = "1 line names" if orphans == 1 else f"{orphans:,} lines name"
+        report.add("WARN", f"{name}: {lines} no {parent} or one the ERP does not have: lines are read through their {parent}, so these are never read")
 
 
 def _read_only_line(erp: ErpSource, required: bool) -> tuple[str, str]:

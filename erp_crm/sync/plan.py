@@ -144,6 +144,18 @@ class LinePlan(ReadPlan):
     def whole_pass(self) -> list[sa.ColumnElement[bool]]:
         return self.conditions() + self.of_kept_parents()
 
+    def orphans(self) -> sa.Select[Any] | None:
+        """How many lines name no document or one the ERP does not have (None: a parent with a composite key cannot be asked).
+
+        Lines are read through their documents, so such lines are never read; `check` says so.
+        """
+        if len(self.parent.keys) != 1:
+            return None
+        parent_key = self.parent.keys[0]
+        parents = sa.select(parent_key).select_from(self.parent.source).where(parent_key.is_not(None))
+        missing = sa.or_(self.parent_column.is_(None), self.parent_column.not_in(parents))
+        return sa.select(sa.func.count()).select_from(self.source).where(*self.conditions(), missing)
+
     def of_parents(self, parent_keys: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
         return [self.parent_column.in_(list(parent_keys))]
 

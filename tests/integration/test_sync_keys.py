@@ -199,6 +199,17 @@ def test_check_finds_keys_that_are_not_unique_and_rows_without_a_key(setup: tupl
     assert not report.ok
 
 
+def test_check_counts_lines_whose_document_is_missing(setup: tuple[MiniErp, Settings]) -> None:
+    """Lines are read through their documents: a line of a document the ERP does not have is never read, and check says so."""
+    erp, settings = setup
+    assert not [line for line in check_connector(settings.erp).lines if "the ERP does not have" in line]
+    erp.run("insert into facdet values (40, 99, 'P1', 5, 'orphan'), (41, 98, 'P1', 5, 'orphan'), (42, NULL, 'P1', 5, 'no document')")
+    report = check_connector(settings.erp)
+    warned = [line for line in report.lines if "invoice_line: 3 lines name no invoice or one the ERP does not have" in line]
+    assert len(warned) == 1 and warned[0].startswith("WARN") and warned[0].endswith("so these are never read"), report.lines
+    assert report.ok, "a warning, not a failure"
+
+
 def test_sync_runs_shows_a_killed_run_as_interrupted_at_once(setup: tuple[MiniErp, Settings]) -> None:
     from click.testing import CliRunner
 

@@ -58,6 +58,7 @@ class MetricsReport:
     lapsed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     no_purchases: purchases.NoPurchases | None = None  # why there is no customer, when it is a setting
+    fitted: bool = False  # the models and cut points fitted by this run (False: an earlier run's fit, kept)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,14 +98,19 @@ def compute_metrics(
     return report
 
 
-def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSection) -> MetricsReport:
-    started = _now()
-    last = conn.execute(
+def last_run(conn: Connection) -> sa.Row[Any, Any, Any, Any] | None:
+    """The last finished metrics run: its day (`as_of`), start, fits and settings digest."""
+    return conn.execute(
         sa.select(metrics_run.c.as_of, metrics_run.c.started_at, metrics_run.c.models, metrics_run.c.settings_hash)
         .where(metrics_run.c.finished_at.is_not(None))
         .order_by(metrics_run.c.id.desc())
         .limit(1)
     ).first()
+
+
+def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSection) -> MetricsReport:
+    started = _now()
+    last = last_run(conn)
     digest = options.digest()
     # a run recorded without a settings hash came before the day table: the next one is full
     incremental = not full and last is not None and last.settings_hash is not None and as_of >= last.as_of
@@ -162,7 +168,7 @@ class _Run:
             frame = figures.figures(base, self.as_of, self.options, fits)
             figure_rows.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()))
             change_feed.record_selected(conn, "metrics", ids, _now())
-        self._report(fits, len(changed.aggregated), len(frame), others + figure_rows.Totals.of(frame))
+        self._report(fits, len(changed.aggregated), len(frame), others + figure_rows.Totals.of(frame), fitted=False)
         return True
 
     def rewrite_everyone(self, changed: aggregates.Changes | None) -> None:
@@ -180,15 +186,16 @@ class _Run:
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())
-        fits = kept_fits(self.kept, customers, self.as_of, self.options) or figures.fit(base, self.as_of, self.options)
+        kept = kept_fits(self.kept, customers, self.as_of, self.options)
+        fits = kept or figures.fit(base, self.as_of, self.options)
         frame = figures.figures(base, self.as_of, self.options, fits)
         figure_rows.write(conn, frame, self.extra)
         change_feed.record_everyone(conn, "metrics", _now())
-        self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame))
+        self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame), fitted=kept is None)
 
-    def _report(self, fits: Fits, recomputed: int, written: int, totals: figure_rows.Totals) -> None:
+    def _report(self, fits: Fits, recomputed: int, written: int, totals: figure_rows.Totals, *, fitted: bool) -> None:
         r = self.report
-        r.models, r.recomputed, r.written = fits.record, recomputed, written
+        r.models, r.recomputed, r.written, r.fitted = fits.record, recomputed, written, fitted
         r.partners, r.customers, r.lapsed = totals.partners, totals.customers, totals.lapsed
 
 

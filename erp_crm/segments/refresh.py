@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
+from erp_crm.metrics.compute import last_run
 from erp_crm.model.tables.profile import partner_profile
 from erp_crm.model.tables.segments import segment, segment_event, segment_member
 from erp_crm.segments.compiler import Compiled, compile_for_refresh
@@ -71,11 +72,12 @@ class SegmentResult:
 @dataclass
 class RefreshReport:
     as_of: dt.date
+    as_of_from: str = "given"  # given (--as-of), metrics (the day of the last metrics run) or today (no metrics run yet)
     segments: list[SegmentResult] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "seconds": self.seconds, "segments": [asdict(s) for s in self.segments]}
+        return {"as_of": self.as_of.isoformat(), "as_of_from": self.as_of_from, "seconds": self.seconds, "segments": [asdict(s) for s in self.segments]}
 
 
 def refresh_segments(
@@ -86,18 +88,31 @@ def refresh_segments(
     *,
     as_of: dt.date | None = None,
 ) -> RefreshReport:
-    """Refresh the named segments (all active ones when none are named) as of `as_of` (today).
+    """Refresh the named segments (all active ones when none are named) as of `as_of`.
 
     `config_file` holds the built-in segments (config/segments.yaml); `registry` is what
-    their filters may name (`segments.metrics_fields.segment_registry`).
+    their filters may name (`segments.metrics_fields.segment_registry`). Without `as_of`,
+    the day is the one the partners' figures were computed for (the last metrics run):
+    a filter that mixes those figures with "within 90 days" of another day would flag
+    partners neither day would, and every such entry or exit is an event chains act on.
     """
-    as_of = as_of or dt.date.today()
+    as_of_from = "given"
+    if as_of is None:
+        as_of, as_of_from = _figures_day(overlay)
     clock = time.perf_counter()
     config = load_config_segments(config_file, registry, as_of)
     with overlay.lock("segments", BUSY):
         report = _refresh(overlay, config, registry, names, as_of)
+    report.as_of_from = as_of_from
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
+
+
+def _figures_day(overlay: Overlay) -> tuple[dt.date, str]:
+    """The day of the last metrics run, or today when metrics have never run."""
+    with overlay.connect() as conn:
+        last = last_run(conn)
+    return (last.as_of, "metrics") if last is not None else (dt.date.today(), "today")
 
 
 def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry, names: Iterable[str], as_of: dt.date) -> RefreshReport:

@@ -317,10 +317,15 @@ def test_the_commands(overlay: Overlay, tmp_path: Path) -> None:
     computed = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30", "--json"])
     assert computed.exit_code == 0, computed.output
     report = json.loads(computed.output)
-    assert (report["as_of"], report["mode"], report["partners"], report["customers"]) == ("2024-06-30", "full", 6, 3)
+    assert (report["as_of"], report["mode"], report["partners"], report["customers"], report["fitted"]) == ("2024-06-30", "full", 6, 3, True)
     assert report["models"]["mbgnbd"] == {"fitted": False, "reason": "3 customers, fewer than 20"}
     again = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30"])
     assert again.exit_code == 0 and again.output.startswith("metrics as of 2024-06-30 (incremental): 6 partners, 3 customers")
+    assert "kept from the fit as of 2024-06-30" in again.output and "fitted now" not in again.output, "a same-day rerun kept the fit"
+    full_again = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30", "--full"])
+    assert "kept from the fit as of 2024-06-30" in full_again.output, "a full run keeps a fit that is still good too"
+    refitted = run(cli, ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30", "--refit"])
+    assert "models and RFM cut points: fitted now" in refitted.output
     shown = run(cli, ["--home", str(home), "metrics", "show", "alfa"])
     assert shown.exit_code == 0 and "recency_days             112" in shown.output and "as_of=2024-06-30" in shown.output
     missing = run(cli, ["--home", str(home), "metrics", "show", "nobody"])

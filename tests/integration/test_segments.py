@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from erp_crm.entrypoints.cli import cli
 from erp_crm.errors import ConfigError, UserError
 from erp_crm.model.tables.feed import partner_change
-from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.metrics import metrics_run, partner_metrics
 from erp_crm.model.tables.profile import partner_profile
 from erp_crm.model.tables.segments import segment, segment_event, segment_member
 from erp_crm.model.tables.synced import SYNCED
@@ -380,6 +380,27 @@ def test_refresh_issues_the_same_number_of_statements_for_any_number_of_partners
     many = statements()
     assert few == many, (few, many)
     assert many <= 12 + 8 * 3  # reading and syncing the definitions, then a few statements per segment
+
+
+def test_a_refresh_without_a_day_takes_the_day_of_the_last_metrics_run(overlay: Overlay, tmp_path: Path) -> None:
+    """The figures are as of the metrics' day: "within 90 days" of today beside them made 26 spurious events on history."""
+    home = make_home(tmp_path, overlay_url=overlay.url.render_as_string(hide_password=False))
+    (home / "config" / "segments.yaml").write_text(SEGMENTS, encoding="utf-8")
+    run = CliRunner().invoke
+    before = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers"])
+    assert before.exit_code == 0 and f"segments as of {dt.date.today()} (today: metrics have not run yet)" in before.output, before.output
+    assert overlay.members("recent_buyers") == set(), "nobody bought within 90 days of today"
+    with overlay.engine.begin() as conn:
+        for day, finished in ((dt.date(2024, 5, 1), OLD), (AS_OF, OLD), (dt.date(2024, 12, 31), None)):  # the last one never finished
+            conn.execute(sa.insert(metrics_run).values(as_of=day, mode="full", started_at=OLD, finished_at=finished))
+    after = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers", "--json"])
+    report = json.loads(after.output)
+    assert (report["as_of"], report["as_of_from"]) == ("2024-06-30", "metrics")
+    assert overlay.members("recent_buyers") == {"alfa", "beta"}
+    shown = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers"])
+    assert shown.output.startswith("segments as of 2024-06-30 (the day of the last metrics run): 1 refreshed")
+    given = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers", "--as-of", "2024-12-31", "--json"])
+    assert json.loads(given.output)["as_of_from"] == "given" and overlay.members("recent_buyers") == set()
 
 
 def test_segments_commands(overlay: Overlay, tmp_path: Path) -> None:

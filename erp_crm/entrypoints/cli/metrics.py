@@ -87,7 +87,7 @@ def format_report(report: MetricsReport) -> str:
         lines.append(f"  {report.no_purchases.line()}")
     fit = report.models.get("rfm") or {}
     if fit.get("fitted_as_of"):
-        when = "fitted now" if fit["fitted_as_of"] == report.as_of.isoformat() else f"kept from the fit as of {fit['fitted_as_of']}"
+        when = "fitted now" if report.fitted else f"kept from the fit as of {fit['fitted_as_of']}"
         lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
     for name in ("mbgnbd", "gamma_gamma"):
         model = report.models.get(name)

@@ -29,7 +29,7 @@ def segments() -> None:
 
 @segments.command("refresh")
 @click.argument("names", nargs=-1)
-@click.option("--as-of", "as_of", type=DAY, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--as-of", "as_of", type=DAY, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: the day of the last metrics run (today if metrics have not run).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
 def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json: bool) -> None:
@@ -89,7 +89,8 @@ def export(obj: Context, name: str, fmt: Format, output: Path | None, separator:
 
 
 def format_refresh(report: RefreshReport) -> str:
-    lines = [f"segments as of {report.as_of}: {len(report.segments)} refreshed in {report.seconds:.2f} s"]
+    source = {"metrics": " (the day of the last metrics run)", "today": " (today: metrics have not run yet)"}.get(report.as_of_from, "")
+    lines = [f"segments as of {report.as_of}{source}: {len(report.segments)} refreshed in {report.seconds:.2f} s"]
     width = max((len(s.name) for s in report.segments), default=10)
     lines.append(f"  {'segment':<{width}} {'members':>9} {'entered':>9} {'left':>9} {'looked at':>10} {'seconds':>9}")
     for s in report.segments:

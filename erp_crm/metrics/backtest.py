@@ -15,11 +15,13 @@ import sqlalchemy as sa
 
 from erp_crm.errors import UserError
 from erp_crm.metrics.evaluate import EvaluationReport, evaluate
-from erp_crm.metrics.invoice_days import read_purchases
+from erp_crm.metrics.invoice_days import EPOCH, read_purchases
 from erp_crm.metrics.purchases import PURCHASES, in_overlay
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.store.overlay import Overlay
+
+LAST_DATA_SLACK_DAYS = 7  # a quiet last week is business; a quiet last month is missing data
 
 
 def evaluate_history(overlay: Overlay, settings: MetricsSection, cutoff: dt.date, horizon_days: int) -> EvaluationReport:
@@ -39,7 +41,16 @@ def evaluate_history(overlay: Overlay, settings: MetricsSection, cutoff: dt.date
             dict(conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.customer_group.is_not(None))).all()),
             dtype=object,
         )
-    before = purchases.day < (cutoff - dt.date(1970, 1, 1)).days + 1
+    before = purchases.day < (cutoff - EPOCH).days + 1
     if not before.any():
         raise UserError(f"no purchases on or before {cutoff.isoformat()}: choose a later --cutoff")
-    return evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings.lapse, groups)
+    report = evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings.lapse, groups)
+    last = EPOCH + dt.timedelta(days=int(purchases.day.max()))
+    if (end - last).days > LAST_DATA_SLACK_DAYS:
+        report.notes.insert(
+            0,
+            f"the outcome window ends {end.isoformat()}, but the last purchase in the overlay is of {last.isoformat()}: "
+            "if the data stop there (a sync behind, an export cut short), customers who bought later look lapsed; "
+            "choose a --cutoff and --horizon that end by then",
+        )
+    return report

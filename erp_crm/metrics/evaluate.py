@@ -59,11 +59,12 @@ def auc(scores: np.ndarray, positives: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """A continuous score's AUC over the customers it is defined for."""
+    """A continuous score's AUC over the customers it is defined for; `note` says why it has none."""
 
     name: str
     auc: float
     customers: int
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,14 @@ def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSection, see
     x, y = x[known], np.asarray(lapsed, dtype=bool)[known]
     half = np.random.default_rng(seed).permutation(len(y)) < len(y) // 2
     counts = [int(part.sum()) for h in (half, ~half) for part in (y[h], ~y[h])]
-    if len(y) < MIN_CALIBRATION or min(counts) < MIN_CALIBRATION // 10:
-        return f"too few customers to fit weights on ({len(y)}; lapsed and returning in each half: {counts})"
+    if len(y) < MIN_CALIBRATION:
+        return f"too few customers to fit weights on ({len(y)}; at least {MIN_CALIBRATION} are needed)"
+    if min(counts) < MIN_CALIBRATION // 10:
+        return (
+            f"too few customers who {'returned' if min(counts[1], counts[3]) < MIN_CALIBRATION // 10 else 'lapsed'} to fit weights on: "
+            f"each random half of the {len(y):,} needs at least {MIN_CALIBRATION // 10} who lapsed and as many who returned, "
+            f"and has {counts[0]:,} and {counts[1]:,}, {counts[2]:,} and {counts[3]:,}"
+        )
 
     fit_x, fit_y = x[half], y[half].astype(np.float64)
 
@@ -133,32 +140,50 @@ class EvaluationReport:
     scores: list[ScoreResult] = field(default_factory=list)
     flags: list[FlagResult] = field(default_factory=list)
     calibration: Calibration | str = ""  # the fitted weights, or why none were fitted
+    notes: list[str] = field(default_factory=list)  # what limits the figures: read them before the table
 
     def score(self, name: str) -> float:
         """The AUC of the named score."""
         return next(s.auc for s in self.scores if s.name == name)
 
     def as_dict(self) -> dict[str, object]:
-        """The report as JSON-ready values."""
-        return {
+        """The report as JSON-ready values: a figure that cannot be computed is null (JSON has no NaN)."""
+        data = {
             "cutoff": self.cutoff.isoformat(),
             "horizon_days": self.horizon_days,
             "customers": self.customers,
             "lapsed_share": self.lapsed_share,
+            "notes": self.notes,
             "scores": [vars(s) for s in self.scores],
             "flags": [vars(f) for f in self.flags],
             "calibration": vars(self.calibration) if isinstance(self.calibration, Calibration) else {"reason": self.calibration},
         }
+        return {key: _no_nan(value) for key, value in data.items()}
 
 
-def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> np.ndarray:
-    """P(alive) of each customer from ``model`` fitted on them (time in weeks); NaN if no fit."""
+def _no_nan(value: object) -> object:
+    """`value` with every NaN float replaced by None, in dicts and lists at any depth."""
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """P(alive) of each customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
     x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                return model.fit(x, t_x, T).probability_alive(x, t_x, T)
-    except (FitError, ValueError):
-        return np.full(len(summary), np.nan)
+            return model.fit(x, t_x, T).probability_alive(x, t_x, T), ""
+    except FitError:  # the optimiser's own words ("precision loss") say nothing to an admin
+        reason = "its fit did not converge"
+    except ValueError:
+        reason = "its fit met values it cannot use"
+    repeat = int((summary["frequency"] > 0).sum())
+    return np.full(len(summary), np.nan), f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
 
 
 def evaluate(
@@ -193,7 +218,7 @@ def evaluate(
     before = day <= cut
     gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
     recency = summary["T"] - summary["recency"]
-    p_bg, p_mbg, p_pareto = (_p_alive(m, summary) for m in (BGNBD, MBGNBD, ParetoNBD))
+    (p_bg, bg_note), (p_mbg, mbg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, MBGNBD, ParetoNBD))
     group_series = pd.Series(groups, dtype=object) if groups is not None else None
     frame = pd.DataFrame(
         {
@@ -209,17 +234,14 @@ def evaluate(
     terms = ScoreTerms.of(frame["recency_days"], frame["purchase_days"], frame["typical_gap_days"], frame["p_alive"], settings)
 
     continuous = {
-        "days since last purchase": recency.to_numpy(),
-        "overdue ratio": overdue(recency, gap).to_numpy(),
-        "1 - P(alive) BG/NBD": 1.0 - p_bg,
-        "1 - P(alive) MBG/NBD": 1.0 - p_mbg,
-        "1 - P(alive) Pareto/NBD": 1.0 - p_pareto,
-        "combined lapse score": flags["lapse_score"].to_numpy(),
+        "days since last purchase": (recency.to_numpy(), ""),
+        "overdue ratio": (overdue(recency, gap).to_numpy(), "no customer has two purchases before the cutoff"),
+        "1 - P(alive) BG/NBD": (1.0 - p_bg, bg_note),
+        "1 - P(alive) MBG/NBD": (1.0 - p_mbg, mbg_note),
+        "1 - P(alive) Pareto/NBD": (1.0 - p_pareto, pareto_note),
+        "combined lapse score": (flags["lapse_score"].to_numpy(), mbg_note),
     }
-    scores = [
-        ScoreResult(name, auc(score, lapsed), int(np.count_nonzero(~np.isnan(score))))
-        for name, score in continuous.items()
-    ]
+    scores = [_score_result(name, score, lapsed, note) for name, (score, note) in continuous.items()]
     by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
     thresholds = {
         "rule": f"> {settings.no_purchase_days} days{by_group}",
@@ -239,7 +261,23 @@ def evaluate(
         scores=scores,
         flags=results,
         calibration=calibrate(terms, lapsed, settings),
+        notes=_one_outcome(lapsed, horizon_days),
     )
+
+
+def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str) -> ScoreResult:
+    """The AUC, with the reason when there is none (the score known for nobody: `note`; one outcome only: said in the notes)."""
+    defined = int(np.count_nonzero(~np.isnan(score)))
+    return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "")
+
+
+def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:
+    """Why the table has no AUC and no precision: every customer lapsed, or none did."""
+    if lapsed.all():
+        return [f"no customer bought again within {horizon_days} days of the cutoff: AUCs need some who did (a longer --horizon, or an earlier --cutoff)"]
+    if not lapsed.any():
+        return [f"every customer bought again within {horizon_days} days of the cutoff: AUCs and precision need some who did not (a shorter --horizon)"]
+    return []
 
 
 def _flag_result(name: str, threshold: str, flagged: np.ndarray, lapsed: np.ndarray) -> FlagResult:

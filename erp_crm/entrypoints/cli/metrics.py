@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -111,12 +112,13 @@ def format_evaluation(report: EvaluationReport) -> str:
     lines = [
         f"History to {report.cutoff}, outcome {report.cutoff + dt.timedelta(days=1)}..{end}: "
         f"{report.customers:,} customers, {report.lapsed_share:.1%} bought nothing.",
+        *(f"note: {note}" for note in report.notes),
         "",
         f"{'score (higher = lapsed)':<34} {'AUC':>6} {'customers':>10}",
     ]
-    lines += [f"{s.name:<34} {s.auc:>6.3f} {s.customers:>10,}" for s in report.scores]
+    lines += [f"{s.name:<34} {_figure(s.auc):>6} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
     lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8}"]
-    lines += [f"{f.name:<10} {f.threshold:<28} {f.precision:>9.3f} {f.recall:>7.3f} {f.share_flagged:>8.1%}" for f in report.flags]
+    lines += [f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%}" for f in report.flags]
     c = report.calibration
     if isinstance(c, Calibration):
         lines += [
@@ -128,3 +130,8 @@ def format_evaluation(report: EvaluationReport) -> str:
     elif c:
         lines += ["", f"combined score weights: not fitted, {c}"]
     return "\n".join(lines)
+
+
+def _figure(value: float) -> str:
+    """A ratio to three places, or a dash where it cannot be computed (the notes say why)."""
+    return "—" if math.isnan(value) else f"{value:.3f}"

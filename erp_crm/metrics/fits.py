@@ -24,11 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from erp_crm.metrics import doubts
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.gamma_gamma import GammaGamma
 from erp_crm.metrics.rfm import QuintileCuts
 from erp_crm.settings.metrics import MetricsSection
 
+NOT_CONVERGED = "its fit did not converge on this history"
+NOT_USED = "fitted but not used: "
 REFIT_DRIFT = 0.10  # refit when the number of customers moved by more than this share
 WEEK = 7.0
 DAYS_PER_MONTH = 365.25 / 12
@@ -88,6 +91,8 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(inputs, customers, options)
     if fits.mbgnbd is not None:
         fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)
+    else:  # CLV needs both: say so rather than leave the second model out without a word
+        fits.record["gamma_gamma"] = {"fitted": False, "reason": "not fitted without the purchase model (mbgnbd), which a value over time needs"}
     return fits
 
 
@@ -97,8 +102,11 @@ def _fit_mbgnbd(inputs: ModelInputs, customers: int, options: MetricsSection) ->
     try:
         with np.errstate(all="ignore"):  # the optimiser's trial steps may overflow; the result is checked
             model = MBGNBD.fit(inputs.x, inputs.t_x, inputs.T, penalizer_coef=options.penalizer_coef)
-    except (ArithmeticError, ValueError, RuntimeError) as exc:
-        return None, {"fitted": False, "reason": str(exc)}
+    except (ArithmeticError, ValueError, RuntimeError):  # the optimiser's own words say nothing to a sales manager
+        return None, {"fitted": False, "reason": NOT_CONVERGED}
+    doubt = doubts.purchase_model(model, inputs.x, inputs.t_x, inputs.T)
+    if doubt is not None:
+        return None, {"fitted": False, "reason": f"{NOT_USED}{doubt}"}
     return model, {"fitted": True, "time_unit": "week", **_params(model)}
 
 
@@ -110,8 +118,11 @@ def _fit_gamma_gamma(inputs: ModelInputs, options: MetricsSection) -> tuple[Gamm
     try:
         with np.errstate(all="ignore"):
             model = GammaGamma.fit(inputs.x[chosen], inputs.m[chosen], penalizer_coef=options.penalizer_coef)
-    except (ArithmeticError, ValueError, RuntimeError) as exc:
-        return None, {"fitted": False, "reason": str(exc)}
+    except (ArithmeticError, ValueError, RuntimeError):
+        return None, {"fitted": False, "reason": NOT_CONVERGED}
+    doubt = doubts.spend_model(model, inputs.m[chosen])
+    if doubt is not None:
+        return None, {"fitted": False, "reason": f"{NOT_USED}{doubt}"}
     return model, {"fitted": True, **_params(model)}
 
 

@@ -16,7 +16,8 @@ from erp_crm.settings.logs import LoggingSettings
 def _logger_restored() -> Iterator[None]:
     """configure_logging changes the process's `erp_crm` logger; other tests rely on it as it was."""
     logger = logging.getLogger("erp_crm")
-    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    handlers, level, propagate, disabled = list(logger.handlers), logger.level, logger.propagate, logger.disabled
+    logger.disabled = False  # as in a fresh process (a test that ran before may have left it otherwise)
     yield
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
@@ -24,7 +25,7 @@ def _logger_restored() -> Iterator[None]:
     for handler in handlers:
         logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = propagate
+    logger.propagate, logger.disabled = propagate, disabled
 
 
 def test_records_go_to_the_file_of_the_home(tmp_path: Path) -> None:

@@ -78,8 +78,17 @@ def format_figures(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# what the figures do without each model, said beside the reason it is missing
+WITHOUT = {
+    "mbgnbd": "P(alive), expected purchases and CLV stay empty, and the day and rhythm rules flag lapsed customers",
+    "gamma_gamma": "CLV and expected value stay empty",
+}
+
+
 def format_report(report: MetricsReport) -> str:
     """What a metrics run did (and why it found no customer, if a setting is why), the fits it scored with, and how many each definition flags."""
+    from erp_crm.metrics.fits import NOT_USED
+
     lines = [
         f"metrics as of {report.as_of} ({report.mode}): {report.partners} partners, {report.customers} customers, "
         f"{report.recomputed} aggregated again, {report.written} rows written, {report.seconds:.2f} s"
@@ -98,7 +107,9 @@ def format_report(report: MetricsReport) -> str:
             params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float) and k != "log_likelihood")
             lines.append(f"  {name}: {params}")
         else:
-            lines.append(f"  {name}: not fitted ({model.get('reason')})")
+            reason = str(model.get("reason"))
+            said = reason if reason.startswith(NOT_USED) else f"not fitted ({reason})"
+            lines.append(f"  {name}: {said}; {WITHOUT[name]}")
     if report.lapsed:
         lines.append("  lapsed: " + ", ".join(f"{k} {v}" for k, v in report.lapsed.items()))
     return "\n".join(lines)

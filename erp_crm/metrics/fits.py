@@ -30,6 +30,7 @@ from erp_crm.metrics.gamma_gamma import GammaGamma
 from erp_crm.metrics.rfm import QuintileCuts
 from erp_crm.settings.metrics import MetricsSection
 
+CHECKS = 1  # the version of the checks a fit passed (doubts.py): a fit kept from before them is fitted again
 NOT_CONVERGED = "its fit did not converge on this history"
 NOT_USED = "fitted but not used: "
 REFIT_DRIFT = 0.10  # refit when the number of customers moved by more than this share
@@ -69,7 +70,7 @@ class Fits:
 def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, options: MetricsSection) -> Fits | None:
     """The last run's fits (`kept`: its record) if still good for `customers` customers as of `as_of`, else None."""
     rfm = (kept or {}).get("rfm") or {}
-    if not rfm.get("fitted_as_of"):
+    if not rfm.get("fitted_as_of") or rfm.get("checks") != CHECKS:
         return None
     fitted_as_of = dt.date.fromisoformat(rfm["fitted_as_of"])
     seen = int(rfm.get("customers") or 0)
@@ -87,7 +88,7 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     """Fit everything anew on the customers' `inputs` and RFM figures (one value per customer each)."""
     customers = len(inputs.x)
     cuts = QuintileCuts.of(recency, frequency, monetary)
-    fits = Fits(cuts, record={"rfm": {**asdict(cuts), "fitted_as_of": as_of.isoformat(), "customers": customers}})
+    fits = Fits(cuts, record={"rfm": {**asdict(cuts), "fitted_as_of": as_of.isoformat(), "customers": customers, "checks": CHECKS}})
     fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(inputs, customers, options)
     if fits.mbgnbd is not None:
         fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)

@@ -9,7 +9,7 @@ import pytest
 
 from erp_crm.metrics import doubts
 from erp_crm.metrics.bgnbd import MBGNBD
-from erp_crm.metrics.fits import Fits, ModelInputs, new_fits, score
+from erp_crm.metrics.fits import CHECKS, Fits, ModelInputs, kept_fits, new_fits, score
 from erp_crm.metrics.gamma_gamma import GammaGamma
 from erp_crm.metrics.rfm import QuintileCuts
 from erp_crm.metrics.summary import rfm_summary
@@ -76,3 +76,12 @@ def test_a_small_base_keeps_no_model_and_says_why_for_both() -> None:
     assert fits.mbgnbd is None and fits.gamma_gamma is None
     assert fits.record["mbgnbd"]["reason"].startswith("fitted but not used: its parameters ran to the edge")
     assert fits.record["gamma_gamma"]["reason"].startswith("not fitted without the purchase model")
+
+
+def test_a_fit_kept_from_before_these_checks_is_fitted_again() -> None:
+    """An overlay may hold a degenerate fit recorded as good: it must not be scored with until the checks have seen it."""
+    record = {"rfm": {"recency_days": [1, 2, 3, 4], "frequency": [1, 2, 3, 4], "monetary": [1, 2, 3, 4], "fitted_as_of": "2024-06-30", "customers": 100}}
+    day = dt.date(2024, 7, 1)
+    assert kept_fits(record, 100, day, MetricsSection()) is None
+    record["rfm"]["checks"] = CHECKS
+    assert kept_fits(record, 100, day, MetricsSection()) is not None

@@ -29,7 +29,7 @@ from erp_crm.metrics.lapse import ScoreTerms, lapse_flags
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
-from erp_crm.metrics.summary import Day, day_number, day_numbers, rfm_summary
+from erp_crm.metrics.summary import Day, day_number, day_numbers, day_of, rfm_summary
 from erp_crm.settings.metrics import LapseSection
 
 
@@ -65,6 +65,7 @@ class ScoreResult:
     auc: float
     customers: int
     note: str = ""
+    interval: tuple[float, float] = (float("nan"), float("nan"))  # 95 % bootstrap interval of the AUC
 
 
 @dataclass(frozen=True)
@@ -80,43 +81,63 @@ class FlagResult:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Combined-score weights fitted on half the customers; both weightings' AUC on the other half."""
+    """Combined-score weights fitted on an earlier period; both weightings' AUC (with 95 % bootstrap intervals) on the evaluated one."""
 
     weights: dict[str, float]  # the LapseSection fields: score_model_weight, ..., score_reference_days
     auc_fitted: float
     auc_current: float
-    customers: int  # in the half the AUCs are measured on
+    customers: int  # in the evaluated period, where the AUCs are measured
+    fitted_on: str  # the earlier period the weights were fitted on, in words
+    auc_fitted_interval: tuple[float, float] = (float("nan"), float("nan"))
+    auc_current_interval: tuple[float, float] = (float("nan"), float("nan"))
 
     def settings_line(self) -> str:
         """The YAML that puts the fitted weights to use."""
         return "metrics: {lapse: {" + ", ".join(f"{k}: {v:.3g}" for k, v in self.weights.items()) + "}}"
 
 
-MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each half: fewer gives noise
+MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each period: fewer gives noise
+BOOTSTRAP = 100  # resamples of the customers behind each interval
+Labelled = tuple[ScoreTerms, np.ndarray]  # the score's terms per customer, and who lapsed
 
 
-def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSection, seed: int = 0) -> Calibration | str:
-    """Fit the score's weights on a random half of the customers; the reason as text when there is too little to fit on."""
-    x = np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
-    known = np.isfinite(x).all(axis=1)
-    x, y = x[known], np.asarray(lapsed, dtype=bool)[known]
-    half = np.random.default_rng(seed).permutation(len(y)) < len(y) // 2
-    counts = [int(part.sum()) for h in (half, ~half) for part in (y[h], ~y[h])]
-    if len(y) < MIN_CALIBRATION:
-        return f"too few customers to fit weights on ({len(y)}; at least {MIN_CALIBRATION} are needed)"
-    if min(counts) < MIN_CALIBRATION // 10:
-        return (
-            f"too few customers who {'returned' if min(counts[1], counts[3]) < MIN_CALIBRATION // 10 else 'lapsed'} to fit weights on: "
-            f"each random half of the {len(y):,} needs at least {MIN_CALIBRATION // 10} who lapsed and as many who returned, "
-            f"and has {counts[0]:,} and {counts[1]:,}, {counts[2]:,} and {counts[3]:,}"
-        )
+def _term_matrix(terms: ScoreTerms) -> np.ndarray:
+    return np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
 
-    fit_x, fit_y = x[half], y[half].astype(np.float64)
+
+def _too_few(lapsed: np.ndarray, period: str) -> str | None:
+    """Why `period` cannot serve (too few customers, or too few of one outcome), or None."""
+    n, n_lapsed = len(lapsed), int(lapsed.sum())
+    if n < MIN_CALIBRATION:
+        return f"too few customers to fit weights on ({n} in {period}; at least {MIN_CALIBRATION} are needed)"
+    least = MIN_CALIBRATION // 10
+    if min(n_lapsed, n - n_lapsed) < least:
+        short = "returned" if n - n_lapsed < least else "lapsed"
+        return f"too few customers who {short} in {period} to fit weights on: {n_lapsed:,} of {n:,} lapsed, and at least {least} of each are needed"
+    return None
+
+
+def calibrate(fit_on: Labelled, judge_on: Labelled, settings: LapseSection, fitted_on: str = "an earlier period", seed: int = 0) -> Calibration | str:
+    """Fit the score's weights on one period (`fit_on`) and judge them beside the weights in use on another; the reason as text when a period has too little.
+
+    Fitted and judged on the same customers, a gain shows the noise of the split as much
+    as anything: production fits on the past and is judged on what follows, and so does this.
+    """
+    fit_x, fit_y = _term_matrix(fit_on[0]), np.asarray(fit_on[1], dtype=bool)
+    known = np.isfinite(fit_x).all(axis=1)
+    fit_x, fit_y = fit_x[known], fit_y[known]
+    test_x, test_y = _term_matrix(judge_on[0]), np.asarray(judge_on[1], dtype=bool)
+    known = np.isfinite(test_x).all(axis=1)
+    test_x, test_y = test_x[known], test_y[known]
+    why = _too_few(fit_y, fitted_on) or _too_few(test_y, "the evaluated period")
+    if why:
+        return why
+    target = fit_y.astype(np.float64)
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         z = fit_x @ params[:3] + params[3]
-        value = -np.sum(fit_y * log_expit(z) + (1 - fit_y) * log_expit(-z))
-        residual = expit(z) - fit_y
+        value = -np.sum(target * log_expit(z) + (1 - target) * log_expit(-z))
+        residual = expit(z) - target
         return float(value), np.append(fit_x.T @ residual, residual.sum())
 
     start = np.array([settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight, -settings.score_silence_weight * np.log(settings.score_reference_days)])
@@ -124,9 +145,28 @@ def calibrate(terms: ScoreTerms, lapsed: np.ndarray, settings: LapseSection, see
     w_model, w_silence, w_rhythm, intercept = found.x
     reference = float(np.clip(np.exp(-intercept / w_silence), 1, 3650)) if w_silence > 1e-6 else settings.score_reference_days
     weights = {"score_model_weight": w_model, "score_silence_weight": w_silence, "score_rhythm_weight": w_rhythm, "score_reference_days": reference}
-    test_x, test_y = x[~half], y[~half]
-    current = test_x @ [settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight]
-    return Calibration({k: float(v) for k, v in weights.items()}, auc(test_x @ found.x[:3], test_y), auc(current, test_y), int((~half).sum()))
+    fitted, current = test_x @ found.x[:3], test_x @ [settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight]
+    rng = np.random.default_rng(seed)
+    return Calibration(
+        {k: float(v) for k, v in weights.items()},
+        auc(fitted, test_y),
+        auc(current, test_y),
+        len(test_y),
+        fitted_on,
+        auc_interval(fitted, test_y, rng),
+        auc_interval(current, test_y, rng),
+    )
+
+
+def auc_interval(scores: np.ndarray, positives: np.ndarray, rng: np.random.Generator, resamples: int = BOOTSTRAP) -> tuple[float, float]:
+    """A 95 % percentile bootstrap interval of the AUC, resampling customers; NaN where the AUC has none."""
+    scores, positives = np.asarray(scores, dtype=np.float64), np.asarray(positives, dtype=bool)
+    n = scores.size
+    if n == 0 or np.isnan(auc(scores, positives)):
+        return float("nan"), float("nan")
+    draws = np.array([auc(scores[pick], positives[pick]) for pick in rng.integers(0, n, size=(resamples, n))])
+    lo, hi = np.nanpercentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 @dataclass(frozen=True)
@@ -162,12 +202,12 @@ class EvaluationReport:
 
 
 def _no_nan(value: object) -> object:
-    """`value` with every NaN float replaced by None, in dicts and lists at any depth."""
+    """`value` with every NaN float replaced by None, in dicts, lists and tuples (as lists) at any depth."""
     if isinstance(value, float) and np.isnan(value):
         return None
     if isinstance(value, dict):
         return {k: _no_nan(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_no_nan(v) for v in value]
     return value
 
@@ -186,6 +226,41 @@ def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> tuple[np.ndar
     return np.full(len(summary), np.nan), f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
 
 
+@dataclass(frozen=True)
+class _Period:
+    """History cut at a day and the outcome after it: who lapsed, and what the definitions see of them."""
+
+    summary: pd.DataFrame
+    lapsed: np.ndarray
+    gap: pd.Series
+    frame: pd.DataFrame  # lapse_flags' input: recency, purchase days, typical gap, MBG/NBD P(alive), group
+    model_note: str  # why MBG/NBD has no P(alive), or ""
+
+    def terms(self, settings: LapseSection) -> ScoreTerms:
+        f = self.frame
+        return ScoreTerms.of(f["recency_days"], f["purchase_days"], f["typical_gap_days"], f["p_alive"], settings)
+
+
+def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, end: int, groups: pd.Series | None) -> _Period:
+    summary = rfm_summary(customer_ids, day, values, cut)
+    later = (day > cut) & (day <= end)
+    returned = rfm_summary(customer_ids[later], day[later], values[later], end).index
+    before = day <= cut
+    gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
+    p_mbg, note = _p_alive(MBGNBD, summary)
+    frame = pd.DataFrame(
+        {
+            "recency_days": summary["T"] - summary["recency"],
+            "purchase_days": summary["frequency"] + 1,
+            "typical_gap_days": gap,
+            "p_alive": p_mbg,
+            "customer_group": groups.reindex(summary.index) if groups is not None else None,
+        },
+        index=summary.index,
+    )
+    return _Period(summary, ~summary.index.isin(returned), gap, frame, note)
+
+
 def evaluate(
     customer_ids: np.ndarray,
     days: np.ndarray,
@@ -199,6 +274,7 @@ def evaluate(
 
     ``groups`` maps customer id → customer group for per-group no-purchase thresholds.
     The combined score uses MBG/NBD's P(alive), as ``lapse_flags`` does in production.
+    Its weights are fitted on an earlier period whose outcome ends at ``cutoff`` (`_fit_earlier`).
     """
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, not {horizon_days}")
@@ -206,42 +282,27 @@ def evaluate(
     day = day_numbers(np.asarray(days))
     values = np.asarray(values, dtype=np.float64)
     cut = day_number(cutoff)
-    end = cut + horizon_days
-
-    summary = rfm_summary(customer_ids, day, values, cut)
-    if summary.empty:
-        raise ValueError("no customer bought anything before the cutoff")
-    later = (day > cut) & (day <= end)
-    returned = rfm_summary(customer_ids[later], day[later], values[later], end).index
-    lapsed = ~summary.index.isin(returned)
-
-    before = day <= cut
-    gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
-    recency = summary["T"] - summary["recency"]
-    (p_bg, bg_note), (p_mbg, mbg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, MBGNBD, ParetoNBD))
     group_series = pd.Series(groups, dtype=object) if groups is not None else None
-    frame = pd.DataFrame(
-        {
-            "recency_days": recency,
-            "purchase_days": summary["frequency"] + 1,
-            "typical_gap_days": gap,
-            "p_alive": p_mbg,
-            "customer_group": group_series.reindex(summary.index) if group_series is not None else None,
-        },
-        index=summary.index,
-    )
-    flags = lapse_flags(frame, settings)
-    terms = ScoreTerms.of(frame["recency_days"], frame["purchase_days"], frame["typical_gap_days"], frame["p_alive"], settings)
+
+    if not (day <= cut).any():
+        raise ValueError("no customer bought anything before the cutoff")
+    now = _period(customer_ids, day, values, cut, cut + horizon_days, group_series)
+    summary, lapsed = now.summary, now.lapsed
+    recency = now.frame["recency_days"]
+    (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
+    flags = lapse_flags(now.frame, settings)
+    terms = now.terms(settings)
 
     continuous = {
         "days since last purchase": (recency.to_numpy(), ""),
-        "overdue ratio": (overdue(recency, gap).to_numpy(), "no customer has two purchases before the cutoff"),
+        "overdue ratio": (overdue(recency, now.gap).to_numpy(), "no customer has two purchases before the cutoff"),
         "1 - P(alive) BG/NBD": (1.0 - p_bg, bg_note),
-        "1 - P(alive) MBG/NBD": (1.0 - p_mbg, mbg_note),
+        "1 - P(alive) MBG/NBD": (1.0 - now.frame["p_alive"].to_numpy(), now.model_note),
         "1 - P(alive) Pareto/NBD": (1.0 - p_pareto, pareto_note),
-        "combined lapse score": (flags["lapse_score"].to_numpy(), mbg_note),
+        "combined lapse score": (flags["lapse_score"].to_numpy(), now.model_note),
     }
-    scores = [_score_result(name, score, lapsed, note) for name, (score, note) in continuous.items()]
+    rng = np.random.default_rng(0)
+    scores = [_score_result(name, score, lapsed, note, rng) for name, (score, note) in continuous.items()]
     by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
     thresholds = {
         "rule": f"> {settings.no_purchase_days} days{by_group}",
@@ -254,21 +315,41 @@ def evaluate(
     ]
     results.append(_flag_result("any", "+".join(settings.definitions), flags["lapsed"].to_numpy(), lapsed))
     return EvaluationReport(
-        cutoff=dt.date(1970, 1, 1) + dt.timedelta(days=cut),
+        cutoff=day_of(cut),
         horizon_days=horizon_days,
         customers=len(summary),
         lapsed_share=float(lapsed.mean()),
         scores=scores,
         flags=results,
-        calibration=calibrate(terms, lapsed, settings),
+        calibration=_fit_earlier(customer_ids, day, values, cut, horizon_days, group_series, (terms, lapsed), settings),
         notes=_one_outcome(lapsed, horizon_days),
     )
 
 
-def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str) -> ScoreResult:
-    """The AUC, with the reason when there is none (the score known for nobody: `note`; one outcome only: said in the notes)."""
+def _fit_earlier(
+    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, groups: pd.Series | None, judge_on: Labelled, settings: LapseSection
+) -> Calibration | str:
+    """The weights fitted as production would fit them: on what was known at the cutoff.
+
+    The earlier period's outcome window ends at the cutoff. It is as long as the horizon
+    where the history allows, else half the history before the cutoff (CDNOW's cohort has
+    only 39 weeks of it); the weights' AUC is then measured on the evaluated period.
+    """
+    known = day <= cut
+    span = cut - int(day[known].min())
+    earlier = min(horizon_days, span // 2)
+    if earlier < 1:
+        return "no earlier period to fit weights on: the history before the cutoff is a single day"
+    start = cut - earlier
+    past = _period(customer_ids[known], day[known], values[known], start, cut, groups)
+    words = f"history to {day_of(start)}, outcome to {day_of(cut)} ({earlier} days)"
+    return calibrate((past.terms(settings), past.lapsed), judge_on, settings, fitted_on=words)
+
+
+def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str, rng: np.random.Generator) -> ScoreResult:
+    """The AUC and its interval, with the reason when there is none (the score known for nobody: `note`; one outcome only: said in the notes)."""
     defined = int(np.count_nonzero(~np.isnan(score)))
-    return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "")
+    return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "", auc_interval(score, lapsed, rng))
 
 
 def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:

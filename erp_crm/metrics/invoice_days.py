@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics.purchases import Documents
+from erp_crm.metrics.summary import EPOCH
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.driver import driver_rows
 
-EPOCH = dt.date(1970, 1, 1)
 BATCH = 50_000
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("frequency", "recency", "T", "monetary_value")
+EPOCH = dt.date(1970, 1, 1)  # day number 0
 
 Day = int | np.integer | np.datetime64 | dt.date | str
 
@@ -43,6 +44,11 @@ def day_number(day: Day) -> int:
         day = day.date()
     # numpy's stubs give no overload for a datetime64 with a unit, which numpy converts like a str or a date
     return int(np.datetime64(day, "D").astype(np.int64))  # type: ignore[call-overload]
+
+
+def day_of(number: int) -> dt.date:
+    """The date of a day number (the inverse of `day_number`)."""
+    return EPOCH + dt.timedelta(days=int(number))
 
 
 def day_numbers(days: np.ndarray) -> np.ndarray:

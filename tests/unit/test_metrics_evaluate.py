@@ -51,15 +51,20 @@ def test_cdnow_combined_score_beats_recency() -> None:
     json.dumps(report.as_dict())
 
 
-def test_cdnow_weights_fitted_on_half_do_no_worse_on_the_other_half() -> None:
+def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_one() -> None:
+    """As production would: fitted on what was known at the cutoff, judged on the 273 days after it."""
     data = load_master()
     report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSection())
     c = report.calibration
     assert not isinstance(c, str), c
-    assert c.customers == 23_570 - 23_570 // 2
+    assert c.customers == 23_570
+    assert c.fitted_on == "history to 1997-05-17, outcome to 1997-09-30 (136 days)"  # half the cohort's 272 days
     assert c.auc_fitted >= c.auc_current - 0.002, c
+    assert c.auc_current_interval[0] < c.auc_current < c.auc_current_interval[1]
+    assert c.auc_fitted_interval[1] - c.auc_fitted_interval[0] < 0.02, "23,570 customers pin the AUC to about ±0.006"
     assert all(v >= 0 for v in c.weights.values())
-    assert "metrics: {lapse: {score_model_weight: " in format_evaluation(report)
+    text = format_evaluation(report)
+    assert "metrics: {lapse: {score_model_weight: " in text and "fitted on the period before (history to 1997-05-17" in text
 
 
 def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
@@ -71,7 +76,9 @@ def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
     terms = ScoreTerms(*(pd.Series(v) for v in (rng.normal(0, 1, n), rng.normal(2, 1.5, n), np.abs(rng.normal(0, 1, n)))))
     truth = LapseSection(score_model_weight=0.5, score_silence_weight=1.5, score_rhythm_weight=0.8, score_reference_days=12)
     lapsed = rng.random(n) < terms.score(truth).to_numpy()
-    c = calibrate(terms, lapsed, LapseSection())
+    half = n // 2
+    first, second = (ScoreTerms(*(t.iloc[part].reset_index(drop=True) for t in (terms.model, terms.silence, terms.rhythm))) for part in (slice(0, half), slice(half, n)))
+    c = calibrate((first, lapsed[:half]), (second, lapsed[half:]), LapseSection())
     assert not isinstance(c, str)
     fitted = c.weights
     assert fitted["score_model_weight"] == pytest.approx(0.5, abs=0.05)
@@ -86,5 +93,9 @@ def test_too_few_customers_to_calibrate_says_why() -> None:
     from erp_crm.metrics.lapse import ScoreTerms
 
     terms = ScoreTerms(*(pd.Series(np.zeros(30)) for _ in range(3)))
-    reason = calibrate(terms, np.arange(30) % 2 == 0, LapseSection())
-    assert isinstance(reason, str) and reason.startswith("too few customers to fit weights on (30;")
+    labelled = (terms, np.arange(30) % 2 == 0)
+    reason = calibrate(labelled, labelled, LapseSection(), fitted_on="the period before")
+    assert reason == "too few customers to fit weights on (30 in the period before; at least 100 are needed)"
+    many = (ScoreTerms(*(pd.Series(np.zeros(300)) for _ in range(3))), np.arange(300) < 295)
+    reason = calibrate(many, many, LapseSection(), fitted_on="the period before")
+    assert reason == "too few customers who returned in the period before to fit weights on: 295 of 300 lapsed, and at least 10 of each are needed"

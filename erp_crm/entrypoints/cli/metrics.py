@@ -125,17 +125,18 @@ def format_evaluation(report: EvaluationReport) -> str:
         f"{report.customers:,} customers, {report.lapsed_share:.1%} bought nothing.",
         *(f"note: {note}" for note in report.notes),
         "",
-        f"{'score (higher = lapsed)':<34} {'AUC':>6} {'customers':>10}",
+        f"{'score (higher = lapsed)':<34} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
     ]
-    lines += [f"{s.name:<34} {_figure(s.auc):>6} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
+    lines += [f"{s.name:<34} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
     lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8}"]
     lines += [f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%}" for f in report.flags]
     c = report.calibration
     if isinstance(c, Calibration):
         lines += [
             "",
-            f"combined score weights fitted on half the customers, AUC on the other {c.customers:,}:",
-            f"  weights in use {c.auc_current:.3f}, fitted {c.auc_fitted:.3f}; to use the fitted ones:",
+            f"combined score weights fitted on the period before ({c.fitted_on}), AUC on these {c.customers:,} customers:",
+            f"  weights in use {c.auc_current:.3f} {_interval(c.auc_current_interval)}, fitted {c.auc_fitted:.3f} {_interval(c.auc_fitted_interval)};",
+            "  to use the fitted ones:",
             f"  {c.settings_line()}",
         ]
     elif c:
@@ -146,3 +147,9 @@ def format_evaluation(report: EvaluationReport) -> str:
 def _figure(value: float) -> str:
     """A ratio to three places, or a dash where it cannot be computed (the notes say why)."""
     return "—" if math.isnan(value) else f"{value:.3f}"
+
+
+def _interval(bounds: tuple[float, float]) -> str:
+    """A 95 % interval as (low–high), or a dash where the AUC has none."""
+    low, high = bounds
+    return "—" if math.isnan(low) else f"({low:.3f}–{high:.3f})"

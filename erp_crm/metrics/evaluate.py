@@ -77,6 +77,10 @@ class FlagResult:
     precision: float
     recall: float
     share_flagged: float
+    lift: float = float("nan")  # precision over the share who lapsed: how much better than flagging at random
+    day_rule_days: float = float("nan")  # the plain "silent for more than N days" rule that flags the same share...
+    day_rule_precision: float = float("nan")  # ...and its precision and recall: what the definition must beat
+    day_rule_recall: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -309,11 +313,12 @@ def evaluate(
         "rhythm": f"> {settings.rhythm_factor:g}x gap, >= {settings.rhythm_min_purchases} buys",
         "model": f"P(alive) MBG/NBD < {settings.p_alive_below:g}",
     }
+    silence = recency.to_numpy(dtype=np.float64)
     results = [
-        _flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed)
+        _flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence)
         for name, threshold in thresholds.items()
     ]
-    results.append(_flag_result("any", "+".join(settings.definitions), flags["lapsed"].to_numpy(), lapsed))
+    results.append(_flag_result("any", "+".join(settings.definitions), flags["lapsed"].to_numpy(), lapsed, silence))
     return EvaluationReport(
         cutoff=day_of(cut),
         horizon_days=horizon_days,
@@ -361,15 +366,26 @@ def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:
     return []
 
 
-def _flag_result(name: str, threshold: str, flagged: np.ndarray, lapsed: np.ndarray) -> FlagResult:
-    """Precision (NaN when nothing is flagged), recall and share flagged."""
-    hits = int(np.count_nonzero(flagged & lapsed))
+def _flag_result(name: str, threshold: str, flagged: np.ndarray, lapsed: np.ndarray, recency: np.ndarray) -> FlagResult:
+    """Precision (NaN when nothing is flagged), recall, share flagged and lift, beside the day rule that flags as many."""
+    precision, recall = _precision_recall(flagged, lapsed)
+    base = float(lapsed.mean()) if lapsed.size else float("nan")
     n_flagged = int(np.count_nonzero(flagged))
-    n_lapsed = int(np.count_nonzero(lapsed))
+    days, rule_precision, rule_recall = float("nan"), float("nan"), float("nan")
+    if n_flagged:
+        # the n most silent customers (ties broken by order, so the rule flags exactly as many)
+        most_silent = np.argsort(-recency, kind="stable")[:n_flagged]
+        rule = np.zeros(lapsed.size, dtype=bool)
+        rule[most_silent] = True
+        days = float(recency[most_silent[-1]])
+        rule_precision, rule_recall = _precision_recall(rule, lapsed)
     return FlagResult(
-        name,
-        threshold,
-        hits / n_flagged if n_flagged else float("nan"),
-        hits / n_lapsed if n_lapsed else float("nan"),
-        n_flagged / flagged.size,
-    )
+        name, threshold, precision, recall, n_flagged / flagged.size,
+        precision / base if base else float("nan"), days, rule_precision, rule_recall,
+    )  # fmt: skip
+
+
+def _precision_recall(flagged: np.ndarray, lapsed: np.ndarray) -> tuple[float, float]:
+    hits = int(np.count_nonzero(flagged & lapsed))
+    n_flagged, n_lapsed = int(np.count_nonzero(flagged)), int(np.count_nonzero(lapsed))
+    return (hits / n_flagged if n_flagged else float("nan")), (hits / n_lapsed if n_lapsed else float("nan"))

@@ -37,6 +37,11 @@ def test_small_history_excludes_new_customers_and_counts_outcomes() -> None:
     rule = next(f for f in report.flags if f.name == "rule")
     # Recency at day 100: 1 -> 50, 2 -> 90, 3 -> 80; > 60 flags 2 and 3; lapsed are 1 and 2.
     assert (rule.precision, rule.recall, rule.share_flagged) == (0.5, 0.5, pytest.approx(2 / 3))
+    # lift: precision over the share who lapsed; the plain day rule flagging as many takes the 2 most silent (90, 80)
+    assert rule.lift == pytest.approx(0.5 / (2 / 3))
+    assert (rule.day_rule_days, rule.day_rule_precision, rule.day_rule_recall) == (80, 0.5, 0.5)
+    model = next(f for f in report.flags if f.name == "model")
+    assert model.share_flagged == 0 and np.isnan(model.lift) and np.isnan(model.day_rule_days), "nothing flagged: nothing to compare"
 
 
 def test_cdnow_combined_score_beats_recency() -> None:

@@ -16,7 +16,7 @@ from erp_crm.queries.partners import partner_figures
 
 if TYPE_CHECKING:  # the metrics pull in pandas and scipy: imported when a command runs, not for --help
     from erp_crm.metrics.compute import MetricsReport
-    from erp_crm.metrics.evaluate import EvaluationReport
+    from erp_crm.metrics.evaluate import EvaluationReport, FlagResult
 
 
 
@@ -128,8 +128,11 @@ def format_evaluation(report: EvaluationReport) -> str:
         f"{'score (higher = lapsed)':<34} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
     ]
     lines += [f"{s.name:<34} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
-    lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8}"]
-    lines += [f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%}" for f in report.flags]
+    lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)"]
+    lines += [
+        f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%} {_lift(f.lift):>5}   {_day_rule(f)}"
+        for f in report.flags
+    ]
     c = report.calibration
     if isinstance(c, Calibration):
         lines += [
@@ -153,3 +156,14 @@ def _interval(bounds: tuple[float, float]) -> str:
     """A 95 % interval as (low–high), or a dash where the AUC has none."""
     low, high = bounds
     return "—" if math.isnan(low) else f"({low:.3f}–{high:.3f})"
+
+
+def _lift(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f}"
+
+
+def _day_rule(flag: FlagResult) -> str:
+    """The plain day rule that flags as many customers, with its precision and recall: what the definition must beat."""
+    if math.isnan(flag.day_rule_days):
+        return "—"
+    return f"≥ {flag.day_rule_days:.0f} days: {_figure(flag.day_rule_precision)} / {_figure(flag.day_rule_recall)}"

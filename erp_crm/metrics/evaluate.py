@@ -26,6 +26,7 @@ from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
 from erp_crm.metrics.lapse import ScoreTerms, lapse_flags
+from erp_crm.metrics.lapse_model import LapseModel, history_features
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
@@ -100,6 +101,7 @@ class Calibration:
         return "metrics: {lapse: {" + ", ".join(f"{k}: {v:.3g}" for k, v in self.weights.items()) + "}}"
 
 
+HISTORY_MODEL = "history model (fitted on the period before)"
 MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each period: fewer gives noise
 BOOTSTRAP = 100  # resamples of the customers behind each interval
 Labelled = tuple[ScoreTerms, np.ndarray]  # the score's terms per customer, and who lapsed
@@ -216,18 +218,20 @@ def _no_nan(value: object) -> object:
     return value
 
 
-def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """P(alive) of each customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
+def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame, horizon_days: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """P(alive) and purchases expected over `horizon_days` per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
     x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return model.fit(x, t_x, T).probability_alive(x, t_x, T), ""
+            fitted = model.fit(x, t_x, T)
+            return fitted.probability_alive(x, t_x, T), fitted.conditional_expected_purchases(horizon_days / 7.0, x, t_x, T), ""
     except FitError:  # the optimiser's own words ("precision loss") say nothing to an admin
         reason = "its fit did not converge"
     except ValueError:
         reason = "its fit met values it cannot use"
     repeat = int((summary["frequency"] > 0).sum())
-    return np.full(len(summary), np.nan), f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
+    nothing = np.full(len(summary), np.nan)
+    return nothing, nothing, f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ class _Period:
     gap: pd.Series
     frame: pd.DataFrame  # lapse_flags' input: recency, purchase days, typical gap, MBG/NBD P(alive), group
     model_note: str  # why MBG/NBD has no P(alive), or ""
+    features: pd.DataFrame  # the history model's input (lapse_model.FEATURES)
 
     def terms(self, settings: LapseSection) -> ScoreTerms:
         f = self.frame
@@ -251,7 +256,7 @@ def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: 
     returned = rfm_summary(customer_ids[later], day[later], values[later], end).index
     before = day <= cut
     gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
-    p_mbg, note = _p_alive(MBGNBD, summary)
+    p_mbg, expected, note = _p_alive(MBGNBD, summary, end - cut)
     frame = pd.DataFrame(
         {
             "recency_days": summary["T"] - summary["recency"],
@@ -262,7 +267,8 @@ def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: 
         },
         index=summary.index,
     )
-    return _Period(summary, ~summary.index.isin(returned), gap, frame, note)
+    features = history_features(customer_ids, day, values, cut, pd.Series(expected, index=summary.index))
+    return _Period(summary, ~summary.index.isin(returned), gap, frame, note, features)
 
 
 def evaluate(
@@ -293,7 +299,8 @@ def evaluate(
     now = _period(customer_ids, day, values, cut, cut + horizon_days, group_series)
     summary, lapsed = now.summary, now.lapsed
     recency = now.frame["recency_days"]
-    (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
+    (p_bg, _, bg_note), (p_pareto, _, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
+    past = _earlier_period(customer_ids, day, values, cut, horizon_days, group_series)
     flags = lapse_flags(now.frame, settings)
     terms = now.terms(settings)
 
@@ -304,6 +311,7 @@ def evaluate(
         "1 - P(alive) MBG/NBD": (1.0 - now.frame["p_alive"].to_numpy(), now.model_note),
         "1 - P(alive) Pareto/NBD": (1.0 - p_pareto, pareto_note),
         "combined lapse score": (flags["lapse_score"].to_numpy(), now.model_note),
+        HISTORY_MODEL: _history_model(past, now),
     }
     rng = np.random.default_rng(0)
     scores = [_score_result(name, score, lapsed, note, rng) for name, (score, note) in continuous.items()]
@@ -326,19 +334,18 @@ def evaluate(
         lapsed_share=float(lapsed.mean()),
         scores=scores,
         flags=results,
-        calibration=_fit_earlier(customer_ids, day, values, cut, horizon_days, group_series, (terms, lapsed), settings),
+        calibration=past if isinstance(past, str) else calibrate((past[0].terms(settings), past[0].lapsed), (terms, lapsed), settings, fitted_on=past[1]),
         notes=_one_outcome(lapsed, horizon_days),
     )
 
 
-def _fit_earlier(
-    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, groups: pd.Series | None, judge_on: Labelled, settings: LapseSection
-) -> Calibration | str:
-    """The weights fitted as production would fit them: on what was known at the cutoff.
+def _earlier_period(
+    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, groups: pd.Series | None
+) -> tuple[_Period, str] | str:
+    """The period to fit on as production would: on what was known at the cutoff (and it in words), or why there is none.
 
-    The earlier period's outcome window ends at the cutoff. It is as long as the horizon
-    where the history allows, else half the history before the cutoff (CDNOW's cohort has
-    only 39 weeks of it); the weights' AUC is then measured on the evaluated period.
+    Its outcome window ends at the cutoff. It is as long as the horizon where the history
+    allows, else half the history before the cutoff (CDNOW's cohort has only 39 weeks of it).
     """
     known = day <= cut
     span = cut - int(day[known].min())
@@ -347,8 +354,19 @@ def _fit_earlier(
         return "no earlier period to fit weights on: the history before the cutoff is a single day"
     start = cut - earlier
     past = _period(customer_ids[known], day[known], values[known], start, cut, groups)
-    words = f"history to {day_of(start)}, outcome to {day_of(cut)} ({earlier} days)"
-    return calibrate((past.terms(settings), past.lapsed), judge_on, settings, fitted_on=words)
+    return past, f"history to {day_of(start)}, outcome to {day_of(cut)} ({earlier} days)"
+
+
+def _history_model(past: tuple[_Period, str] | str, now: _Period) -> tuple[np.ndarray, str]:
+    """P(bought nothing) from the history model fitted on the earlier period; NaN and the reason where it cannot be fitted."""
+    nothing = np.full(len(now.summary), np.nan)
+    if isinstance(past, str):
+        return nothing, past.replace("to fit weights on", "to fit the model on")
+    period, words = past
+    why = _too_few(period.lapsed, words)
+    if why:
+        return nothing, why.replace("to fit weights on", "to fit the model on")
+    return LapseModel.fit(period.features, period.lapsed).probability(now.features), ""
 
 
 def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str, rng: np.random.Generator) -> ScoreResult:

@@ -54,6 +54,8 @@ def test_an_outcome_the_same_for_everyone_is_explained_and_its_json_has_no_nan()
     assert all(s["auc"] is None for s in data["scores"])
     assert data["calibration"]["reason"].startswith("too few customers to fit weights on (3 in history to 1970-01-11, outcome to 1970-01-21 (10 days);")
     assert all(s["interval"] == [None, None] for s in data["scores"])
+    history = next(s for s in data["scores"] if s["name"].startswith("history model"))
+    assert history["customers"] == 0 and history["note"].startswith("too few customers to fit the model on (3 in history to")
 
 
 def test_a_model_that_cannot_be_fitted_says_why_in_its_row() -> None:

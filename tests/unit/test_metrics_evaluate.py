@@ -51,6 +51,10 @@ def test_cdnow_combined_score_beats_recency() -> None:
     assert report.customers == 23_570
     assert report.score("days since last purchase") == pytest.approx(0.76, abs=0.01)
     assert report.score("combined lapse score") > report.score("days since last purchase") + 0.003
+    # Fitted on the period before the cutoff (as production would), the history model ranks above every anchor.
+    history = report.score("history model (fitted on the period before)")
+    assert history >= 0.770, history
+    assert history > max(report.score("combined lapse score"), report.score("1 - P(alive) Pareto/NBD"), report.score("days since last purchase"))
     # The known trap: plain BG/NBD ranks worse than chance, MBG/NBD does not.
     assert report.score("1 - P(alive) BG/NBD") < 0.5 < report.score("1 - P(alive) MBG/NBD")
     json.dumps(report.as_dict())

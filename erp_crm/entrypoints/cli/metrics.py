@@ -125,9 +125,9 @@ def format_evaluation(report: EvaluationReport) -> str:
         f"{report.customers:,} customers, {report.lapsed_share:.1%} bought nothing.",
         *(f"note: {note}" for note in report.notes),
         "",
-        f"{'score (higher = lapsed)':<34} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
+        f"{'score (higher = lapsed)':<44} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
     ]
-    lines += [f"{s.name:<34} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
+    lines += [f"{s.name:<44} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
     lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)"]
     lines += [
         f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%} {_lift(f.lift):>5}   {_day_rule(f)}"

@@ -101,13 +101,7 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
 
 
 def _query_columns(erp: ErpSource, plan: ReadPlan) -> list[str]:
-    cursor = erp.conn.cursor()
-    try:
-        cursor.execute(erp.compile(sa.select(sa.text("*")).select_from(plan.source).where(sa.false())).sql)
-        return [d[0] for d in cursor.description]
-    finally:
-        cursor.close()
-        erp.conn.rollback()
+    return erp.column_names(sa.select(sa.text("*")).select_from(plan.source).where(sa.false()))
 
 
 def _find(name: str, columns: dict[str, str], case_sensitive: bool) -> str | None:

@@ -320,6 +320,20 @@ class ErpSource:
 
         return self.conn.cursor(pymysql.cursors.SSCursor)
 
+    def column_names(self, statement: sa.ClauseElement) -> list[str]:
+        """The names of the columns `statement` gives (run so that it returns no row); SourceError if the ERP refuses it."""
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(self.compile(statement).sql)
+            return [d[0] for d in cursor.description]
+        except Exception as exc:
+            if not _from_driver(exc):
+                raise
+            raise SourceError(f"the ERP database refused a query: {_first_line(exc)}") from None
+        finally:
+            cursor.close()
+            self.conn.rollback()
+
     def scalar(self, statement: sa.ClauseElement) -> Any:
         """One value (a count, the highest change value): one the driver cannot read is an error here,
         since no row can go to quarantine in its place."""

@@ -231,3 +231,15 @@ def test_sync_runs_shows_a_killed_run_as_interrupted_at_once(setup: tuple[MiniEr
     with Overlay.open(settings.overlay.full_url()) as overlay, overlay.lock("sync.erp", "busy"):  # a sync that is running
         text = CliRunner().invoke(cli, [*home, "sync", "runs"]).output
     assert text.splitlines()[1].split()[5] == "running", text
+
+
+@pytest.mark.parametrize("query", ["SELECT rowid, nom, missing FROM soc", "SELECT rowid, nom FROM no_such_table"], ids=["column", "table"])
+def test_check_fails_in_one_line_for_a_query_entity_that_does_not_fit(setup: tuple[MiniErp, Settings], query: str) -> None:
+    """A query the ERP refuses is a FAIL naming the entity (it was an internal error), and the other entities are still checked."""
+    _, settings = setup
+    settings = with_connector(settings, "  partner:\n    table: soc\n", f"  partner:\n    query: \"{query}\"\n")
+    report = check_connector(settings.erp)
+    failed = [line for line in report.lines if line.startswith("FAIL")]
+    assert len(failed) == 1 and failed[0].startswith("FAIL partner: the query does not run: the ERP database refused a query: no such"), report.lines
+    assert any(line.startswith("OK") and "invoice:" in line for line in report.lines), report.lines
+    assert not report.ok

@@ -152,20 +152,24 @@ def calibrate(fit_on: Labelled, judge_on: Labelled, settings: LapseSection, fitt
     reference = float(np.clip(np.exp(-intercept / w_silence), 1, 3650)) if w_silence > 1e-6 else settings.score_reference_days
     weights = {"score_model_weight": w_model, "score_silence_weight": w_silence, "score_rhythm_weight": w_rhythm, "score_reference_days": reference}
     fitted, current = test_x @ found.x[:3], test_x @ [settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight]
-    rng = np.random.default_rng(seed)
     return Calibration(
         {k: float(v) for k, v in weights.items()},
         auc(fitted, test_y),
         auc(current, test_y),
         len(test_y),
         fitted_on,
-        auc_interval(fitted, test_y, rng),
-        auc_interval(current, test_y, rng),
+        auc_interval(fitted, test_y, seed),
+        auc_interval(current, test_y, seed),
     )
 
 
-def auc_interval(scores: np.ndarray, positives: np.ndarray, rng: np.random.Generator, resamples: int = BOOTSTRAP) -> tuple[float, float]:
-    """A 95 % percentile bootstrap interval of the AUC, resampling customers; NaN where the AUC has none."""
+def auc_interval(scores: np.ndarray, positives: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP) -> tuple[float, float]:
+    """A 95 % percentile bootstrap interval of the AUC, resampling customers; NaN where the AUC has none.
+
+    Every score is resampled with the same draws of the same seed, so one score shown
+    twice in a report has one interval, and two scores' intervals differ by the scores alone.
+    """
+    rng = np.random.default_rng(seed)
     scores, positives = np.asarray(scores, dtype=np.float64), np.asarray(positives, dtype=bool)
     n = scores.size
     if n == 0 or np.isnan(auc(scores, positives)):
@@ -313,8 +317,7 @@ def evaluate(
         "combined lapse score": (flags["lapse_score"].to_numpy(), now.model_note),
         HISTORY_MODEL: _history_model(past, now),
     }
-    rng = np.random.default_rng(0)
-    scores = [_score_result(name, score, lapsed, note, rng) for name, (score, note) in continuous.items()]
+    scores = [_score_result(name, score, lapsed, note) for name, (score, note) in continuous.items()]
     by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
     thresholds = {
         "rule": f"> {settings.no_purchase_days} days{by_group}",
@@ -369,10 +372,10 @@ def _history_model(past: tuple[_Period, str] | str, now: _Period) -> tuple[np.nd
     return LapseModel.fit(period.features, period.lapsed).probability(now.features), ""
 
 
-def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str, rng: np.random.Generator) -> ScoreResult:
+def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str) -> ScoreResult:
     """The AUC and its interval, with the reason when there is none (the score known for nobody: `note`; one outcome only: said in the notes)."""
     defined = int(np.count_nonzero(~np.isnan(score)))
-    return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "", auc_interval(score, lapsed, rng))
+    return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "", auc_interval(score, lapsed))
 
 
 def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:

@@ -93,7 +93,7 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     if fits.mbgnbd is not None:
         fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)
     else:  # CLV needs both: say so rather than leave the second model out without a word
-        fits.record["gamma_gamma"] = {"fitted": False, "reason": "not fitted without the purchase model (mbgnbd), which a value over time needs"}
+        fits.record["gamma_gamma"] = {"fitted": False, "reason": "the purchase model (mbgnbd) was not fitted, and a value over time needs it"}
     return fits
 
 

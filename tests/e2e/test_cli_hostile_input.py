@@ -1,6 +1,6 @@
 """Hostile input through the real command: one line on stderr, exit code 2, no traceback, no hang.
 
-Dates on every date option, listing limits, a part of the YAML attack list (tests/support/hostile_yaml.py)
+Dates on every date option (no figures as of a day to come), listing limits, a part of the YAML attack list (tests/support/hostile_yaml.py)
 in each file the command reads, passwords in URLs, an empty connector definition and a
 filter of 20,000 conditions. Each runs `erp-crm` in a subprocess with a timeout, as
 tests/e2e/test_cli_errors.py does; the whole list runs in-process in
@@ -9,6 +9,7 @@ tests/unit/test_yaml_attacks.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 from collections.abc import Callable
@@ -44,6 +45,15 @@ def refused(done: subprocess.CompletedProcess[str], *names: str) -> str:
 def test_every_date_option_refuses_a_day_it_cannot_compute_for(tiny_home: Callable[..., Path], group: str, command: str, option: str, day: str) -> None:
     home = tiny_home()
     refused(erp_crm("--home", str(home), group, command, option, day), option, day)
+
+
+@pytest.mark.parametrize("group, command", [("metrics", "compute"), ("segments", "refresh")])
+def test_figures_as_of_a_day_to_come_are_refused(tiny_home: Callable[..., Path], group: str, command: str) -> None:
+    """Silence that has not happened yet would flag customers who bought yesterday, and keep that snapshot."""
+    home = tiny_home()
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    line = refused(erp_crm("--home", str(home), group, command, "--as-of", tomorrow), "--as-of", tomorrow)
+    assert "after today" in line
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "31.12.2024"])

@@ -201,7 +201,7 @@ def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
     assert all(got[key]["p_alive"] is None and got[key]["clv_12m"] is None for key in BY_HAND)
     reason = report.models["mbgnbd"]["reason"]
     assert not report.models["mbgnbd"]["fitted"] and reason.startswith("fitted but not used: its parameters ran to the edge of their range (r = ")
-    assert report.models["gamma_gamma"] == {"fitted": False, "reason": "not fitted without the purchase model (mbgnbd), which a value over time needs"}
+    assert report.models["gamma_gamma"] == {"fitted": False, "reason": "the purchase model (mbgnbd) was not fitted, and a value over time needs it"}
 
     # RFM scores and groups as rfm_scores gives them on the hand-made figures
     keys = list(BY_HAND)

@@ -75,7 +75,7 @@ def test_a_small_base_keeps_no_model_and_says_why_for_both() -> None:
     fits = new_fits(inputs, np.array([112.0, 29.0, 61.0]), x + 1, np.array([100.0, 50.0, 120.0]), dt.date(2024, 6, 30), MetricsSection(min_customers=2))
     assert fits.mbgnbd is None and fits.gamma_gamma is None
     assert fits.record["mbgnbd"]["reason"].startswith("fitted but not used: its parameters ran to the edge")
-    assert fits.record["gamma_gamma"]["reason"].startswith("not fitted without the purchase model")
+    assert fits.record["gamma_gamma"]["reason"].startswith("the purchase model (mbgnbd) was not fitted")
 
 
 def test_a_fit_kept_from_before_these_checks_is_fitted_again() -> None:

@@ -70,6 +70,8 @@ def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_
     assert c.fitted_on == "history to 1997-05-17, outcome to 1997-09-30 (136 days)"  # half the cohort's 272 days
     assert c.auc_fitted >= c.auc_current - 0.002, c
     assert c.auc_current_interval[0] < c.auc_current < c.auc_current_interval[1]
+    combined = next(s for s in report.scores if s.name == "combined lapse score")
+    assert (combined.auc, combined.interval) == (c.auc_current, c.auc_current_interval), "one score, one interval"
     assert c.auc_fitted_interval[1] - c.auc_fitted_interval[0] < 0.02, "23,570 customers pin the AUC to about ±0.006"
     assert all(v >= 0 for v in c.weights.values())
     text = format_evaluation(report)

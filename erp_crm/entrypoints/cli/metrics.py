@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
-from erp_crm.entrypoints.cli.options import DAY, DAYS
+from erp_crm.entrypoints.cli.options import AS_OF, DAY, DAYS
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.partners import partner_figures
 
@@ -28,7 +28,7 @@ def metrics() -> None:
 @metrics.command("compute")
 @click.option("--full", is_flag=True, help="Aggregate every partner's documents again, not only what changed.")
 @click.option("--refit", is_flag=True, help="Fit the customer models anew even if the last fit is recent (metrics.refit_days).")
-@click.option("--as-of", "as_of", type=DAY, help="Compute as of this day (YYYY-MM-DD). Default: today.")
+@click.option("--as-of", "as_of", type=AS_OF, help="Compute as of this day (YYYY-MM-DD). Default: today.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @pass_ctx
 def compute(obj: Context, full: bool, refit: bool, as_of: dt.date | None, as_json: bool) -> None:

@@ -22,6 +22,9 @@ class Day(click.ParamType):
 
     name = "date"
 
+    def __init__(self, *, not_after_today: bool = False) -> None:
+        self.not_after_today = not_after_today
+
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
         if isinstance(value, dt.date):
             return value
@@ -31,9 +34,12 @@ class Day(click.ParamType):
             self.fail(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2024-03-31", param, ctx)
         if not FIRST_DAY <= day <= LAST_DAY:
             self.fail(f"{day} is outside the days erp-crm computes for ({FIRST_DAY} to {LAST_DAY})", param, ctx)
+        if self.not_after_today and day > dt.date.today():
+            self.fail(f"{day} is after today ({dt.date.today()}): figures as of a day to come would count silence that has not happened yet", param, ctx)
         return day
 
 
 DAY = Day()
+AS_OF = Day(not_after_today=True)  # the day figures are computed or segments evaluated for: today or before
 DAYS = click.IntRange(1, MAX_DAYS)  # a number of days, as the settings bound them
 LIMIT = click.IntRange(1, 100_000)  # how many rows a listing prints: a zero, negative or huge one is a typing mistake

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
-from erp_crm.entrypoints.cli.options import DAY
+from erp_crm.entrypoints.cli.options import AS_OF
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.segments import list_segments, members_frame, segment_details
 from erp_crm.reports.files import Format, write_table
@@ -29,7 +29,7 @@ def segments() -> None:
 
 @segments.command("refresh")
 @click.argument("names", nargs=-1)
-@click.option("--as-of", "as_of", type=DAY, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: the day of the last metrics run (today if metrics have not run).")
+@click.option("--as-of", "as_of", type=AS_OF, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: the day of the last metrics run (today if metrics have not run).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
 def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json: bool) -> None:

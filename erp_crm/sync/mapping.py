@@ -52,6 +52,11 @@ def _show(value: Any) -> str:
 # Broken bytes decoded with surrogateescape show up as lone surrogates.
 _UNDECODABLE = re.compile("[\udc80-\udcff]").search
 _ZERO_DATE = "0000-00-00"
+# The years a business document, contact or stamp can have: a 1066 or a 9999 is a typing
+# mistake or a placeholder, and one such "first purchase" moves every customer's model.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+_FIRST_MOMENT, _AFTER_LAST = datetime(1900, 1, 1), datetime(3000, 1, 1)
+_IMPLAUSIBLE = f"outside the years {FIRST_DATE.year}–{LAST_DATE.year} a business record can have"
 _BOOLS: dict[Any, bool] = {}
 for _true in ("1", "y", "yes", "t", "true", "i", "igen"):
     _BOOLS[_true] = True
@@ -202,16 +207,27 @@ def _from_text(value: str, field: str, required: bool, reason: str) -> datetime 
 
 def to_date(value: Any, field: str, required: bool) -> date | None:
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+        day: date | None = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
         parsed = _from_text(value, field, required, "not a date")
-        return None if parsed is None else parsed.date()
-    raise BadValue(field, value, "not a date")
+        day = None if parsed is None else parsed.date()
+    else:
+        raise BadValue(field, value, "not a date")
+    if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+        raise BadValue(field, value, _IMPLAUSIBLE)
+    return day
 
 
 def to_datetime(value: Any, field: str, required: bool) -> datetime | None:
+    moment = _to_moment(value, field, required)
+    if moment is not None and not _FIRST_MOMENT <= moment < _AFTER_LAST:
+        raise BadValue(field, value, _IMPLAUSIBLE)
+    return moment
+
+
+def _to_moment(value: Any, field: str, required: bool) -> datetime | None:
     if isinstance(value, str):
         value = _from_text(value, field, required, "not a date and time")
         if value is None:
@@ -348,8 +364,11 @@ def _convert_value(var: str, field: Field) -> str:
     if field.kind is Kind.BOOL:
         return f"if {var} is not None and {var}.__class__ is not bool: {var} = _to_bool({var}, {name})"
     if field.kind is Kind.DATE:
-        return f"if {var} is not None and {var}.__class__ is not _date: {var} = _to_date({var}, {name}, {required})"
-    return f"if {var} is not None and ({var}.__class__ is not _datetime or {var}.tzinfo is not None): {var} = _to_datetime({var}, {name}, {required})"
+        return f"if {var} is not None and not ({var}.__class__ is _date and _FIRST_DATE <= {var} <= _LAST_DATE): {var} = _to_date({var}, {name}, {required})"
+    return (
+        f"if {var} is not None and not ({var}.__class__ is _datetime and {var}.tzinfo is None and _FIRST_MOMENT <= {var} < _AFTER_LAST):"
+        f" {var} = _to_datetime({var}, {name}, {required})"
+    )
 
 
 def _field_lines(i: int, field: Field, spec: FieldSpec | None, sel: _Select, ns: dict[str, Any], check_encoding: bool) -> list[str]:
@@ -422,6 +441,10 @@ def compile_mapper(entity: Entity, spec: EntitySpec, *, check_encoding: bool = F
         "_Decimal": Decimal,
         "_date": date,
         "_datetime": datetime,
+        "_FIRST_DATE": FIRST_DATE,
+        "_LAST_DATE": LAST_DATE,
+        "_FIRST_MOMENT": _FIRST_MOMENT,
+        "_AFTER_LAST": _AFTER_LAST,
         "_bad": _bad,
         "_bad_key": bad_key,
         "_MISSING": _MISSING,

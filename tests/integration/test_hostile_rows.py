@@ -5,7 +5,7 @@ value its columns can hold, one value per row beside good rows; each is synced i
 both overlay kinds. Text that is merely hostile (formulas, script, SQL, control
 characters, right-to-left marks, 1 MB) is stored as it is: escaping is the job of
 whoever renders it. What an overlay column cannot hold (NUL, amounts that round to
-10^14, infinity, NaN, impossible dates, keys too long) goes to quarantine, on both
+10^14, infinity, NaN, impossible dates and dates outside the years 1900–2999, keys too long) goes to quarantine, on both
 overlays alike. The other rows always sync, a second sync changes nothing and the
 quarantine does not grow, and the metrics run on what was synced.
 """
@@ -161,8 +161,11 @@ CASES = [
     Hostile("30 February", "invoice", "datef", "date", sql("'2024-02-30'"), refused("'2024-02-30'"), (SQLITE, MARIADB)),
     Hostile("zero date", "invoice", "datef", "date", sql("'0000-00-00'"), refused("'0000-00-00'"), (SQLITE, MARIADB)),
     Hostile("25:61 in a date", "invoice", "datef", "date", sql("'2024-01-01 25:61:00'"), refused("'2024-01-01 25:61:00'"), (SQLITE,)),
-    Hostile("last day", "invoice", "datef", "date", date(9999, 12, 31)),
-    Hostile("first day", "invoice", "datef", "date", date(1, 1, 1), erps=(SQLITE, PG)),
+    Hostile("last day", "invoice", "datef", "date", date(9999, 12, 31), refused("outside the years 1900–2999")),
+    Hostile("first day", "invoice", "datef", "date", date(1, 1, 1), refused("outside the years 1900–2999"), erps=(SQLITE, PG)),
+    Hostile("the battle of Hastings", "invoice", "datef", "date", date(1066, 10, 14), refused("outside the years 1900–2999")),
+    Hostile("last day a record can have", "invoice", "datef", "date", date(2999, 12, 31)),
+    Hostile("first day a record can have", "invoice", "datef", "date", date(1900, 1, 1)),
     # dates kept as text
     Hostile("25:61 as text", "invoice", "due", "due_date", "2024-01-01 25:61:00", refused("'2024-01-01 25:61:00'")),
     Hostile("30 February as text", "invoice", "due", "due_date", "2024-02-30", refused("'2024-02-30'")),
@@ -173,7 +176,8 @@ CASES = [
     # date and time columns
     Hostile("timestamp infinity", "partner", "created", "created_at", sql("'infinity'"), refused("'infinity'"), (PG,)),
     Hostile("25:61 in a timestamp", "partner", "created", "created_at", sql("'2024-01-01 25:61:00'"), refused("'2024-01-01 25:61:00'"), (SQLITE,)),
-    Hostile("last second", "partner", "created", "created_at", datetime(9999, 12, 31, 23, 59, 59)),
+    Hostile("last second", "partner", "created", "created_at", datetime(9999, 12, 31, 23, 59, 59), refused("outside the years 1900–2999")),
+    Hostile("last second a record can have", "partner", "created", "created_at", datetime(2999, 12, 31, 23, 59, 59)),
     # a value the definition's map does not know is shown as it is
     Hostile("unmapped value", "product", "typ", "kind", 7, refused("unknown value: add it to the map or give a default (7)")),
     # keys and references: VARCHAR(200) in the overlay

@@ -21,7 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("config", "connectors", "jobs", "templates")
 # What a fresh clone does not have: a build in the checkout would reuse a stale build/ folder.
-NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "var", ".pytest_cache", ".hypothesis")
+# caches too: other test workers write them while the copy is made (mypy's SQLite -wal files come and go)
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "var", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache"
+)
 pytestmark = pytest.mark.slow
 
 

@@ -56,15 +56,28 @@ def before(value: Any, seconds: int) -> Any:
     if isinstance(value, date):
         return value - timedelta(days=max(1, -(-seconds // 86400)))
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
+        parsed = _parsed(value)
+        if parsed is None:
             return value
-        moved = parsed - timedelta(seconds=seconds)
         if len(value.strip()) == 10:
             return (parsed.date() - timedelta(days=max(1, -(-seconds // 86400)))).isoformat()
-        return moved.isoformat(" " if " " in value else "T", timespec="seconds" if len(value.strip()) <= 19 else "auto")
+        return _shaped_like(value, parsed - timedelta(seconds=seconds))
     return value
+
+
+def _parsed(text: str) -> datetime | None:
+    """ISO date or date-and-time text as a datetime, or None when it is neither."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _shaped_like(text: str, moment: datetime) -> str:
+    """`moment` written as `text` writes its stamp (a date alone, or date and time with its separator and precision)."""
+    if len(text.strip()) == 10:
+        return moment.date().isoformat()
+    return moment.isoformat(" " if " " in text else "T", timespec="seconds" if len(text.strip()) <= 19 else "auto")
 
 
 FUTURE_MARGIN = timedelta(days=1)  # ERP clocks and time zones differ from ours by hours, not by a day
@@ -86,14 +99,11 @@ def future_limit(value: Any, now: datetime) -> Any:
         day = (now + FUTURE_MARGIN).date()
         return day if value > day else None
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
+        parsed = _parsed(value)
+        if parsed is None:
             return None
         limit = (now.astimezone(parsed.tzinfo) if parsed.tzinfo else now) + FUTURE_MARGIN
-        if parsed <= limit:
-            return None
-        return limit.date().isoformat() if len(value.strip()) == 10 else limit.isoformat(" " if " " in value else "T", timespec="seconds")
+        return _shaped_like(value, limit) if parsed > limit else None
     return None
 
 
@@ -104,13 +114,7 @@ def unordered_text(value: Any) -> bool:
     cursor it would hide every later change; such a cursor is not kept (the entity is read
     whole until the column holds stamps again).
     """
-    if not isinstance(value, str) or value.strip().isdigit():
-        return False
-    try:
-        datetime.fromisoformat(value.strip())
-    except ValueError:
-        return True
-    return False
+    return isinstance(value, str) and not value.strip().isdigit() and _parsed(value) is None
 
 
 @dataclass

@@ -26,12 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.metrics import partner_days, rhythm
-from erp_crm.metrics.invoice_days import EPOCH, DocumentDays, Purchases, read_days
+from erp_crm.metrics.invoice_days import DocumentDays, Purchases, read_days
 from erp_crm.metrics.purchases import Documents
 from erp_crm.metrics.quantitative import PART_COLUMNS as QUANTITATIVE_COLUMNS
 from erp_crm.metrics.quantitative import PARTS as quantitative_parts
 from erp_crm.metrics.quantitative import quantitative
-from erp_crm.metrics.summary import rfm_summary
+from erp_crm.metrics.summary import EPOCH, rfm_summary
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store import change_feed
 from erp_crm.store.idset import id_set

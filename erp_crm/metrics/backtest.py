@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from erp_crm.errors import UserError
 from erp_crm.metrics.evaluate import EvaluationReport, evaluate
-from erp_crm.metrics.invoice_days import EPOCH, read_purchases
+from erp_crm.metrics.invoice_days import read_purchases
 from erp_crm.metrics.purchases import PURCHASES, in_overlay
+from erp_crm.metrics.summary import day_number, day_of
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.store.overlay import Overlay
@@ -41,11 +42,11 @@ def evaluate_history(overlay: Overlay, settings: MetricsSection, cutoff: dt.date
             dict(conn.execute(sa.select(partner.c.id, partner.c.customer_group).where(partner.c.customer_group.is_not(None))).all()),
             dtype=object,
         )
-    before = purchases.day < (cutoff - EPOCH).days + 1
+    before = purchases.day <= day_number(cutoff)
     if not before.any():
         raise UserError(f"no purchases on or before {cutoff.isoformat()}: choose a later --cutoff")
     report = evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings.lapse, groups)
-    last = EPOCH + dt.timedelta(days=int(purchases.day.max()))
+    last = day_of(int(purchases.day.max()))
     if (end - last).days > LAST_DATA_SLACK_DAYS:
         report.notes.insert(
             0,

@@ -111,15 +111,15 @@ def _term_matrix(terms: ScoreTerms) -> np.ndarray:
     return np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
 
 
-def _too_few(lapsed: np.ndarray, period: str) -> str | None:
-    """Why `period` cannot serve (too few customers, or too few of one outcome), or None."""
+def _too_few(lapsed: np.ndarray, period: str, what: str = "weights") -> str | None:
+    """Why `period` cannot serve to fit `what` on (too few customers, or too few of one outcome), or None."""
     n, n_lapsed = len(lapsed), int(lapsed.sum())
     if n < MIN_CALIBRATION:
-        return f"too few customers to fit weights on ({n} in {period}; at least {MIN_CALIBRATION} are needed)"
+        return f"too few customers to fit {what} on ({n} in {period}; at least {MIN_CALIBRATION} are needed)"
     least = MIN_CALIBRATION // 10
     if min(n_lapsed, n - n_lapsed) < least:
         short = "returned" if n - n_lapsed < least else "lapsed"
-        return f"too few customers who {short} in {period} to fit weights on: {n_lapsed:,} of {n:,} lapsed, and at least {least} of each are needed"
+        return f"too few customers who {short} in {period} to fit {what} on: {n_lapsed:,} of {n:,} lapsed, and at least {least} of each are needed"
     return None
 
 
@@ -223,12 +223,13 @@ def _no_nan(value: object) -> object:
 
 
 def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame, horizon_days: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
-    """P(alive) and purchases expected over `horizon_days` per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
+    """P(alive) and purchases expected over `horizon_days` (none asked: NaN) per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
     x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             fitted = model.fit(x, t_x, T)
-            return fitted.probability_alive(x, t_x, T), fitted.conditional_expected_purchases(horizon_days / 7.0, x, t_x, T), ""
+            expected = fitted.conditional_expected_purchases(horizon_days / 7.0, x, t_x, T) if horizon_days else np.full(len(summary), np.nan)
+            return fitted.probability_alive(x, t_x, T), expected, ""
     except FitError:  # the optimiser's own words ("precision loss") say nothing to an admin
         reason = "its fit did not converge"
     except ValueError:
@@ -337,7 +338,10 @@ def evaluate(
         lapsed_share=float(lapsed.mean()),
         scores=scores,
         flags=results,
-        calibration=past if isinstance(past, str) else calibrate((past[0].terms(settings), past[0].lapsed), (terms, lapsed), settings, fitted_on=past[1]),
+        calibration=(
+            f"no earlier period to fit weights on: {past}" if isinstance(past, str)
+            else calibrate((past[0].terms(settings), past[0].lapsed), (terms, lapsed), settings, fitted_on=past[1])
+        ),
         notes=_one_outcome(lapsed, horizon_days),
     )
 
@@ -345,7 +349,7 @@ def evaluate(
 def _earlier_period(
     customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, groups: pd.Series | None
 ) -> tuple[_Period, str] | str:
-    """The period to fit on as production would: on what was known at the cutoff (and it in words), or why there is none.
+    """The period to fit on as production would: on what was known at the cutoff (and it in words), or why there is no such period.
 
     Its outcome window ends at the cutoff. It is as long as the horizon where the history
     allows, else half the history before the cutoff (CDNOW's cohort has only 39 weeks of it).
@@ -354,7 +358,7 @@ def _earlier_period(
     span = cut - int(day[known].min())
     earlier = min(horizon_days, span // 2)
     if earlier < 1:
-        return "no earlier period to fit weights on: the history before the cutoff is a single day"
+        return "the history before the cutoff is a single day"
     start = cut - earlier
     past = _period(customer_ids[known], day[known], values[known], start, cut, groups)
     return past, f"history to {day_of(start)}, outcome to {day_of(cut)} ({earlier} days)"
@@ -364,11 +368,11 @@ def _history_model(past: tuple[_Period, str] | str, now: _Period) -> tuple[np.nd
     """P(bought nothing) from the history model fitted on the earlier period; NaN and the reason where it cannot be fitted."""
     nothing = np.full(len(now.summary), np.nan)
     if isinstance(past, str):
-        return nothing, past.replace("to fit weights on", "to fit the model on")
+        return nothing, f"no earlier period to fit the model on: {past}"
     period, words = past
-    why = _too_few(period.lapsed, words)
+    why = _too_few(period.lapsed, words, "the model")
     if why:
-        return nothing, why.replace("to fit weights on", "to fit the model on")
+        return nothing, why
     return LapseModel.fit(period.features, period.lapsed).probability(now.features), ""
 
 

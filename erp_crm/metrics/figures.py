@@ -17,9 +17,9 @@ import pandas as pd
 
 from erp_crm.metrics import rhythm
 from erp_crm.metrics.fits import Fits, ModelInputs, new_fits, score
-from erp_crm.metrics.invoice_days import EPOCH
 from erp_crm.metrics.lapse import lapse_flags
 from erp_crm.metrics.rfm import rfm_scores
+from erp_crm.metrics.summary import EPOCH
 from erp_crm.model.tables.metrics import partner_metrics
 from erp_crm.settings.metrics import MetricsSection
 

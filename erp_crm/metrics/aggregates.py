@@ -147,7 +147,12 @@ def changed_partners(conn: Connection, documents: Documents, since: dt.datetime,
 
 
 def aggregates(
-    conn: Connection, documents: Documents, as_of: dt.date, partners: sa.Select[tuple[int]] | None, days: DocumentDays | None, parts: Collection[str] | None = None
+    conn: Connection,
+    documents: Documents,
+    as_of: dt.date,
+    partners: sa.Select[tuple[int]] | None,
+    days: DocumentDays | None,
+    parts: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents.
 

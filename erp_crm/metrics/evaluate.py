@@ -146,7 +146,14 @@ def calibrate(fit_on: Labelled, judge_on: Labelled, settings: LapseSection, fitt
         residual = expit(z) - target
         return float(value), np.append(fit_x.T @ residual, residual.sum())
 
-    start = np.array([settings.score_model_weight, settings.score_silence_weight, settings.score_rhythm_weight, -settings.score_silence_weight * np.log(settings.score_reference_days)])
+    start = np.array(
+        [
+            settings.score_model_weight,
+            settings.score_silence_weight,
+            settings.score_rhythm_weight,
+            -settings.score_silence_weight * np.log(settings.score_reference_days),
+        ]
+    )
     found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0, None)] * 3 + [(None, None)])
     w_model, w_silence, w_rhythm, intercept = found.x
     reference = float(np.clip(np.exp(-intercept / w_silence), 1, 3650)) if w_silence > 1e-6 else settings.score_reference_days
@@ -326,10 +333,7 @@ def evaluate(
         "model": f"P(alive) MBG/NBD < {settings.p_alive_below:g}",
     }
     silence = recency.to_numpy(dtype=np.float64)
-    results = [
-        _flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence)
-        for name, threshold in thresholds.items()
-    ]
+    results = [_flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence) for name, threshold in thresholds.items()]
     results.append(_flag_result("any", "+".join(settings.definitions), flags["lapsed"].to_numpy(), lapsed, silence))
     return EvaluationReport(
         cutoff=day_of(cut),
@@ -339,7 +343,8 @@ def evaluate(
         scores=scores,
         flags=results,
         calibration=(
-            f"no earlier period to fit weights on: {past}" if isinstance(past, str)
+            f"no earlier period to fit weights on: {past}"
+            if isinstance(past, str)
             else calibrate((past[0].terms(settings), past[0].lapsed), (terms, lapsed), settings, fitted_on=past[1])
         ),
         notes=_one_outcome(lapsed, horizon_days),

@@ -49,7 +49,9 @@ def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection) -> Fits:
     """New fits on every customer of `base` (all partners' aggregates)."""
     customers = base[base["purchase_days"].to_numpy() > 0]
     recency = day_number(as_of) - customers["last_purchase"].to_numpy(np.float64)
-    return new_fits(model_inputs(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options)
+    return new_fits(
+        model_inputs(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options
+    )
 
 
 def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: Fits) -> pd.DataFrame:

@@ -26,11 +26,21 @@ def _overlay_with_purchases(url: str, days: dict[str, list[dt.date]]) -> Overlay
     partner, invoice = SYNCED["partner"], SYNCED["invoice"]
     with overlay.begin() as conn:
         for n, (key, dates) in enumerate(days.items()):
-            pid = conn.execute(sa.insert(partner).values(source="erp", erp_key=key, name=key, row_hash="x", synced_at=STAMP).returning(partner.c.id)).scalar_one()
+            pid = conn.execute(
+                sa.insert(partner).values(source="erp", erp_key=key, name=key, row_hash="x", synced_at=STAMP).returning(partner.c.id)
+            ).scalar_one()
             for i, day in enumerate(dates):
                 conn.execute(
                     sa.insert(invoice).values(
-                        source="erp", erp_key=f"{n}-{i}", partner_id=pid, date=day, amount_net=100, status="posted", kind="invoice", row_hash="x", synced_at=STAMP
+                        source="erp",
+                        erp_key=f"{n}-{i}",
+                        partner_id=pid,
+                        date=day,
+                        amount_net=100,
+                        status="posted",
+                        kind="invoice",
+                        row_hash="x",
+                        synced_at=STAMP,
                     )
                 )
     return overlay

@@ -75,7 +75,9 @@ def change_the_erp(erp: Path) -> dict[str, str]:
     line_id = db.execute("SELECT MAX(rowid) FROM llx_facturedet").fetchone()[0]
     for (rowid,) in db.execute("SELECT rowid FROM llx_facturedet WHERE fk_facture = ?", (source,)).fetchall():
         line_id += 1
-        db.execute("INSERT INTO llx_facturedet SELECT ?, ?, " + ", ".join(_line_columns(db)[2:]) + " FROM llx_facturedet WHERE rowid = ?", (line_id, new_id, rowid))
+        db.execute(
+            "INSERT INTO llx_facturedet SELECT ?, ?, " + ", ".join(_line_columns(db)[2:]) + " FROM llx_facturedet WHERE rowid = ?", (line_id, new_id, rowid)
+        )
     touched["new invoice"] = str(buyer)
     # an invoice moved to another customer
     moved, old_owner = invoices[5]

@@ -88,7 +88,9 @@ def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:
     truth = LapseSection(score_model_weight=0.5, score_silence_weight=1.5, score_rhythm_weight=0.8, score_reference_days=12)
     lapsed = rng.random(n) < terms.score(truth).to_numpy()
     half = n // 2
-    first, second = (ScoreTerms(*(t.iloc[part].reset_index(drop=True) for t in (terms.model, terms.silence, terms.rhythm))) for part in (slice(0, half), slice(half, n)))
+    first, second = (
+        ScoreTerms(*(t.iloc[part].reset_index(drop=True) for t in (terms.model, terms.silence, terms.rhythm))) for part in (slice(0, half), slice(half, n))
+    )
     c = calibrate((first, lapsed[:half]), (second, lapsed[half:]), LapseSection())
     assert not isinstance(c, str)
     fitted = c.weights

@@ -63,12 +63,8 @@ def test_reasons_are_codes_with_their_numbers(frame: pd.DataFrame) -> None:
 
 def test_reasons_render_in_both_languages(frame: pd.DataFrame) -> None:
     reasons = reasons_of(frame)
-    assert lapse_reasons.render(reasons["steady"], "hu") == (
-        "nem vásárolt 412 napja; általában 35 naponta rendel (11,8× a szokásos); P(aktív) 12%"
-    )
-    assert lapse_reasons.render(reasons["steady"], "en") == (
-        "no purchase for 412 days; usually orders every 35 days (11.8× the usual gap); P(active) 12%"
-    )
+    assert lapse_reasons.render(reasons["steady"], "hu") == ("nem vásárolt 412 napja; általában 35 naponta rendel (11,8× a szokásos); P(aktív) 12%")
+    assert lapse_reasons.render(reasons["steady"], "en") == ("no purchase for 412 days; usually orders every 35 days (11.8× the usual gap); P(active) 12%")
     assert lapse_reasons.render(reasons["gone"], "hu") == f"nem vásárolt 1{NBSP}500 napja; P(aktív) 5%"
     assert lapse_reasons.render(reasons["gone"], "en") == "no purchase for 1,500 days; P(active) 5%"
     assert lapse_reasons.render(None, "hu") == lapse_reasons.render({}, "en") == ""

@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # the metrics pull in pandas and scipy: imported when a comma
     from erp_crm.metrics.evaluate import EvaluationReport, FlagResult
 
 
-
 @click.group()
 def metrics() -> None:
     """Per-partner figures: quantitative data, RFM, buying rhythm, models, lapse flags."""
@@ -128,7 +127,10 @@ def format_evaluation(report: EvaluationReport) -> str:
         f"{'score (higher = lapsed)':<44} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
     ]
     lines += [f"{s.name:<44} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
-    lines += ["", f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)"]
+    lines += [
+        "",
+        f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)",
+    ]
     lines += [
         f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%} {_lift(f.lift):>5}   {_day_rule(f)}"
         for f in report.flags

@@ -23,7 +23,6 @@ partner_day = sa.Table(
 )
 
 
-
 def _metric_columns() -> list[sa.Column]:
     """The figures of one partner as of a date; shared by the current and history tables."""
     money, ratio, count, day = sa.Float, sa.Float, sa.Integer, sa.Date

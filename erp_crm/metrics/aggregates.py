@@ -39,13 +39,13 @@ from erp_crm.store.idset import id_set
 AGGREGATES = (
     "quotes", "orders", "order_value", "invoices", "revenue_net", "services_value", "credit_notes",
     "credit_note_value", "complaints", "quote_conversion", "first_purchase", "last_purchase",
-    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
+    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days", "longest_gap_days",
 )  # fmt: skip
 COUNT_COLUMNS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days")
 ZERO_WHEN_MISSING = COUNT_COLUMNS + ("order_value", "revenue_net", "services_value", "credit_note_value", "purchase_value")
 PURCHASE_COLUMNS = (
     "revenue_net", "services_value", "first_purchase", "last_purchase",
-    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days",
+    "purchase_days", "purchase_value", "repeat_value", "avg_order_value", "typical_gap_days", "longest_gap_days",
 )  # fmt: skip
 INVOICE_COUNTS = QUANTITATIVE_COLUMNS["invoices"]
 DAYS = "days"  # the part computed from the partner-day table
@@ -181,11 +181,11 @@ def aggregates(
     return frame.reindex(columns=columns)
 
 
-def everyone(conn: Connection, documents: Documents, as_of: dt.date) -> pd.DataFrame:
-    """Stage 1 for every partner, the day table written anew from the purchase `documents` on the way."""
+def everyone(conn: Connection, documents: Documents, as_of: dt.date) -> tuple[pd.DataFrame, DocumentDays]:
+    """Stage 1 for every partner, and every partner's days: the day table written anew from the purchase `documents` on the way."""
     days = read_days(conn, documents)
     partner_days.replace_all(conn, days)
-    return aggregates(conn, documents, as_of, None, days)
+    return aggregates(conn, documents, as_of, None, days), days
 
 
 def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +208,7 @@ def refreshed(conn: Connection, as_of: dt.date, changed: Changes, stored: pd.Dat
 
 
 def purchase_figures(purchases: Purchases, as_of: dt.date) -> pd.DataFrame:
-    """First and last purchase day, purchase days, their value, mean repeat value, typical gap."""
+    """First and last purchase day, purchase days, their value, mean repeat value, typical and longest gap."""
     end = (as_of - EPOCH).days
     summary = rfm_summary(purchases.partner_id, purchases.day, purchases.value, end)
     index = summary.index.astype(np.int64)
@@ -231,7 +231,17 @@ def purchase_figures(purchases: Purchases, as_of: dt.date) -> pd.DataFrame:
         index=pd.Index(index, name="partner_id"),
     )
     frame["typical_gap_days"] = typical_gaps(purchases, frame.index)
+    frame["longest_gap_days"] = _longest_gaps(purchases, starts)
     return frame
+
+
+def _longest_gaps(purchases: Purchases, starts: np.ndarray) -> np.ndarray:
+    """Each partner's longest gap between purchase days (0 with one purchase day); `starts`: where each partner's rows begin."""
+    if not len(purchases):
+        return np.empty(0)
+    same = purchases.partner_id[1:] == purchases.partner_id[:-1]
+    gaps = np.r_[0, np.where(same, np.diff(purchases.day), 0)]
+    return np.maximum.reduceat(gaps, starts).astype(np.float64)
 
 
 def typical_gaps(purchases: Purchases, index: pd.Index) -> np.ndarray:

@@ -45,7 +45,7 @@ def evaluate_history(overlay: Overlay, settings: MetricsSection, cutoff: dt.date
     before = purchases.day <= day_number(cutoff)
     if not before.any():
         raise UserError(f"no purchases on or before {cutoff.isoformat()}: choose a later --cutoff")
-    report = evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings.lapse, groups)
+    report = evaluate(purchases.partner_id, purchases.day, purchases.value, cutoff, horizon_days, settings, groups)
     last = day_of(int(purchases.day.max()))
     if (end - last).days > LAST_DATA_SLACK_DAYS:
         report.notes.insert(

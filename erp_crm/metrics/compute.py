@@ -32,8 +32,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics import aggregates, figure_rows, figures, purchases
+from erp_crm.metrics import aggregates, figure_rows, figures, partner_days, purchases
 from erp_crm.metrics.fits import Fits, kept_fits
+from erp_crm.metrics.invoice_days import DocumentDays
 from erp_crm.model.tables.metrics import metrics_run
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.metrics import MetricsSection
@@ -181,17 +182,21 @@ class _Run:
             fresh = aggregates.refreshed(conn, self.as_of, changed, stored)
             base = pd.concat([stored.drop(index=stored.index.intersection(fresh.index)), fresh])
             recomputed = len(changed.aggregated)
+            days: DocumentDays | None = None
         else:
-            base = aggregates.everyone(conn, self.documents, self.as_of)
+            base, days = aggregates.everyone(conn, self.documents, self.as_of)
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())
-        kept = kept_fits(self.kept, customers, self.as_of, self.options)
-        fits = kept or figures.fit(base, self.as_of, self.options)
+        fits = kept_fits(self.kept, customers, self.as_of, self.options)
+        fitted = fits is None
+        if fits is None:  # the lapse model learns from every purchase day
+            every = days if days is not None else partner_days.read(conn, None)
+            fits = figures.fit(base, self.as_of, self.options, every.until(figures.day_number(self.as_of)).purchases())
         frame = figures.figures(base, self.as_of, self.options, fits)
         figure_rows.write(conn, frame, self.extra)
         change_feed.record_everyone(conn, "metrics", _now())
-        self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame), fitted=kept is None)
+        self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame), fitted=fitted)
 
     def _report(self, fits: Fits, recomputed: int, written: int, totals: figure_rows.Totals, *, fitted: bool) -> None:
         r = self.report

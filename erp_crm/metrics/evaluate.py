@@ -16,6 +16,7 @@ sees whether the company's own customers call for other weights before taking th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -25,13 +26,15 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
-from erp_crm.metrics.lapse import ScoreTerms, lapse_flags
-from erp_crm.metrics.lapse_model import LapseModel, history_features
+from erp_crm.metrics.fits import fit_mbgnbd
+from erp_crm.metrics.lapse import HistoryScore, ScoreTerms, lapse_flags
+from erp_crm.metrics.lapse_fit import earlier_period, fit_on_history, history_inputs, score_history, with_threshold
+from erp_crm.metrics.lapse_model import history_figures, too_few
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
 from erp_crm.metrics.summary import Day, day_number, day_numbers, day_of, rfm_summary
-from erp_crm.settings.metrics import LapseSection
+from erp_crm.settings.metrics import LapseSection, MetricsSection
 
 
 def auc(scores: np.ndarray, positives: np.ndarray) -> float:
@@ -101,26 +104,14 @@ class Calibration:
         return "metrics: {lapse: {" + ", ".join(f"{k}: {v:.3g}" for k, v in self.weights.items()) + "}}"
 
 
-HISTORY_MODEL = "history model (fitted on the period before)"
-MIN_CALIBRATION = 100  # customers, and lapsed and returning ones in each period: fewer gives noise
+LAPSE_SCORE = "lapse score (history model, fitted before)"
+HAND_WEIGHTED = "hand-weighted score (without a model)"
 BOOTSTRAP = 100  # resamples of the customers behind each interval
 Labelled = tuple[ScoreTerms, np.ndarray]  # the score's terms per customer, and who lapsed
 
 
 def _term_matrix(terms: ScoreTerms) -> np.ndarray:
     return np.column_stack([terms.model.to_numpy(), terms.silence.to_numpy(), terms.rhythm.to_numpy()])
-
-
-def _too_few(lapsed: np.ndarray, period: str, what: str = "weights") -> str | None:
-    """Why `period` cannot serve to fit `what` on (too few customers, or too few of one outcome), or None."""
-    n, n_lapsed = len(lapsed), int(lapsed.sum())
-    if n < MIN_CALIBRATION:
-        return f"too few customers to fit {what} on ({n} in {period}; at least {MIN_CALIBRATION} are needed)"
-    least = MIN_CALIBRATION // 10
-    if min(n_lapsed, n - n_lapsed) < least:
-        short = "returned" if n - n_lapsed < least else "lapsed"
-        return f"too few customers who {short} in {period} to fit {what} on: {n_lapsed:,} of {n:,} lapsed, and at least {least} of each are needed"
-    return None
 
 
 def calibrate(fit_on: Labelled, judge_on: Labelled, settings: LapseSection, fitted_on: str = "an earlier period", seed: int = 0) -> Calibration | str:
@@ -135,7 +126,7 @@ def calibrate(fit_on: Labelled, judge_on: Labelled, settings: LapseSection, fitt
     test_x, test_y = _term_matrix(judge_on[0]), np.asarray(judge_on[1], dtype=bool)
     known = np.isfinite(test_x).all(axis=1)
     test_x, test_y = test_x[known], test_y[known]
-    why = _too_few(fit_y, fitted_on) or _too_few(test_y, "the evaluated period")
+    why = too_few(fit_y, fitted_on, "weights") or too_few(test_y, "the evaluated period", "weights")
     if why:
         return why
     target = fit_y.astype(np.float64)
@@ -229,21 +220,18 @@ def _no_nan(value: object) -> object:
     return value
 
 
-def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame, horizon_days: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
-    """P(alive) and purchases expected over `horizon_days` (none asked: NaN) per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
+def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """P(alive) per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
     x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            fitted = model.fit(x, t_x, T)
-            expected = fitted.conditional_expected_purchases(horizon_days / 7.0, x, t_x, T) if horizon_days else np.full(len(summary), np.nan)
-            return fitted.probability_alive(x, t_x, T), expected, ""
+            return model.fit(x, t_x, T).probability_alive(x, t_x, T), ""
     except FitError:  # the optimiser's own words ("precision loss") say nothing to an admin
         reason = "its fit did not converge"
     except ValueError:
         reason = "its fit met values it cannot use"
     repeat = int((summary["frequency"] > 0).sum())
-    nothing = np.full(len(summary), np.nan)
-    return nothing, nothing, f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
+    return np.full(len(summary), np.nan), f"not fitted: {reason} ({repeat:,} of {len(summary):,} customers bought more than once)"
 
 
 @dataclass(frozen=True)
@@ -253,9 +241,9 @@ class _Period:
     summary: pd.DataFrame
     lapsed: np.ndarray
     gap: pd.Series
-    frame: pd.DataFrame  # lapse_flags' input: recency, purchase days, typical gap, MBG/NBD P(alive), group
+    frame: pd.DataFrame  # lapse_flags' input: recency, purchase days, typical gap, MBG/NBD P(alive), group, and the figures a reason quotes
     model_note: str  # why MBG/NBD has no P(alive), or ""
-    features: pd.DataFrame  # the history model's input (lapse_model.FEATURES)
+    history: pd.DataFrame  # lapse_model.history_figures at the cut
 
     def terms(self, settings: LapseSection) -> ScoreTerms:
         f = self.frame
@@ -268,7 +256,8 @@ def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: 
     returned = rfm_summary(customer_ids[later], day[later], values[later], end).index
     before = day <= cut
     gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
-    p_mbg, expected, note = _p_alive(MBGNBD, summary, end - cut)
+    p_mbg, note = _p_alive(MBGNBD, summary)
+    history = history_figures(customer_ids, day, values, cut)
     frame = pd.DataFrame(
         {
             "recency_days": summary["T"] - summary["recency"],
@@ -276,11 +265,13 @@ def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: 
             "typical_gap_days": gap,
             "p_alive": p_mbg,
             "customer_group": groups.reindex(summary.index) if groups is not None else None,
+            "tenure_days": summary["T"],
+            "avg_order_value": history["spend_mean"],
+            "longest_gap_days": history["longest_gap"].fillna(0.0),
         },
         index=summary.index,
     )
-    features = history_features(customer_ids, day, values, cut, pd.Series(expected, index=summary.index))
-    return _Period(summary, ~summary.index.isin(returned), gap, frame, note, features)
+    return _Period(summary, ~summary.index.isin(returned), gap, frame, note, history)
 
 
 def evaluate(
@@ -289,17 +280,19 @@ def evaluate(
     values: np.ndarray,
     cutoff: Day,
     horizon_days: int,
-    settings: LapseSection,
+    options: MetricsSection,
     groups: pd.Series | dict[object, str] | None = None,
 ) -> EvaluationReport:
     """Every definition and score computed on history to ``cutoff``, checked on the horizon after.
 
     ``groups`` maps customer id → customer group for per-group no-purchase thresholds.
-    The combined score uses MBG/NBD's P(alive), as ``lapse_flags`` does in production.
-    Its weights are fitted on an earlier period whose outcome ends at ``cutoff`` (`_fit_earlier`).
+    The lapse score's history model is fitted as a metrics run on ``cutoff`` would fit it
+    (`lapse_fit`), for an outcome window of ``horizon_days``, and flags with the
+    threshold of ``options``; so are the hand-weighted score's weights (`calibrate`).
     """
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, not {horizon_days}")
+    settings = options.lapse
     customer_ids = np.asarray(customer_ids)
     day = day_numbers(np.asarray(days))
     values = np.asarray(values, dtype=np.float64)
@@ -311,10 +304,10 @@ def evaluate(
     now = _period(customer_ids, day, values, cut, cut + horizon_days, group_series)
     summary, lapsed = now.summary, now.lapsed
     recency = now.frame["recency_days"]
-    (p_bg, _, bg_note), (p_pareto, _, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
-    past = _earlier_period(customer_ids, day, values, cut, horizon_days, group_series)
-    flags = lapse_flags(now.frame, settings)
-    terms = now.terms(settings)
+    (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
+    scored, score_note = _history_score(customer_ids, day, values, cut, horizon_days, options, now)
+    history_days = float(cut - int(day[day <= cut].min()))
+    flags = lapse_flags(now.frame, settings, scored, history_days)
 
     continuous = {
         "days since last purchase": (recency.to_numpy(), ""),
@@ -322,19 +315,23 @@ def evaluate(
         "1 - P(alive) BG/NBD": (1.0 - p_bg, bg_note),
         "1 - P(alive) MBG/NBD": (1.0 - now.frame["p_alive"].to_numpy(), now.model_note),
         "1 - P(alive) Pareto/NBD": (1.0 - p_pareto, pareto_note),
-        "combined lapse score": (flags["lapse_score"].to_numpy(), now.model_note),
-        HISTORY_MODEL: _history_model(past, now),
+        HAND_WEIGHTED: (now.terms(settings).score(settings).to_numpy(), now.model_note),
+        LAPSE_SCORE: (np.full(len(summary), np.nan) if scored is None else scored.probability.to_numpy(), score_note),
     }
     scores = [_score_result(name, score, lapsed, note) for name, (score, note) in continuous.items()]
-    by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
-    thresholds = {
-        "rule": f"> {settings.no_purchase_days} days{by_group}",
-        "rhythm": f"> {settings.rhythm_factor:g}x gap, >= {settings.rhythm_min_purchases} buys",
-        "model": f"P(alive) MBG/NBD < {settings.p_alive_below:g}",
-    }
     silence = recency.to_numpy(dtype=np.float64)
-    results = [_flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence) for name, threshold in thresholds.items()]
+    results = [
+        _flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence)
+        for name, threshold in _thresholds(settings, scored, history_days).items()
+    ]
     results.append(_flag_result("any", "+".join(settings.definitions), flags["lapsed"].to_numpy(), lapsed, silence))
+    start = earlier_period(int(day[day <= cut].min()), cut, horizon_days)
+    if isinstance(start, str):
+        calibration: Calibration | str = f"no earlier period to fit weights on: {start}"
+    else:
+        known = day <= cut
+        past = _period(customer_ids[known], day[known], values[known], cut - start[0], cut, group_series)
+        calibration = calibrate((past.terms(settings), past.lapsed), (now.terms(settings), lapsed), settings, fitted_on=start[1])
     return EvaluationReport(
         cutoff=day_of(cut),
         horizon_days=horizon_days,
@@ -342,43 +339,42 @@ def evaluate(
         lapsed_share=float(lapsed.mean()),
         scores=scores,
         flags=results,
-        calibration=(
-            f"no earlier period to fit weights on: {past}"
-            if isinstance(past, str)
-            else calibrate((past[0].terms(settings), past[0].lapsed), (terms, lapsed), settings, fitted_on=past[1])
-        ),
+        calibration=calibration,
         notes=_one_outcome(lapsed, horizon_days),
     )
 
 
-def _earlier_period(
-    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, groups: pd.Series | None
-) -> tuple[_Period, str] | str:
-    """The period to fit on as production would: on what was known at the cutoff (and it in words), or why there is no such period.
-
-    Its outcome window ends at the cutoff. It is as long as the horizon where the history
-    allows, else half the history before the cutoff (CDNOW's cohort has only 39 weeks of it).
-    """
-    known = day <= cut
-    span = cut - int(day[known].min())
-    earlier = min(horizon_days, span // 2)
-    if earlier < 1:
-        return "the history before the cutoff is a single day"
-    start = cut - earlier
-    past = _period(customer_ids[known], day[known], values[known], start, cut, groups)
-    return past, f"history to {day_of(start)}, outcome to {day_of(cut)} ({earlier} days)"
+def _history_score(
+    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, options: MetricsSection, now: _Period
+) -> tuple[HistoryScore | None, str]:
+    """The lapse score at the cutoff as a metrics run would have computed it, or None and why not."""
+    inputs = history_inputs(now.history, cut)
+    purchase_model = fit_mbgnbd(inputs, options)[0]
+    fit = fit_on_history(customer_ids, day, values, cut, options, horizon_days, purchase_model_now=purchase_model is not None)
+    if isinstance(fit, str):
+        return None, fit
+    scored = score_history(fit, purchase_model, now.history, inputs, cut)
+    fit = with_threshold(fit, scored.probability.to_numpy(), options.lapse)
+    return dataclasses.replace(scored, threshold=fit.threshold), ""
 
 
-def _history_model(past: tuple[_Period, str] | str, now: _Period) -> tuple[np.ndarray, str]:
-    """P(bought nothing) from the history model fitted on the earlier period; NaN and the reason where it cannot be fitted."""
-    nothing = np.full(len(now.summary), np.nan)
-    if isinstance(past, str):
-        return nothing, f"no earlier period to fit the model on: {past}"
-    period, words = past
-    why = _too_few(period.lapsed, words, "the model")
-    if why:
-        return nothing, why
-    return LapseModel.fit(period.features, period.lapsed).probability(now.features), ""
+def _thresholds(settings: LapseSection, scored: HistoryScore | None, history_days: float) -> dict[str, str]:
+    """Each definition's threshold in words, as `lapse_flags` applied it."""
+    by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
+    rule = f"> {settings.no_purchase_days} days{by_group}"
+    if history_days < settings.no_purchase_days:
+        rule = f"> {max(history_days // 2, 1):.0f} days (half of {history_days:.0f})"
+    if scored is None:
+        score = "rule or rhythm (no lapse model)"
+    else:
+        top = f"top {settings.score_top_share:.0%}, " if settings.score_top_share is not None else ""
+        score = f"{top}P(none in {scored.days} d) >= {scored.threshold:.2f}"
+    return {
+        "score": score,
+        "rule": rule,
+        "rhythm": f"> {settings.rhythm_factor:g}x gap, >= {settings.rhythm_min_purchases} buys",
+        "model": f"P(alive) MBG/NBD < {settings.p_alive_below:g}",
+    }
 
 
 def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str) -> ScoreResult:

@@ -26,7 +26,7 @@ from erp_crm.store.driver import driver_params, insert_sql, on_conflict
 
 ROWS_PER_STATEMENT = 10_000
 _DATES = ("first_purchase", "last_purchase")
-_INTS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days", "tenure_days", "recency_days", "frequency", *SCORES)
+_INTS = ("quotes", "orders", "invoices", "credit_notes", "complaints", "purchase_days", "longest_gap_days", "tenure_days", "recency_days", "frequency", *SCORES)
 
 
 def read_stored(conn: Connection, partners: sa.Select[tuple[int]] | None) -> pd.DataFrame:

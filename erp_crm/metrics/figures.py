@@ -17,16 +17,18 @@ import pandas as pd
 
 from erp_crm.metrics import rhythm
 from erp_crm.metrics.fits import Fits, ModelInputs, new_fits, score
-from erp_crm.metrics.lapse import lapse_flags
+from erp_crm.metrics.invoice_days import Purchases
+from erp_crm.metrics.lapse import HistoryScore, lapse_flags
+from erp_crm.metrics.lapse_fit import fit_on_history, score_history, with_threshold
 from erp_crm.metrics.rfm import rfm_scores
-from erp_crm.metrics.summary import EPOCH
+from erp_crm.metrics.summary import EPOCH, day_of
 from erp_crm.model.tables.metrics import partner_metrics
 from erp_crm.settings.metrics import MetricsSection
 
 METRIC_COLUMNS = tuple(c.name for c in partner_metrics.columns if c.name not in ("partner_id", "as_of", "source", "computed_at"))
 SCORES = ("r_score", "f_score", "m_score")
 TEXTS = ("rfm_group", "lapse_reason")
-LAPSE_FLAGS = ("lapsed_rule", "lapsed_rhythm", "lapsed_model")
+LAPSE_FLAGS = ("lapsed_score", "lapsed_rule", "lapsed_rhythm", "lapsed_model")
 
 
 def day_number(as_of: dt.date) -> int:
@@ -45,13 +47,43 @@ def model_inputs(base: pd.DataFrame, as_of: dt.date) -> ModelInputs:
     )
 
 
-def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection) -> Fits:
-    """New fits on every customer of `base` (all partners' aggregates)."""
+def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, purchases: Purchases) -> Fits:
+    """New fits on every customer of `base` (all partners' aggregates) and their `purchases` (for the lapse score's history model)."""
     customers = base[base["purchase_days"].to_numpy() > 0]
     recency = day_number(as_of) - customers["last_purchase"].to_numpy(np.float64)
-    return new_fits(
-        model_inputs(base, as_of), recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options
+    inputs = model_inputs(base, as_of)
+    fits = new_fits(inputs, recency, customers["purchase_days"].to_numpy(np.float64), customers["revenue_net"].to_numpy(np.float64), as_of, options)
+    first = customers["first_purchase"].min() if len(customers) else None
+    fits.history_start = None if first is None else day_of(int(first))
+    start = {"history_start": None if fits.history_start is None else fits.history_start.isoformat()}
+    lapse = fit_on_history(
+        purchases.partner_id, purchases.day, purchases.value, day_number(as_of), options, options.lapse.horizon_days, purchase_model_now=fits.mbgnbd is not None
+    )  # fmt: skip
+    if isinstance(lapse, str):
+        fits.record["lapse_model"] = {"fitted": False, "reason": lapse, **start}
+        return fits
+    fits.lapse = lapse
+    scored = history_score(customers, as_of, fits, inputs)
+    fits.lapse = with_threshold(lapse, scored.probability.to_numpy(np.float64) if scored else np.empty(0), options.lapse)
+    fits.record["lapse_model"] = {**fits.lapse.record, **start}
+    return fits
+
+
+def history_score(customers: pd.DataFrame, as_of: dt.date, fits: Fits, inputs: ModelInputs) -> HistoryScore | None:
+    """The lapse score of `customers` (aggregates of partners with a purchase; `inputs`: as the purchase model sees them); None without a history model."""
+    if fits.lapse is None:
+        return None
+    c = customers
+    history = pd.DataFrame(
+        {
+            "first": c["first_purchase"],
+            "last": c["last_purchase"],
+            "purchase_days": c["purchase_days"],
+            "spend_mean": c["avg_order_value"],
+            "longest_gap": c["longest_gap_days"],
+        }
     )
+    return score_history(fits.lapse, fits.mbgnbd, history, inputs, day_number(as_of))
 
 
 def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: Fits) -> pd.DataFrame:
@@ -70,28 +102,25 @@ def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: F
     frame["rfm_group"] = scores["rfm_group"].astype(object).to_numpy()
     frame["overdue_ratio"] = rhythm.overdue(frame["recency_days"].to_numpy(np.float64), frame["typical_gap_days"].to_numpy(np.float64)).to_numpy(np.float64)
 
-    predicted = score(fits, model_inputs(frame, as_of), options)
+    inputs = model_inputs(frame, as_of)
+    predicted = score(fits, inputs, options)
     for column, values in predicted.items():
         cells = np.full(len(frame), np.nan)
         cells[customer] = values
         frame[column] = cells
-    _lapse(frame, options)
+    _lapse(frame, options, history_score(frame[customer], as_of, fits, inputs), fits.history_days(as_of))
     return frame.reindex(columns=[*METRIC_COLUMNS, "customer_group"])
 
 
-def _lapse(frame: pd.DataFrame, options: MetricsSection) -> None:
-    """The three lapse flags, the combined score and the reasons (partners without a purchase: never lapsed)."""
-    inputs = pd.DataFrame(
-        {
-            "recency_days": frame["recency_days"],
-            "purchase_days": frame["purchase_days"],
-            "typical_gap_days": frame["typical_gap_days"],
-            "p_alive": frame["p_alive"].astype(np.float64),
-            "customer_group": frame["customer_group"],
-        },
-        index=frame.index,
-    )
-    flags = lapse_flags(inputs, options.lapse)
+def _lapse(frame: pd.DataFrame, options: MetricsSection, scored: HistoryScore | None, history_days: float | None) -> None:
+    """The lapse flags, the lapse score and the reasons (partners without a purchase: never lapsed)."""
+    columns = ("recency_days", "purchase_days", "typical_gap_days", "customer_group", "tenure_days", "avg_order_value", "longest_gap_days")
+    inputs = frame[list(columns)].assign(p_alive=frame["p_alive"].astype(np.float64))
+    if scored is not None:  # every partner, prospects with no score
+        scored = HistoryScore(
+            scored.probability.reindex(frame.index), scored.contributions.reindex(frame.index), scored.expected.reindex(frame.index), scored.days, scored.threshold
+        )  # fmt: skip
+    flags = lapse_flags(inputs, options.lapse, scored, history_days)
     bought = frame["purchase_days"].to_numpy() > 0
     for column in LAPSE_FLAGS:
         flag = flags[column].fillna(False).astype(bool).to_numpy()

@@ -1,7 +1,8 @@
 """What a metrics run scores customers against: fitted anew, or an earlier fit used again.
 
-Three things describe the whole customer base rather than one customer: the MBG/NBD and
-Gamma-Gamma parameters, and the RFM quintile cut points. A week of new invoices barely
+Some things describe the whole customer base rather than one customer: the MBG/NBD and
+Gamma-Gamma parameters, the RFM quintile cut points, the lapse score's history model and
+its threshold (`lapse_fit`), and the day the base's history starts. A week of new invoices barely
 moves them, yet each time they move every customer's P(alive), CLV and (near the cut
 points) RFM scores move a little, so every row would have to be written again, and
 fitting the models costs more than the figures of all the partners whose documents
@@ -27,10 +28,11 @@ import numpy as np
 from erp_crm.metrics import doubts
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.gamma_gamma import GammaGamma
+from erp_crm.metrics.lapse_model import LapseFit
 from erp_crm.metrics.rfm import QuintileCuts
 from erp_crm.settings.metrics import MetricsSection
 
-CHECKS = 1  # the version of the checks a fit passed (doubts.py): a fit kept from before them is fitted again
+CHECKS = 2  # the version of the checks a fit passed (doubts.py): a fit kept from before them is fitted again
 NOT_CONVERGED = "its fit did not converge on this history"
 NOT_USED = "fitted but not used: "
 REFIT_DRIFT = 0.10  # refit when the number of customers moved by more than this share
@@ -64,7 +66,13 @@ class Fits:
     rfm: QuintileCuts
     mbgnbd: MBGNBD | None = None
     gamma_gamma: GammaGamma | None = None
+    lapse: LapseFit | None = None  # the lapse score's history model (`lapse_fit`)
+    history_start: dt.date | None = None  # the base's first purchase day: how far back the day rule can look
     record: dict[str, Any] = field(default_factory=dict)
+
+    def history_days(self, as_of: dt.date) -> float | None:
+        """Days of purchase history up to `as_of` (None: no purchase yet)."""
+        return None if self.history_start is None else float((as_of - self.history_start).days)
 
 
 def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, options: MetricsSection) -> Fits | None:
@@ -81,6 +89,9 @@ def kept_fits(kept: dict[str, Any] | None, customers: int, as_of: dt.date, optio
     purchases, spend = fits.record.get("mbgnbd") or {}, fits.record.get("gamma_gamma") or {}
     fits.mbgnbd = MBGNBD(**_model_params(purchases, MBGNBD)) if purchases.get("fitted") else None
     fits.gamma_gamma = GammaGamma(**_model_params(spend, GammaGamma)) if spend.get("fitted") else None
+    lapse = fits.record.get("lapse_model") or {}
+    fits.lapse = LapseFit.from_record(lapse)
+    fits.history_start = dt.date.fromisoformat(lapse["history_start"]) if lapse.get("history_start") else None
     return fits
 
 
@@ -89,7 +100,7 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     customers = len(inputs.x)
     cuts = QuintileCuts.of(recency, frequency, monetary)
     fits = Fits(cuts, record={"rfm": {**asdict(cuts), "fitted_as_of": as_of.isoformat(), "customers": customers, "checks": CHECKS}})
-    fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(inputs, customers, options)
+    fits.mbgnbd, fits.record["mbgnbd"] = fit_mbgnbd(inputs, options)
     if fits.mbgnbd is not None:
         fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)
     else:  # CLV needs both: say so rather than leave the second model out without a word
@@ -97,7 +108,9 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     return fits
 
 
-def _fit_mbgnbd(inputs: ModelInputs, customers: int, options: MetricsSection) -> tuple[MBGNBD | None, dict[str, Any]]:
+def fit_mbgnbd(inputs: ModelInputs, options: MetricsSection) -> tuple[MBGNBD | None, dict[str, Any]]:
+    """The purchase model fitted on `inputs` and what the run records of it; None and the reason where it cannot be trusted."""
+    customers = len(inputs.x)
     if customers < options.min_customers:
         return None, {"fitted": False, "reason": f"{customers} customers, fewer than {options.min_customers}"}
     try:

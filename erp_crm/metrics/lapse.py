@@ -1,12 +1,16 @@
-"""Lapsed customers: three definitions, one combined score, and a reason a person can read.
+"""Lapsed customers: four definitions, the lapse score, and a reason a person can read.
 
-1. rule: no purchase for N days (per customer group if given), the seed's definition;
-2. rhythm: silent for more than k × the customer's own typical gap, for customers with
+1. score: the lapse score (the history model's chance of buying nothing in the next N
+   days, `lapse_model`, fitted by `lapse_fit`) at or above a threshold. The default.
+2. rule: no purchase for N days (per customer group if given), the seed's definition;
+3. rhythm: silent for more than k × the customer's own typical gap, for customers with
    enough purchases to have a rhythm at all;
-3. model: P(alive) from a customer-base model below a threshold. Pass MBG/NBD or
+4. model: P(alive) from a customer-base model below a threshold. Pass MBG/NBD or
    Pareto/NBD here, not plain BG/NBD, which rates every one-time buyer as surely alive.
 
-The combined ``lapse_score`` is a sum of log-odds-like evidence turned into 0..1:
+Where the history is too small to fit the history model on, the lapse score is a
+hand-weighted sum of log-odds-like evidence turned into 0..1, and the score definition
+stands for the rule and the rhythm:
 
     z = w_model · logit(1 − P(alive))
       + w_silence · ln((1 + recency_days) / (purchase_days · reference_days))
@@ -30,20 +34,39 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from erp_crm.metrics.lapse_model import FEATURES
 from erp_crm.metrics.rhythm import overdue
 from erp_crm.settings.metrics import LapseSection
 
 # The codes of a lapse reason, each with its numbers, as the JSON text stored in
-# crm_partner_metrics.lapse_reason: {"silent":{"days":400},"p_active":{"p":0.1234}}.
+# crm_partner_metrics.lapse_reason: {"silent":{"days":400},"p_lapse":{"p":0.83,"days":180}}.
 SILENT = "silent"  # days since the last purchase
 OFF_RHYTHM = "off_rhythm"  # the customer's usual gap in days, and the silence as a multiple of it
-P_ACTIVE = "p_active"  # the model's probability that the customer is still active
+P_ACTIVE = "p_active"  # the purchase model's probability that the customer is still active
+P_LAPSE = "p_lapse"  # the lapse score: the chance of buying nothing in the next `days` days
+# the drivers of the lapse score, each with the customer's own figure behind it
+PURCHASES = "purchases"  # purchase days in all
+PAST_LONGEST_GAP = "past_longest_gap"  # the longest gap so far, and the silence as a multiple of it
+CUSTOMER_SINCE = "customer_since"  # days since the first purchase
+ACTIVE_SPAN = "active_span"  # days from the first purchase to the last
+EXPECTED = "expected"  # purchases the purchase model expects in the next `days` days
+SPEND = "spend"  # mean net amount per purchase day
+DRIVERS = 2  # drivers quoted per reason at most
+MIN_DRIVER = 0.1  # of log-odds: a smaller push explains nothing
 # Written by formatting, not json.dumps: a run stores a reason for every lapsed customer,
 # and json.dumps of nested dicts of floats costs five times as much (0.1 s for 20,000).
 # The numbers keep more digits than any rendering shows.
 _SILENT = '"' + SILENT + '":{"days":%d}'
 _OFF_RHYTHM = '"' + OFF_RHYTHM + '":{"usual_gap_days":%.2f,"ratio":%.3f}'
 _P_ACTIVE = '"' + P_ACTIVE + '":{"p":%.4f}'
+_P_LAPSE = '"' + P_LAPSE + '":{"p":%.4f,"days":%d}'
+_PURCHASES = '"' + PURCHASES + '":{"count":%d}'
+_PAST_LONGEST_GAP = '"' + PAST_LONGEST_GAP + '":{"longest_gap_days":%d,"ratio":%.3f}'
+_CUSTOMER_SINCE = '"' + CUSTOMER_SINCE + '":{"days":%d}'
+_ACTIVE_SPAN = '"' + ACTIVE_SPAN + '":{"days":%d}'
+_EXPECTED = '"' + EXPECTED + '":{"purchases":%.4f,"days":%d}'
+_SPEND = '"' + SPEND + '":{"mean":%.4f}'
+_DRIVER_NUMBERS = ("recency_days", "purchase_days", "tenure_days", "longest_gap_days", "avg_order_value")
 
 
 @dataclass(frozen=True)
@@ -94,13 +117,30 @@ def lapse_score(
     return ScoreTerms.of(recency_days, purchase_days, typical_gap_days, p_alive, settings).score(settings)
 
 
-def lapse_flags(frame: pd.DataFrame, settings: LapseSection) -> pd.DataFrame:
-    """Per partner: the three flags, the combined score and the reason (`_reasons`).
+@dataclass(frozen=True)
+class HistoryScore:
+    """The lapse score from the history model (`lapse_fit`): each customer's chance of buying nothing, and what drove it."""
+
+    probability: pd.Series  # of buying nothing in the next `days` days, by partner; NaN without a purchase
+    contributions: pd.DataFrame  # each feature's part of the log-odds (`lapse_model.FEATURES` columns), by partner
+    expected: pd.Series  # purchases the purchase model expects over `days` (NaN: no model)
+    days: int
+    threshold: float  # flagged from this probability on
+
+
+def lapse_flags(frame: pd.DataFrame, settings: LapseSection, scored: HistoryScore | None = None, history_days: float | None = None) -> pd.DataFrame:
+    """Per partner: the four flags, the lapse score and the reason (`_reason_parts`).
 
     ``frame`` holds recency_days, purchase_days, typical_gap_days, p_alive and optionally
-    customer_group and last_purchase. Partners without a purchase (recency NaN) are never
+    customer_group, tenure_days, avg_order_value and longest_gap_days (the numbers a
+    score-driven reason quotes). Partners without a purchase (recency NaN) are never
     lapsed: they are prospects, not lost customers. The reason is None for partners that
     no chosen definition flags.
+
+    Without `scored` (no history model could be fitted) the score is the hand-weighted
+    one and the "score" definition stands for "rule" and "rhythm". `history_days`, the
+    length of the whole base's history, scales the day rule down to half of it where the
+    history is shorter than the rule (a 365-day rule on nine months of data flags nobody).
     """
     recency = frame["recency_days"].astype(np.float64)
     count = frame["purchase_days"].astype(np.float64).fillna(0.0)
@@ -112,6 +152,8 @@ def lapse_flags(frame: pd.DataFrame, settings: LapseSection) -> pd.DataFrame:
     if settings.no_purchase_days_by_group and "customer_group" in frame:
         by_group = frame["customer_group"].map(settings.no_purchase_days_by_group).astype(np.float64)
         limit = by_group.fillna(limit)
+    if history_days is not None:
+        limit = limit.where(limit <= history_days, max(history_days // 2, 1.0))
     ratio = overdue(recency, gap)
     steady = (count >= settings.rhythm_min_purchases) & ratio.notna()
 
@@ -119,27 +161,84 @@ def lapse_flags(frame: pd.DataFrame, settings: LapseSection) -> pd.DataFrame:
     result["lapsed_rule"] = bought & (recency > limit)
     result["lapsed_rhythm"] = bought & steady & (ratio > settings.rhythm_factor)
     result["lapsed_model"] = bought & (p_alive < settings.p_alive_below)
-    result["lapse_score"] = lapse_score(recency, count, gap, p_alive, settings)
+    if scored is None:
+        result["lapsed_score"] = result["lapsed_rule"] | result["lapsed_rhythm"]
+        result["lapse_score"] = lapse_score(recency, count, gap, p_alive, settings)
+    else:
+        result["lapsed_score"] = bought & (scored.probability >= scored.threshold)
+        result["lapse_score"] = scored.probability.where(bought)
     result["lapsed"] = result[[f"lapsed_{name}" for name in settings.definitions]].any(axis=1)
     # object dtype: pandas would infer its string dtype and turn the Nones into NaN
-    result["reason"] = pd.Series(_reasons(result["lapsed"], recency, gap.where(steady), ratio.where(steady), p_alive), index=frame.index, dtype=object)
+    parts = _reason_parts(result, frame, gap.where(steady), ratio.where(steady), p_alive, scored)
+    result["reason"] = pd.Series(["{" + ",".join(p) + "}" if p else None for p in parts], index=frame.index, dtype=object)
     return result
 
 
-def _reasons(lapsed: pd.Series, recency: pd.Series, gap: pd.Series, ratio: pd.Series, p_alive: pd.Series) -> list[str | None]:
-    """Why each lapsed partner is lapsed, as JSON text of codes with their numbers (None for the others).
+def _reason_parts(
+    flags: pd.DataFrame, frame: pd.DataFrame, gap: pd.Series, ratio: pd.Series, p_alive: pd.Series, scored: HistoryScore | None
+) -> list[list[str]]:
+    """Why each lapsed partner is lapsed, as the JSON members of codes with their numbers (none for the others).
 
     Stored so, not as sentences: the reader renders them in its own language
     (`erp_crm.i18n.lapse_reasons`), so a new language or wording needs no migration.
+    A partner the lapse score flags also gets the score and its largest drivers.
     """
-    reasons: list[str | None] = [None] * lapsed.size
-    rows = np.flatnonzero(lapsed.to_numpy())
-    columns = (recency.to_numpy(np.float64)[rows], gap.to_numpy(np.float64)[rows], ratio.to_numpy(np.float64)[rows], p_alive.to_numpy(np.float64)[rows])
-    for i, days, usual, times, p in zip(rows.tolist(), *(c.tolist() for c in columns), strict=True):
-        parts = [_SILENT % days]
+    parts: list[list[str]] = [[] for _ in range(len(flags))]
+    rows = np.flatnonzero(flags["lapsed"].to_numpy())
+    pick = (frame["recency_days"], gap, ratio, p_alive)
+    columns = [c.to_numpy(np.float64)[rows].tolist() for c in pick]
+    for i, days, usual, times, p in zip(rows.tolist(), *columns, strict=True):
+        row = parts[i]
+        row.append(_SILENT % days)
         if math.isfinite(usual) and math.isfinite(times):
-            parts.append(_OFF_RHYTHM % (usual, times))
+            row.append(_OFF_RHYTHM % (usual, times))
         if math.isfinite(p):
-            parts.append(_P_ACTIVE % p)
-        reasons[i] = "{" + ",".join(parts) + "}"
-    return reasons
+            row.append(_P_ACTIVE % p)
+    if scored is not None:
+        _score_parts(parts, rows, flags["lapsed_score"].to_numpy(), frame, scored)
+    return parts
+
+
+def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray, frame: pd.DataFrame, scored: HistoryScore) -> None:
+    """The score and, where it flagged the partner, the features that pushed it up most (`DRIVERS` of them), with their numbers."""
+    probability = scored.probability.to_numpy(np.float64)
+    contributions = scored.contributions.to_numpy(np.float64)
+    numbers = {name: frame[name].to_numpy(np.float64) if name in frame else np.full(len(frame), np.nan) for name in _DRIVER_NUMBERS}
+    expected = scored.expected.to_numpy(np.float64)
+    order = np.argsort(-contributions[rows], axis=1, kind="stable")
+    for i, ranked in zip(rows.tolist(), order.tolist(), strict=True):
+        if not math.isfinite(probability[i]):
+            continue
+        row = parts[i]
+        row.append(_P_LAPSE % (probability[i], scored.days))
+        if not by_score[i]:
+            continue
+        codes: list[str] = []
+        for j in ranked:
+            if contributions[i, j] < MIN_DRIVER or len(codes) == DRIVERS:
+                break
+            part = _driver(FEATURES[j], {k: v[i] for k, v in numbers.items()}, expected[i], scored.days)
+            if part is not None and part[0] not in codes:
+                codes.append(part[0])
+                row.append(part[1])
+
+
+def _driver(feature: str, n: dict[str, float], expected: float, days: int) -> tuple[str, str] | None:
+    """The reason code for a feature that drove the score, and its JSON member; None where the silence says it already."""
+    silent, count, age, gap = n["recency_days"], n["purchase_days"], n["tenure_days"], n["longest_gap_days"]
+    if feature == "silence" or not math.isfinite(silent):
+        return None
+    once = count == 1  # a one-time buyer has no gap and no span: its single purchase is what the figures say
+    if feature in ("purchases", "silence_per_purchase") or (once and feature in ("silence_over_longest_gap", "active_span")):
+        return PURCHASES, _PURCHASES % count
+    if feature == "silence_over_longest_gap":
+        return PAST_LONGEST_GAP, _PAST_LONGEST_GAP % (gap, silent / gap)
+    if feature == "age" and math.isfinite(age):
+        return CUSTOMER_SINCE, _CUSTOMER_SINCE % age
+    if feature == "active_span" and math.isfinite(age):
+        return ACTIVE_SPAN, _ACTIVE_SPAN % (age - silent)
+    if feature == "expected_purchases" and math.isfinite(expected):
+        return EXPECTED, _EXPECTED % (expected, days)
+    if feature == "spend_mean" and math.isfinite(n["avg_order_value"]):
+        return SPEND, _SPEND % n["avg_order_value"]
+    return None

@@ -49,14 +49,12 @@ def recount(conn: Connection, documents: Documents, cells: Iterable[tuple[int, d
         _insert(conn, read_days(conn, documents, cells=chosen))
 
 
-def read(conn: Connection, partners: sa.Select[tuple[int]]) -> DocumentDays:
-    """The day rows of the partners `partners` selects, sorted by partner and day."""
+def read(conn: Connection, partners: sa.Select[tuple[int]] | None) -> DocumentDays:
+    """The day rows of the partners `partners` selects (None: everyone's), sorted by partner and day."""
     t = partner_day
-    query = (
-        sa.select(t.c.partner_id, day_number_sql(t.c.day, conn.dialect.name), *(t.c[f] for f in FIELDS))
-        .where(t.c.partner_id.in_(partners))
-        .order_by(t.c.partner_id, t.c.day)
-    )
+    query = sa.select(t.c.partner_id, day_number_sql(t.c.day, conn.dialect.name), *(t.c[f] for f in FIELDS)).order_by(t.c.partner_id, t.c.day)
+    if partners is not None:
+        query = query.where(t.c.partner_id.in_(partners))
     data = matrix(conn, query, 2 + len(FIELDS))
     return DocumentDays.of(data[:, 0], data[:, 1], data[:, 2:])
 

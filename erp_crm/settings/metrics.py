@@ -21,9 +21,9 @@ Cuts = tuple[float, float, float, float]
 MAX_DAYS = 36_500
 MAX_FACTOR = 1000.0
 Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
-LapseDefinition = Literal["rule", "rhythm", "model"]
+LapseDefinition = Literal["score", "rule", "rhythm", "model"]
 PurchasesFrom = Literal["invoices", "orders"]
-LAPSE_DEFINITIONS: tuple[LapseDefinition, ...] = ("rule", "rhythm", "model")
+LAPSE_DEFINITIONS: tuple[LapseDefinition, ...] = ("score", "rule", "rhythm", "model")
 NO_PURCHASE = "no_purchase"  # the group of partners who never bought
 UNCLASSIFIED = "unclassified"  # the group of a (R, FM) cell a custom grid leaves unnamed
 GROUP_NAME = re.compile(r"[^\W\d_A-Z][^\W\sA-Z]*")  # a lower-case word a filter can name bare: hűséges, at_risk
@@ -92,16 +92,23 @@ def _grid_map(rows: tuple[tuple[str, ...], ...]) -> dict[tuple[int, int], str]:
 
 
 class LapseSection(Section):
-    """The three lapse definitions and the combined score's weights (docs/lapse.md)."""
+    """The lapse score and the lapse definitions (docs/lapse.md)."""
 
+    # the lapse score is the chance of buying nothing in the next this many days, learnt
+    # from the company's own history: who bought in the same number of days before a run
+    horizon_days: Days = 180
+    # the score flags a customer from this chance on, or (when set) the highest-scoring share of customers
+    score_at_least: float = Field(0.5, gt=0, lt=1)
+    score_top_share: float | None = Field(None, gt=0, lt=1)
     no_purchase_days: Days = 365
     no_purchase_days_by_group: dict[str, Days] = Field(default_factory=dict)
     rhythm_factor: float = Field(3.0, gt=0, le=MAX_FACTOR)
     rhythm_min_purchases: int = Field(3, ge=2, le=MAX_DAYS)
     p_alive_below: float = Field(0.3, ge=0, le=1)
-    # which definitions make a partner "lapsed" (and so give it a reason)
-    definitions: tuple[LapseDefinition, ...] = LAPSE_DEFINITIONS
-    # the combined lapse score's weights; `metrics evaluate` fits them to your history
+    # which definitions make a partner "lapsed" (and so give it a reason); "score" stands
+    # for "rule" and "rhythm" where the history is too small to fit the lapse score on
+    definitions: tuple[LapseDefinition, ...] = ("score",)
+    # the hand-weighted score used where the lapse score cannot be fitted; `metrics evaluate` fits them to your history
     score_model_weight: float = Field(1.0, ge=0, le=MAX_FACTOR)
     score_silence_weight: float = Field(2.0, ge=0, le=MAX_FACTOR)
     score_rhythm_weight: float = Field(0.25, ge=0, le=MAX_FACTOR)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from erp_crm.metrics.backtest import evaluate_history
 from erp_crm.metrics.evaluate import evaluate
 from erp_crm.model.tables.synced import SYNCED
-from erp_crm.settings.metrics import LapseSection, MetricsSection
+from erp_crm.settings.metrics import MetricsSection
 from erp_crm.store.overlay import Overlay
 
 STAMP = dt.datetime(2023, 1, 1)
@@ -57,20 +57,20 @@ def test_data_that_stop_before_the_outcome_window_ends_are_said_first(overlay_ur
 
 def test_an_outcome_the_same_for_everyone_is_explained_and_its_json_has_no_nan() -> None:
     ids, days = np.array([1, 1, 2, 3]), np.array([0, 10, 5, 7])  # nobody buys after day 20
-    report = evaluate(ids, days, np.ones(4), cutoff=20, horizon_days=30, settings=LapseSection())
+    report = evaluate(ids, days, np.ones(4), cutoff=20, horizon_days=30, options=MetricsSection())
     assert report.lapsed_share == 1.0
     assert report.notes == ["no customer bought again within 30 days of the cutoff: AUCs need some who did (a longer --horizon, or an earlier --cutoff)"]
     data = json.loads(json.dumps(report.as_dict(), allow_nan=False))  # strict JSON: NaN would raise
     assert all(s["auc"] is None for s in data["scores"])
     assert data["calibration"]["reason"].startswith("too few customers to fit weights on (3 in history to 1970-01-11, outcome to 1970-01-21 (10 days);")
     assert all(s["interval"] == [None, None] for s in data["scores"])
-    history = next(s for s in data["scores"] if s["name"].startswith("history model"))
-    assert history["customers"] == 0 and history["note"].startswith("too few customers to fit the model on (3 in history to")
+    history = next(s for s in data["scores"] if s["name"].startswith("lapse score"))
+    assert history["customers"] == 0 and history["note"].startswith("too few customers to fit the lapse model on (3 in history to")
 
 
 def test_a_model_that_cannot_be_fitted_says_why_in_its_row() -> None:
     """Three customers, two of them buying twice a day apart: no purchase model converges on that."""
-    report = evaluate(np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 1, 2]), np.ones(5), cutoff=60, horizon_days=30, settings=LapseSection())
+    report = evaluate(np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 1, 2]), np.ones(5), cutoff=60, horizon_days=30, options=MetricsSection())
     rows = {s.name: s for s in report.scores}
     for name in ("1 - P(alive) MBG/NBD", "1 - P(alive) Pareto/NBD"):
         assert rows[name].customers == 0

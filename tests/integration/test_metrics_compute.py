@@ -175,6 +175,7 @@ BY_HAND = {
         tenure_days=172,
         recency_days=112,
         frequency=2,
+        longest_gap_days=60,
         monetary=3200.0,
         typical_gap_days=60.0,
         overdue_ratio=112 / 60,
@@ -191,6 +192,7 @@ BY_HAND = {
         recency_days=29,
         frequency=1,
         monetary=400.0,
+        longest_gap_days=0,
     ),
     "gamma": dict(quotes=1, quote_conversion=0.0, invoices=1, credit_notes=1, credit_note_value=600.0),
     "eps": dict(
@@ -252,8 +254,15 @@ def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
         for column in ("r_score", "f_score", "m_score"):
             assert got[key][column] == (None if pd.isna(scores[column][i]) else int(scores[column][i]))
 
-    # lapse: nobody has been silent for a year; prospects are never lapsed
-    assert all(got[k]["lapsed_rule"] is False for k in ("alfa", "beta", "eps"))
+    # lapse: the 365-day rule shrinks to half the 181 days of history, so alfa, silent for 112 days, is lapsed by it;
+    # too few customers to fit the lapse model on, so the score stands for rule and rhythm; prospects are never lapsed
+    assert [got[k]["lapsed_rule"] for k in ("alfa", "beta", "eps")] == [True, False, False]
+    assert [got[k]["lapsed_score"] for k in ("alfa", "beta", "eps")] == [True, False, False]
+    assert report.models["lapse_model"] == {
+        "fitted": False,
+        "reason": "too few customers to fit the lapse model on (2 in history to 2024-04-01, outcome to 2024-06-30 (90 days); at least 100 are needed)",
+        "history_start": "2024-01-01",
+    }
     assert got["zeta"]["lapsed_rule"] is None and got["zeta"]["lapse_score"] is None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 
 from erp_crm.entrypoints.cli.metrics import format_evaluation
-from erp_crm.metrics.evaluate import auc, evaluate
-from erp_crm.settings.metrics import LapseSection
+from erp_crm.metrics.evaluate import HAND_WEIGHTED, LAPSE_SCORE, EvaluationReport, auc, evaluate
+from erp_crm.settings.metrics import LapseSection, MetricsSection
 from tests.data.cdnow import load_master
 
 
@@ -31,7 +32,7 @@ def test_auc_with_ties_by_hand() -> None:
 def test_small_history_excludes_new_customers_and_counts_outcomes() -> None:
     ids = np.array([1, 1, 2, 3, 3, 4])
     days = np.array([0, 50, 10, 20, 120, 150])  # 4 first buys after the cutoff
-    report = evaluate(ids, days, np.ones(6), cutoff=100, horizon_days=30, settings=LapseSection(no_purchase_days=60))
+    report = evaluate(ids, days, np.ones(6), cutoff=100, horizon_days=30, options=MetricsSection(lapse=LapseSection(no_purchase_days=60)))
     assert report.customers == 3 and report.lapsed_share == pytest.approx(2 / 3)
     assert report.cutoff == dt.date(1970, 4, 11)
     rule = next(f for f in report.flags if f.name == "rule")
@@ -44,33 +45,56 @@ def test_small_history_excludes_new_customers_and_counts_outcomes() -> None:
     assert model.share_flagged == 0 and np.isnan(model.lift) and np.isnan(model.day_rule_days), "nothing flagged: nothing to compare"
 
 
-def test_cdnow_combined_score_beats_recency() -> None:
+@pytest.fixture(scope="module")
+def cdnow() -> EvaluationReport:
     data = load_master()
-    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSection())
+    return evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, MetricsSection())
+
+
+def test_cdnow_lapse_score_beats_every_anchor(cdnow: EvaluationReport) -> None:
+    report = cdnow
     print(format_evaluation(report))
     assert report.customers == 23_570
     assert report.score("days since last purchase") == pytest.approx(0.76, abs=0.01)
-    assert report.score("combined lapse score") > report.score("days since last purchase") + 0.003
-    # Fitted on the period before the cutoff (as production would), the history model ranks above every anchor.
-    history = report.score("history model (fitted on the period before)")
-    assert history >= 0.770, history
-    assert history > max(report.score("combined lapse score"), report.score("1 - P(alive) Pareto/NBD"), report.score("days since last purchase"))
+    assert report.score(HAND_WEIGHTED) > report.score("days since last purchase") + 0.003
+    # Fitted on the period before the cutoff (as a metrics run on that day would), the lapse score ranks above every anchor.
+    score = report.score(LAPSE_SCORE)
+    assert score >= 0.770, score
+    assert score > max(report.score(HAND_WEIGHTED), report.score("1 - P(alive) Pareto/NBD"), report.score("days since last purchase"))
     # The known trap: plain BG/NBD ranks worse than chance, MBG/NBD does not.
     assert report.score("1 - P(alive) BG/NBD") < 0.5 < report.score("1 - P(alive) MBG/NBD")
     json.dumps(report.as_dict())
 
 
-def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_one() -> None:
-    """As production would: fitted on what was known at the cutoff, judged on the 273 days after it."""
+def test_cdnow_default_flag_beats_the_day_rule_flagging_as_many(cdnow: EvaluationReport) -> None:
+    flags = {f.name: f for f in cdnow.flags}
+    default = flags["any"]
+    assert default.threshold == "score" and default == dataclasses.replace(flags["score"], name="any", threshold="score")
+    assert default.precision > default.day_rule_precision and default.recall > default.day_rule_recall, default
+    assert default.lift > 1
+    # The 365-day rule is scaled to the 272 days of history: half of it.
+    assert flags["rule"].threshold.startswith("> 136 days") and flags["rule"].recall > 0.8
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.5])
+def test_cdnow_the_top_share_beats_the_day_rule_too(share: float) -> None:
     data = load_master()
-    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, LapseSection())
+    report = evaluate(data.customer_id, data.day, data.dollars, dt.date(1997, 9, 30), 273, MetricsSection(lapse=LapseSection(score_top_share=share)))
+    flag = next(f for f in report.flags if f.name == "score")
+    assert flag.share_flagged == pytest.approx(share, abs=0.001)
+    assert flag.precision > flag.day_rule_precision and flag.recall > flag.day_rule_recall, flag
+
+
+def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_one(cdnow: EvaluationReport) -> None:
+    """As production would: fitted on what was known at the cutoff, judged on the 273 days after it."""
+    report = cdnow
     c = report.calibration
     assert not isinstance(c, str), c
     assert c.customers == 23_570
     assert c.fitted_on == "history to 1997-05-17, outcome to 1997-09-30 (136 days)"  # half the cohort's 272 days
     assert c.auc_fitted >= c.auc_current - 0.002, c
     assert c.auc_current_interval[0] < c.auc_current < c.auc_current_interval[1]
-    combined = next(s for s in report.scores if s.name == "combined lapse score")
+    combined = next(s for s in report.scores if s.name == HAND_WEIGHTED)
     assert (combined.auc, combined.interval) == (c.auc_current, c.auc_current_interval), "one score, one interval"
     assert c.auc_fitted_interval[1] - c.auc_fitted_interval[0] < 0.02, "23,570 customers pin the AUC to about ±0.006"
     assert all(v >= 0 for v in c.weights.values())

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from erp_crm.i18n import formatting, lapse_reasons
-from erp_crm.metrics.lapse import lapse_flags
+from erp_crm.metrics.lapse import HistoryScore, lapse_flags
+from erp_crm.metrics.lapse_model import FEATURES
 from erp_crm.settings.metrics import LapseSection
 
 NBSP = "\u00a0"
@@ -78,10 +79,11 @@ def test_a_reason_part_left_empty_or_unknown_is_not_lost() -> None:
 
 def test_every_reason_code_speaks_every_language() -> None:
     from erp_crm.i18n import LOCALES
-    from erp_crm.metrics.lapse import OFF_RHYTHM, P_ACTIVE, SILENT
+    from erp_crm.metrics import lapse
 
-    assert set(lapse_reasons.CODES) == {SILENT, OFF_RHYTHM, P_ACTIVE}
-    numbers = {"days": 1, "usual_gap_days": 2, "ratio": 3, "p": 0.4}
+    written = {getattr(lapse, name) for name in dir(lapse) if name.isupper() and isinstance(getattr(lapse, name), str) and not name.startswith("_")}
+    assert set(lapse_reasons.CODES) == written, "every code the metrics write can be read, and no other"
+    numbers = {"days": 1, "usual_gap_days": 2, "ratio": 3, "p": 0.4, "count": 2, "longest_gap_days": 9, "purchases": 0.3, "mean": 1500}
     for code in lapse_reasons.CODES:
         for locale in LOCALES:
             assert lapse_reasons.render({code: numbers}, locale)
@@ -95,6 +97,50 @@ def test_score_orders_partners_sensibly(frame: pd.DataFrame) -> None:
     # Rhythm only raises the score: the steady customer scores more with it than without.
     without = lapse_flags(frame, LapseSection(score_rhythm_weight=0))["lapse_score"]
     assert score["steady"] > without["steady"] and score["fresh"] == without["fresh"]
+
+
+def scored_by_hand(frame: pd.DataFrame) -> HistoryScore:
+    """A lapse score by hand: "steady" and "gone" above the threshold, "gone" driven by its one purchase and its age."""
+    contributions = pd.DataFrame(0.0, index=frame.index, columns=list(FEATURES))
+    contributions.loc["gone", ["purchases", "age", "silence"]] = [1.2, 0.4, 3.0]
+    contributions.loc["steady", ["silence_over_longest_gap", "spend_mean"]] = [0.8, 0.05]  # too small a push to quote
+    probability = pd.Series([0.7, 0.2, np.nan, 0.97, 0.4, 0.3], index=frame.index)
+    return HistoryScore(probability, contributions, pd.Series(0.25, index=frame.index), 180, 0.6)
+
+
+def test_the_lapse_score_flags_and_says_what_drove_it(frame: pd.DataFrame) -> None:
+    frame = frame.assign(tenure_days=[900, 20, np.nan, 1500, 600, 120], avg_order_value=100.0, longest_gap_days=[60, 0, np.nan, 0, 50, 20])
+    flags = lapse_flags(frame, LapseSection(), scored_by_hand(frame))
+    assert flags["lapsed_score"].tolist() == [True, False, False, True, False, False]
+    assert flags["lapsed"].tolist() == flags["lapsed_score"].tolist(), "the score is the default definition"
+    assert flags["lapse_score"]["gone"] == 0.97 and np.isnan(flags["lapse_score"]["prospect"])
+    gone = json.loads(flags["reason"]["gone"])
+    assert list(gone) == ["silent", "p_active", "p_lapse", "purchases", "customer_since"]
+    assert gone["purchases"] == {"count": 1} and gone["customer_since"] == {"days": 1500}
+    assert (
+        lapse_reasons.render(gone, "en")
+        == "no purchase for 1,500 days; 97% chance of no purchase in the next 180 days; bought on 1 day in all; first purchase 1,500 days ago; P(active) 5%"
+    )
+    assert lapse_reasons.render(gone, "hu") == (
+        f"nem vásárolt 1{NBSP}500 napja; 97% eséllyel nem vásárol a következő 180 napban; összesen 1 napon vásárolt; első vásárlása 1{NBSP}500 napja volt; P(aktív) 5%"
+    )
+    steady = json.loads(flags["reason"]["steady"])
+    assert steady["past_longest_gap"] == {"longest_gap_days": 60, "ratio": round(412 / 60, 3)} and "spend" not in steady
+    assert "6,9× olyan régóta nem vásárolt, mint a leghosszabb eddigi szünete (60 nap)" in lapse_reasons.render(steady, "hu")
+
+
+def test_without_a_lapse_model_the_score_stands_for_rule_and_rhythm(frame: pd.DataFrame) -> None:
+    flags = lapse_flags(frame, LapseSection())
+    assert flags["lapsed_score"].tolist() == (flags["lapsed_rule"] | flags["lapsed_rhythm"]).tolist() == [True, False, False, True, True, False]
+    assert "p_lapse" not in json.loads(flags["reason"]["steady"])
+
+
+def test_the_day_rule_shrinks_to_half_a_short_history(frame: pd.DataFrame) -> None:
+    settings = LapseSection(definitions=("rule",), no_purchase_days_by_group={"wholesale": 180})
+    # 300 days of history: the 365-day rule becomes 150 days, the wholesalers' 180 stays (it fits the history)
+    flags = lapse_flags(frame, settings, history_days=300)
+    assert flags["lapsed_rule"].tolist() == [True, False, False, True, True, False]
+    assert lapse_flags(frame, settings, history_days=1000)["lapsed_rule"].tolist() == lapse_flags(frame, settings)["lapsed_rule"].tolist()
 
 
 def test_number_formats() -> None:

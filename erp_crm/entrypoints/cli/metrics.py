@@ -79,8 +79,9 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 # what the figures do without each model, said beside the reason it is missing
 WITHOUT = {
-    "mbgnbd": "P(alive), expected purchases and CLV stay empty, and the day and rhythm rules flag lapsed customers",
+    "mbgnbd": "P(alive), expected purchases and CLV stay empty, and the lapse model goes without expected purchases",
     "gamma_gamma": "CLV and expected value stay empty",
+    "lapse_model": "the lapse score is the hand-weighted one, and the day rule and the rhythm flag lapsed customers",
 }
 
 
@@ -98,11 +99,16 @@ def format_report(report: MetricsReport) -> str:
     if fit.get("fitted_as_of"):
         when = "fitted now" if report.fitted else f"kept from the fit as of {fit['fitted_as_of']}"
         lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
-    for name in ("mbgnbd", "gamma_gamma"):
+    for name in ("mbgnbd", "gamma_gamma", "lapse_model"):
         model = report.models.get(name)
         if model is None:
             continue
-        if model.get("fitted"):
+        if name == "lapse_model" and model.get("fitted"):
+            lines.append(
+                f"  lapse_model: fitted on {model['fitted_on']}, {model['customers']:,} customers ({model['lapsed_share']:.0%} bought nothing); "
+                f"flags a chance of no purchase in {model['days']} days from {model['threshold']:.0%}"
+            )
+        elif model.get("fitted"):
             params = ", ".join(f"{k}={v:.4g}" for k, v in model.items() if isinstance(v, float) and k != "log_likelihood")
             lines.append(f"  {name}: {params}")
         else:
@@ -129,23 +135,23 @@ def format_evaluation(report: EvaluationReport) -> str:
     lines += [f"{s.name:<44} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
     lines += [
         "",
-        f"{'definition':<10} {'threshold':<28} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)",
+        f"{'definition':<10} {'threshold':<34} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)",
     ]
     lines += [
-        f"{f.name:<10} {f.threshold:<28} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%} {_lift(f.lift):>5}   {_day_rule(f)}"
+        f"{f.name:<10} {f.threshold:<34} {_figure(f.precision):>9} {_figure(f.recall):>7} {f.share_flagged:>8.1%} {_lift(f.lift):>5}   {_day_rule(f)}"
         for f in report.flags
     ]
     c = report.calibration
     if isinstance(c, Calibration):
         lines += [
             "",
-            f"combined score weights fitted on the period before ({c.fitted_on}), AUC on these {c.customers:,} customers:",
+            f"hand-weighted score's weights fitted on the period before ({c.fitted_on}), AUC on these {c.customers:,} customers:",
             f"  weights in use {c.auc_current:.3f} {_interval(c.auc_current_interval)}, fitted {c.auc_fitted:.3f} {_interval(c.auc_fitted_interval)};",
-            "  to use the fitted ones:",
+            "  to use the fitted ones where no lapse model can be fitted, merge this into the metrics: section of the settings:",
             f"  {c.settings_line()}",
         ]
     elif c:
-        lines += ["", f"combined score weights: not fitted, {c}"]
+        lines += ["", f"hand-weighted score's weights: not fitted, {c}"]
     return "\n".join(lines)
 
 

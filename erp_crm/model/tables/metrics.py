@@ -57,6 +57,7 @@ def _metric_columns() -> list[sa.Column]:
         sa.Column("rfm_group", sa.String(40)),
         # buying rhythm
         sa.Column("typical_gap_days", ratio),
+        sa.Column("longest_gap_days", count, comment="the longest gap between purchase days; 0 with one"),
         sa.Column("overdue_ratio", ratio),
         # probabilistic
         sa.Column("p_alive", ratio, comment="MBG/NBD probability of still being a customer"),
@@ -64,10 +65,11 @@ def _metric_columns() -> list[sa.Column]:
         sa.Column("expected_value", money, comment="Gamma-Gamma expected mean purchase value"),
         sa.Column("clv_12m", money),
         # lapse
+        sa.Column("lapsed_score", sa.Boolean(create_constraint=False), comment="the lapse score at or above its threshold"),
         sa.Column("lapsed_rule", sa.Boolean(create_constraint=False)),
         sa.Column("lapsed_rhythm", sa.Boolean(create_constraint=False)),
         sa.Column("lapsed_model", sa.Boolean(create_constraint=False)),
-        sa.Column("lapse_score", ratio),
+        sa.Column("lapse_score", ratio, comment="the chance of no purchase in the lapse horizon (or, without a fitted lapse model, the hand-weighted score)"),
         sa.Column("lapse_reason", sa.JSON(none_as_null=True), comment="why lapsed: reason codes with their numbers, rendered per language when read"),
     ]
 

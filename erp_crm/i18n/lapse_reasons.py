@@ -49,10 +49,6 @@ _TEMPLATES: dict[str, dict[str, Render]] = {
         "hu": lambda n, loc: f"első és utolsó vásárlása között {fmt.number(n['days'], loc)} nap telt el",
         "en": lambda n, loc: f"{fmt.number(n['days'], loc)} days from first to last purchase",
     },
-    "expected": {
-        "hu": lambda n, loc: f"a következő {fmt.number(n['days'], loc)} napban várható vásárlásai: {fmt.number(n['purchases'], loc, 1)}",
-        "en": lambda n, loc: f"{fmt.number(n['purchases'], loc, 1)} purchases expected in the next {fmt.number(n['days'], loc)} days",
-    },
     "spend": {
         "hu": lambda n, loc: f"átlagos vásárlása {fmt.number(n['mean'], loc)}",
         "en": lambda n, loc: f"average purchase {fmt.number(n['mean'], loc)}",

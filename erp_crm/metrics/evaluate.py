@@ -26,9 +26,8 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
-from erp_crm.metrics.fits import fit_mbgnbd
 from erp_crm.metrics.lapse import HistoryScore, ScoreTerms, lapse_flags
-from erp_crm.metrics.lapse_fit import earlier_period, fit_on_history, history_inputs, score_history, with_threshold
+from erp_crm.metrics.lapse_fit import earlier_period, fit_on_history, score_history, with_threshold
 from erp_crm.metrics.lapse_model import history_figures, too_few
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
@@ -305,7 +304,7 @@ def evaluate(
     summary, lapsed = now.summary, now.lapsed
     recency = now.frame["recency_days"]
     (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
-    scored, score_note = _history_score(customer_ids, day, values, cut, horizon_days, options, now)
+    scored, score_note = _history_score(customer_ids, day, values, cut, settings.model_copy(update={"horizon_days": horizon_days}), now)
     history_days = float(cut - int(day[day <= cut].min()))
     flags = lapse_flags(now.frame, settings, scored, history_days)
 
@@ -345,16 +344,14 @@ def evaluate(
 
 
 def _history_score(
-    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, horizon_days: int, options: MetricsSection, now: _Period
+    customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, settings: LapseSection, now: _Period
 ) -> tuple[HistoryScore | None, str]:
     """The lapse score at the cutoff as a metrics run would have computed it, or None and why not."""
-    inputs = history_inputs(now.history, cut)
-    purchase_model = fit_mbgnbd(inputs, options)[0]
-    fit = fit_on_history(customer_ids, day, values, cut, options, horizon_days, purchase_model_now=purchase_model is not None)
+    fit = fit_on_history(customer_ids, day, values, cut, settings)
     if isinstance(fit, str):
         return None, fit
-    scored = score_history(fit, purchase_model, now.history, inputs, cut)
-    fit = with_threshold(fit, scored.probability.to_numpy(), options.lapse)
+    scored = score_history(fit, now.history, cut)
+    fit = with_threshold(fit, scored.probability.to_numpy(), settings)
     return dataclasses.replace(scored, threshold=fit.threshold), ""
 
 

@@ -56,21 +56,19 @@ def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, purchases: 
     first = customers["first_purchase"].min() if len(customers) else None
     fits.history_start = None if first is None else day_of(int(first))
     start = {"history_start": None if fits.history_start is None else fits.history_start.isoformat()}
-    lapse = fit_on_history(
-        purchases.partner_id, purchases.day, purchases.value, day_number(as_of), options, options.lapse.horizon_days, purchase_model_now=fits.mbgnbd is not None
-    )  # fmt: skip
+    lapse = fit_on_history(purchases.partner_id, purchases.day, purchases.value, day_number(as_of), options.lapse)
     if isinstance(lapse, str):
         fits.record["lapse_model"] = {"fitted": False, "reason": lapse, **start}
         return fits
     fits.lapse = lapse
-    scored = history_score(customers, as_of, fits, inputs)
+    scored = history_score(customers, as_of, fits)
     fits.lapse = with_threshold(lapse, scored.probability.to_numpy(np.float64) if scored else np.empty(0), options.lapse)
     fits.record["lapse_model"] = {**fits.lapse.record, **start}
     return fits
 
 
-def history_score(customers: pd.DataFrame, as_of: dt.date, fits: Fits, inputs: ModelInputs) -> HistoryScore | None:
-    """The lapse score of `customers` (aggregates of partners with a purchase; `inputs`: as the purchase model sees them); None without a history model."""
+def history_score(customers: pd.DataFrame, as_of: dt.date, fits: Fits) -> HistoryScore | None:
+    """The lapse score of `customers` (aggregates of partners with a purchase); None without a history model."""
     if fits.lapse is None:
         return None
     c = customers
@@ -83,7 +81,7 @@ def history_score(customers: pd.DataFrame, as_of: dt.date, fits: Fits, inputs: M
             "longest_gap": c["longest_gap_days"],
         }
     )
-    return score_history(fits.lapse, fits.mbgnbd, history, inputs, day_number(as_of))
+    return score_history(fits.lapse, history, day_number(as_of))
 
 
 def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: Fits) -> pd.DataFrame:
@@ -108,7 +106,7 @@ def figures(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, fits: F
         cells = np.full(len(frame), np.nan)
         cells[customer] = values
         frame[column] = cells
-    _lapse(frame, options, history_score(frame[customer], as_of, fits, inputs), fits.history_days(as_of))
+    _lapse(frame, options, history_score(frame[customer], as_of, fits), fits.history_days(as_of))
     return frame.reindex(columns=[*METRIC_COLUMNS, "customer_group"])
 
 
@@ -118,7 +116,7 @@ def _lapse(frame: pd.DataFrame, options: MetricsSection, scored: HistoryScore | 
     inputs = frame[list(columns)].assign(p_alive=frame["p_alive"].astype(np.float64))
     if scored is not None:  # every partner, prospects with no score
         scored = HistoryScore(
-            scored.probability.reindex(frame.index), scored.contributions.reindex(frame.index), scored.expected.reindex(frame.index), scored.days, scored.threshold
+            scored.probability.reindex(frame.index), scored.contributions.reindex(frame.index), scored.days, scored.threshold
         )  # fmt: skip
     flags = lapse_flags(inputs, options.lapse, scored, history_days)
     bought = frame["purchase_days"].to_numpy() > 0

@@ -100,7 +100,7 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     customers = len(inputs.x)
     cuts = QuintileCuts.of(recency, frequency, monetary)
     fits = Fits(cuts, record={"rfm": {**asdict(cuts), "fitted_as_of": as_of.isoformat(), "customers": customers, "checks": CHECKS}})
-    fits.mbgnbd, fits.record["mbgnbd"] = fit_mbgnbd(inputs, options)
+    fits.mbgnbd, fits.record["mbgnbd"] = _fit_mbgnbd(inputs, options)
     if fits.mbgnbd is not None:
         fits.gamma_gamma, fits.record["gamma_gamma"] = _fit_gamma_gamma(inputs, options)
     else:  # CLV needs both: say so rather than leave the second model out without a word
@@ -108,8 +108,7 @@ def new_fits(inputs: ModelInputs, recency: np.ndarray, frequency: np.ndarray, mo
     return fits
 
 
-def fit_mbgnbd(inputs: ModelInputs, options: MetricsSection) -> tuple[MBGNBD | None, dict[str, Any]]:
-    """The purchase model fitted on `inputs` and what the run records of it; None and the reason where it cannot be trusted."""
+def _fit_mbgnbd(inputs: ModelInputs, options: MetricsSection) -> tuple[MBGNBD | None, dict[str, Any]]:
     customers = len(inputs.x)
     if customers < options.min_customers:
         return None, {"fitted": False, "reason": f"{customers} customers, fewer than {options.min_customers}"}

@@ -49,7 +49,6 @@ PURCHASES = "purchases"  # purchase days in all
 PAST_LONGEST_GAP = "past_longest_gap"  # the longest gap so far, and the silence as a multiple of it
 CUSTOMER_SINCE = "customer_since"  # days since the first purchase
 ACTIVE_SPAN = "active_span"  # days from the first purchase to the last
-EXPECTED = "expected"  # purchases the purchase model expects in the next `days` days
 SPEND = "spend"  # mean net amount per purchase day
 DRIVERS = 2  # drivers quoted per reason at most
 MIN_DRIVER = 0.1  # of log-odds: a smaller push explains nothing
@@ -64,7 +63,6 @@ _PURCHASES = '"' + PURCHASES + '":{"count":%d}'
 _PAST_LONGEST_GAP = '"' + PAST_LONGEST_GAP + '":{"longest_gap_days":%d,"ratio":%.3f}'
 _CUSTOMER_SINCE = '"' + CUSTOMER_SINCE + '":{"days":%d}'
 _ACTIVE_SPAN = '"' + ACTIVE_SPAN + '":{"days":%d}'
-_EXPECTED = '"' + EXPECTED + '":{"purchases":%.4f,"days":%d}'
 _SPEND = '"' + SPEND + '":{"mean":%.4f}'
 _DRIVER_NUMBERS = ("recency_days", "purchase_days", "tenure_days", "longest_gap_days", "avg_order_value")
 
@@ -123,7 +121,6 @@ class HistoryScore:
 
     probability: pd.Series  # of buying nothing in the next `days` days, by partner; NaN without a purchase
     contributions: pd.DataFrame  # each feature's part of the log-odds (`lapse_model.FEATURES` columns), by partner
-    expected: pd.Series  # purchases the purchase model expects over `days` (NaN: no model)
     days: int
     threshold: float  # flagged from this probability on
 
@@ -204,7 +201,6 @@ def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray,
     probability = scored.probability.to_numpy(np.float64)
     contributions = scored.contributions.to_numpy(np.float64)
     numbers = {name: frame[name].to_numpy(np.float64) if name in frame else np.full(len(frame), np.nan) for name in _DRIVER_NUMBERS}
-    expected = scored.expected.to_numpy(np.float64)
     order = np.argsort(-contributions[rows], axis=1, kind="stable")
     for i, ranked in zip(rows.tolist(), order.tolist(), strict=True):
         if not math.isfinite(probability[i]):
@@ -217,13 +213,13 @@ def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray,
         for j in ranked:
             if contributions[i, j] < MIN_DRIVER or len(codes) == DRIVERS:
                 break
-            part = _driver(FEATURES[j], {k: v[i] for k, v in numbers.items()}, expected[i], scored.days)
+            part = _driver(FEATURES[j], {k: v[i] for k, v in numbers.items()})
             if part is not None and part[0] not in codes:
                 codes.append(part[0])
                 row.append(part[1])
 
 
-def _driver(feature: str, n: dict[str, float], expected: float, days: int) -> tuple[str, str] | None:
+def _driver(feature: str, n: dict[str, float]) -> tuple[str, str] | None:
     """The reason code for a feature that drove the score, and its JSON member; None where the silence says it already."""
     silent, count, age, gap = n["recency_days"], n["purchase_days"], n["tenure_days"], n["longest_gap_days"]
     if feature == "silence" or not math.isfinite(silent):
@@ -237,8 +233,6 @@ def _driver(feature: str, n: dict[str, float], expected: float, days: int) -> tu
         return CUSTOMER_SINCE, _CUSTOMER_SINCE % age
     if feature == "active_span" and math.isfinite(age):
         return ACTIVE_SPAN, _ACTIVE_SPAN % (age - silent)
-    if feature == "expected_purchases" and math.isfinite(expected):
-        return EXPECTED, _EXPECTED % (expected, days)
     if feature == "spend_mean" and math.isfinite(n["avg_order_value"]):
         return SPEND, _SPEND % n["avg_order_value"]
     return None

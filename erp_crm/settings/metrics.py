@@ -98,7 +98,7 @@ class LapseSection(Section):
     # from the company's own history: who bought in the same number of days before a run
     horizon_days: Days = 180
     # the score flags a customer from this chance on, or (when set) the highest-scoring share of customers
-    score_at_least: float = Field(0.5, gt=0, lt=1)
+    score_at_least: float = Field(0.6, gt=0, lt=1)
     score_top_share: float | None = Field(None, gt=0, lt=1)
     no_purchase_days: Days = 365
     no_purchase_days_by_group: dict[str, Days] = Field(default_factory=dict)

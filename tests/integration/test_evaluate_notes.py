@@ -62,7 +62,7 @@ def test_an_outcome_the_same_for_everyone_is_explained_and_its_json_has_no_nan()
     assert report.notes == ["no customer bought again within 30 days of the cutoff: AUCs need some who did (a longer --horizon, or an earlier --cutoff)"]
     data = json.loads(json.dumps(report.as_dict(), allow_nan=False))  # strict JSON: NaN would raise
     assert all(s["auc"] is None for s in data["scores"])
-    assert data["calibration"]["reason"].startswith("too few customers to fit weights on (3 in history to 1970-01-11, outcome to 1970-01-21 (10 days);")
+    assert data["calibration"]["reason"].startswith("too few customers to fit weights on (3 in history to 1970-01-15, outcome to 1970-01-21 (6 days);")
     assert all(s["interval"] == [None, None] for s in data["scores"])
     history = next(s for s in data["scores"] if s["name"].startswith("lapse score"))
     assert history["customers"] == 0 and history["note"].startswith("too few customers to fit the lapse model on (3 in history to")

@@ -260,7 +260,7 @@ def test_figures_match_the_ones_worked_out_by_hand(overlay: Overlay) -> None:
     assert [got[k]["lapsed_score"] for k in ("alfa", "beta", "eps")] == [True, False, False]
     assert report.models["lapse_model"] == {
         "fitted": False,
-        "reason": "too few customers to fit the lapse model on (2 in history to 2024-04-01, outcome to 2024-06-30 (90 days); at least 100 are needed)",
+        "reason": "too few customers to fit the lapse model on (2 in history to 2024-05-01, outcome to 2024-06-30 (60 days); at least 100 are needed)",
         "history_start": "2024-01-01",
     }
     assert got["zeta"]["lapsed_rule"] is None and got["zeta"]["lapse_score"] is None

@@ -19,16 +19,15 @@ def test_features_by_hand() -> None:
     ids, days, values = np.array([1, 1, 1, 2, 2]), np.array([0, 10, 10, 29, 40]), np.array([10.0, 20.0, 5.0, 7.0, 99.0])
     history = history_figures(ids, days, values, cut=30)
     assert history.loc[1].to_dict() == {"first": 0, "last": 10, "purchase_days": 2, "spend_mean": 17.5, "longest_gap": 10}
-    f = figure_features(history, 30, np.array([0.5, np.nan]))
+    f = figure_features(history, 30)
     assert list(f.columns) == list(FEATURES) and list(f.index) == [1, 2]
     one = f.loc[1]
     assert one["silence"] == pytest.approx(math.log(21)) and one["silence_per_purchase"] == pytest.approx(math.log(21 / 2))
     assert one["purchases"] == pytest.approx(math.log(2)) and one["age"] == pytest.approx(math.log(31))
     assert one["spend_mean"] == pytest.approx(math.log(1 + 17.5))
     assert one["silence_over_longest_gap"] == pytest.approx(math.log(21 / 11)) and one["active_span"] == pytest.approx(math.log(11))
-    assert one["expected_purchases"] == pytest.approx(math.log(0.501))
     two = f.loc[2]
-    assert two["silence"] == pytest.approx(math.log(2)) and two["expected_purchases"] == 0, "no model figure: 0"
+    assert two["silence"] == pytest.approx(math.log(2)) and two["active_span"] == 0
     assert two["silence_over_longest_gap"] == pytest.approx(math.log(2)), "one purchase day: the longest gap is 0"
 
 
@@ -53,9 +52,9 @@ def test_a_kept_fit_scores_exactly_as_the_fitted_one() -> None:
     rng = np.random.default_rng(3)
     features = pd.DataFrame(rng.normal(size=(500, len(FEATURES))), columns=list(FEATURES))
     model = LapseModel.fit(features, rng.random(500) < 0.4)
-    fit = LapseFit(model, 90, True, 0.5, "history to 2024-01-01, outcome to 2024-03-31 (90 days)", 500, 0.4)
+    fit = LapseFit(model, 90, 0.5, "history to 2024-01-01, outcome to 2024-03-31 (90 days)", 500, 0.4)
     again = LapseFit.from_record(fit.record)
-    assert again is not None and (again.days, again.uses_expected, again.threshold, again.fitted_on) == (90, True, 0.5, fit.fitted_on)
+    assert again is not None and (again.days, again.threshold, again.fitted_on) == (90, 0.5, fit.fitted_on)
     assert np.array_equal(again.model.probability(features), model.probability(features)), "every number kept at full precision"
     assert LapseFit.from_record({"fitted": False, "reason": "too few"}) is None
     older = {**fit.record, "features": {k: v for k, v in fit.record["features"].items() if k != "age"}}
@@ -64,10 +63,10 @@ def test_a_kept_fit_scores_exactly_as_the_fitted_one() -> None:
 
 def test_the_earlier_period_and_the_top_share() -> None:
     assert earlier_period(0, 1000, 180) == (180, "history to 1972-03-31, outcome to 1972-09-27 (180 days)")
-    assert earlier_period(800, 1000, 180)[0] == 100, "200 days of history: half of it"
-    assert earlier_period(1000, 1000, 180) == "the history is a single day"
+    assert earlier_period(700, 1000, 180)[0] == 100, "300 days of history: a third of it"
+    assert earlier_period(998, 1000, 180) == "the history is shorter than three days"
     model = LapseModel(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0)
-    fit = LapseFit(model, 90, False, 0.5, "", 10, 0.5)
+    fit = LapseFit(model, 90, 0.5, "", 10, 0.5)
     scores = np.linspace(0.01, 1.0, 100)
     assert with_threshold(fit, scores, LapseSection()).threshold == 0.5, "no share set: the probability"
     top = with_threshold(fit, scores, LapseSection(score_top_share=0.2)).threshold

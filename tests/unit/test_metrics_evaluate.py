@@ -91,7 +91,7 @@ def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_
     c = report.calibration
     assert not isinstance(c, str), c
     assert c.customers == 23_570
-    assert c.fitted_on == "history to 1997-05-17, outcome to 1997-09-30 (136 days)"  # half the cohort's 272 days
+    assert c.fitted_on == "history to 1997-07-02, outcome to 1997-09-30 (90 days)"  # a third of the cohort's 272 days
     assert c.auc_fitted >= c.auc_current - 0.002, c
     assert c.auc_current_interval[0] < c.auc_current < c.auc_current_interval[1]
     combined = next(s for s in report.scores if s.name == HAND_WEIGHTED)
@@ -99,7 +99,7 @@ def test_cdnow_weights_fitted_on_the_period_before_do_no_worse_on_the_evaluated_
     assert c.auc_fitted_interval[1] - c.auc_fitted_interval[0] < 0.02, "23,570 customers pin the AUC to about ±0.006"
     assert all(v >= 0 for v in c.weights.values())
     text = format_evaluation(report)
-    assert "metrics: {lapse: {score_model_weight: " in text and "fitted on the period before (history to 1997-05-17" in text
+    assert "metrics: {lapse: {score_model_weight: " in text and "fitted on the period before (history to 1997-07-02" in text
 
 
 def test_calibration_recovers_the_weights_that_made_the_outcome() -> None:

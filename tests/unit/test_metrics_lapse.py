@@ -105,7 +105,7 @@ def scored_by_hand(frame: pd.DataFrame) -> HistoryScore:
     contributions.loc["gone", ["purchases", "age", "silence"]] = [1.2, 0.4, 3.0]
     contributions.loc["steady", ["silence_over_longest_gap", "spend_mean"]] = [0.8, 0.05]  # too small a push to quote
     probability = pd.Series([0.7, 0.2, np.nan, 0.97, 0.4, 0.3], index=frame.index)
-    return HistoryScore(probability, contributions, pd.Series(0.25, index=frame.index), 180, 0.6)
+    return HistoryScore(probability, contributions, 180, 0.6)
 
 
 def test_the_lapse_score_flags_and_says_what_drove_it(frame: pd.DataFrame) -> None:

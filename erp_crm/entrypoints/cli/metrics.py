@@ -79,7 +79,7 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 # what the figures do without each model, said beside the reason it is missing
 WITHOUT = {
-    "mbgnbd": "P(alive), expected purchases and CLV stay empty, and the lapse model goes without expected purchases",
+    "mbgnbd": "P(alive), expected purchases and CLV stay empty, and the model definition flags nobody",
     "gamma_gamma": "CLV and expected value stay empty",
     "lapse_model": "the lapse score is the hand-weighted one, and the day rule and the rhythm flag lapsed customers",
 }

@@ -17,7 +17,7 @@ from erp_crm.model.tables.synced import SYNCED
 # The metrics a campaign list carries beside the contact data.
 MEMBER_METRICS = (
     "rfm_group", "last_purchase", "recency_days", "purchase_days", "revenue_net", "avg_order_value",
-    "p_alive", "clv_12m", "lapse_score", "lapsed_rule", "lapsed_rhythm", "lapsed_model", "lapse_reason",
+    "p_alive", "clv_12m", "lapse_score", "lapsed_score", "lapsed_rule", "lapsed_rhythm", "lapsed_model", "lapse_reason",
 )  # fmt: skip
 
 

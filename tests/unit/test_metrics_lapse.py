@@ -156,3 +156,8 @@ def test_bad_settings() -> None:
         LapseSection(definitions=("rule", "vibes"))
     with pytest.raises(ValueError, match="p_alive_below"):
         LapseSection(p_alive_below=2)
+    for field, bad in (("score_at_least", 1.0), ("score_at_least", 0), ("score_top_share", 1.5), ("score_top_share", float("nan")), ("horizon_days", 0)):
+        with pytest.raises(ValueError, match=field):
+            LapseSection(**{field: bad})
+    with pytest.raises(ValueError, match="definitions"):
+        LapseSection(definitions=("score", "churn"))

@@ -28,7 +28,7 @@ from scipy.special import expit, log_expit
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
 from erp_crm.metrics.lapse import HistoryScore, ScoreTerms, lapse_flags
 from erp_crm.metrics.lapse_fit import earlier_period, fit_on_history, score_history, with_threshold
-from erp_crm.metrics.lapse_model import history_figures, too_few
+from erp_crm.metrics.lapse_model import MIN_CUSTOMERS, history_figures, too_few
 from erp_crm.metrics.models import FitError, PurchaseModel
 from erp_crm.metrics.pareto_nbd import ParetoNBD
 from erp_crm.metrics.rhythm import overdue, typical_gaps
@@ -219,8 +219,14 @@ def _no_nan(value: object) -> object:
     return value
 
 
-def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """P(alive) per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit."""
+def _p_alive(model: type[PurchaseModel], summary: pd.DataFrame, min_customers: int) -> tuple[np.ndarray, str]:
+    """P(alive) per customer from ``model`` fitted on them (time in weeks); NaN and the reason if no fit.
+
+    Fewer than `min_customers` get no fit, as in a metrics run: on six customers a model
+    "ranks" at 1.000 by chance.
+    """
+    if len(summary) < min_customers:
+        return np.full(len(summary), np.nan), f"not fitted: {len(summary):,} customers, fewer than metrics.min_customers ({min_customers})"
     x, t_x, T = summary["frequency"].to_numpy(), (summary["recency"] / 7.0).to_numpy(), (summary["T"] / 7.0).to_numpy()
     try:  # a tiny or degenerate history may wander into NaN while fitting: warned, then refused
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -249,13 +255,13 @@ class _Period:
         return ScoreTerms.of(f["recency_days"], f["purchase_days"], f["typical_gap_days"], f["p_alive"], settings)
 
 
-def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, end: int, groups: pd.Series | None) -> _Period:
+def _period(customer_ids: np.ndarray, day: np.ndarray, values: np.ndarray, cut: int, end: int, groups: pd.Series | None, min_customers: int) -> _Period:
     summary = rfm_summary(customer_ids, day, values, cut)
     later = (day > cut) & (day <= end)
     returned = rfm_summary(customer_ids[later], day[later], values[later], end).index
     before = day <= cut
     gap = typical_gaps(customer_ids[before], day[before]).reindex(summary.index)
-    p_mbg, note = _p_alive(MBGNBD, summary)
+    p_mbg, note = _p_alive(MBGNBD, summary, min_customers)
     history = history_figures(customer_ids, day, values, cut)
     frame = pd.DataFrame(
         {
@@ -300,10 +306,10 @@ def evaluate(
 
     if not (day <= cut).any():
         raise ValueError("no customer bought anything before the cutoff")
-    now = _period(customer_ids, day, values, cut, cut + horizon_days, group_series)
+    now = _period(customer_ids, day, values, cut, cut + horizon_days, group_series, options.min_customers)
     summary, lapsed = now.summary, now.lapsed
     recency = now.frame["recency_days"]
-    (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary) for m in (BGNBD, ParetoNBD))
+    (p_bg, bg_note), (p_pareto, pareto_note) = (_p_alive(m, summary, options.min_customers) for m in (BGNBD, ParetoNBD))
     scored, score_note = _history_score(customer_ids, day, values, cut, settings.model_copy(update={"horizon_days": horizon_days}), now)
     history_days = float(cut - int(day[day <= cut].min()))
     flags = lapse_flags(now.frame, settings, scored, history_days)
@@ -329,7 +335,7 @@ def evaluate(
         calibration: Calibration | str = f"no earlier period to fit weights on: {start}"
     else:
         known = day <= cut
-        past = _period(customer_ids[known], day[known], values[known], cut - start[0], cut, group_series)
+        past = _period(customer_ids[known], day[known], values[known], cut - start[0], cut, group_series, options.min_customers)
         calibration = calibrate((past.terms(settings), past.lapsed), (now.terms(settings), lapsed), settings, fitted_on=start[1])
     return EvaluationReport(
         cutoff=day_of(cut),
@@ -339,7 +345,7 @@ def evaluate(
         scores=scores,
         flags=results,
         calibration=calibration,
-        notes=_one_outcome(lapsed, horizon_days),
+        notes=_one_outcome(lapsed, horizon_days) + _few(len(summary)),
     )
 
 
@@ -380,6 +386,15 @@ def _score_result(name: str, score: np.ndarray, lapsed: np.ndarray, note: str) -
     return ScoreResult(name, auc(score, lapsed), defined, note if defined == 0 else "", auc_interval(score, lapsed))
 
 
+def _few(customers: int) -> list[str]:
+    """A warning that the figures are mostly chance, when the customers are too few for any of them to mean much."""
+    if customers >= MIN_CUSTOMERS:
+        return []
+    return [
+        f"only {customers:,} customers bought before the cutoff: with fewer than {MIN_CUSTOMERS} every figure below moves by chance more than by merit (the intervals show how much)"
+    ]
+
+
 def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:
     """Why the table has no AUC and no precision: every customer lapsed, or none did."""
     if lapsed.all():
@@ -390,22 +405,38 @@ def _one_outcome(lapsed: np.ndarray, horizon_days: int) -> list[str]:
 
 
 def _flag_result(name: str, threshold: str, flagged: np.ndarray, lapsed: np.ndarray, recency: np.ndarray) -> FlagResult:
-    """Precision (NaN when nothing is flagged), recall, share flagged and lift, beside the day rule that flags as many."""
-    precision, recall = _precision_recall(flagged, lapsed)
-    base = float(lapsed.mean()) if lapsed.size else float("nan")
+    """Precision, recall, share flagged and lift, beside the day rule that flags as many.
+
+    Precision is NaN when nothing is flagged; precision, recall and lift are NaN when the
+    outcome is the same for everyone (all lapsed: any flag is "right"; the notes say so).
+    """
     n_flagged = int(np.count_nonzero(flagged))
+    one_outcome = bool(lapsed.all() or not lapsed.any())
+    if one_outcome:
+        return FlagResult(name, threshold, float("nan"), float("nan"), n_flagged / max(flagged.size, 1))
+    precision, recall = _precision_recall(flagged, lapsed)
+    base = float(lapsed.mean())
     days, rule_precision, rule_recall = float("nan"), float("nan"), float("nan")
     if n_flagged:
-        # the n most silent customers (ties broken by order, so the rule flags exactly as many)
-        most_silent = np.argsort(-recency, kind="stable")[:n_flagged]
-        rule = np.zeros(lapsed.size, dtype=bool)
-        rule[most_silent] = True
-        days = float(recency[most_silent[-1]])
-        rule_precision, rule_recall = _precision_recall(rule, lapsed)
+        days, hits = _most_silent(n_flagged, lapsed, recency)
+        rule_precision, rule_recall = hits / n_flagged, hits / int(np.count_nonzero(lapsed))
     return FlagResult(
         name, threshold, precision, recall, n_flagged / flagged.size,
         precision / base if base else float("nan"), days, rule_precision, rule_recall,
     )  # fmt: skip
+
+
+def _most_silent(n: int, lapsed: np.ndarray, recency: np.ndarray) -> tuple[float, float]:
+    """The silence from which the n most silent customers are flagged, and how many of them lapsed.
+
+    Customers as silent as the n-th are drawn from at random, so the count is its
+    expectation: what the day rule would get without an order among equals to favour it.
+    """
+    days = float(np.sort(recency)[::-1][n - 1])
+    above, tied = recency > days, recency == days
+    from_tied = n - int(np.count_nonzero(above))
+    hits = np.count_nonzero(above & lapsed) + from_tied * np.count_nonzero(tied & lapsed) / np.count_nonzero(tied)
+    return days, float(hits)
 
 
 def _precision_recall(flagged: np.ndarray, lapsed: np.ndarray) -> tuple[float, float]:

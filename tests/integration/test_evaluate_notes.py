@@ -52,14 +52,19 @@ def test_data_that_stop_before_the_outcome_window_ends_are_said_first(overlay_ur
     with overlay:
         report = evaluate_history(overlay, MetricsSection(), dt.date(2023, 3, 31), 365)
         assert report.notes and report.notes[0].startswith("the outcome window ends 2024-03-30, but the last purchase in the overlay is of 2023-06-28")
-        assert not evaluate_history(overlay, MetricsSection(), dt.date(2023, 3, 31), 89).notes, "a window that ends with the data"
+        notes = evaluate_history(overlay, MetricsSection(), dt.date(2023, 3, 31), 89).notes
+        assert not [n for n in notes if n.startswith("the outcome window")], "a window that ends with the data"
+        assert notes == [
+            "only 3 customers bought before the cutoff: with fewer than 100 every figure below moves by chance more than by merit (the intervals show how much)"
+        ]
 
 
 def test_an_outcome_the_same_for_everyone_is_explained_and_its_json_has_no_nan() -> None:
     ids, days = np.array([1, 1, 2, 3]), np.array([0, 10, 5, 7])  # nobody buys after day 20
     report = evaluate(ids, days, np.ones(4), cutoff=20, horizon_days=30, options=MetricsSection())
     assert report.lapsed_share == 1.0
-    assert report.notes == ["no customer bought again within 30 days of the cutoff: AUCs need some who did (a longer --horizon, or an earlier --cutoff)"]
+    assert report.notes[0] == "no customer bought again within 30 days of the cutoff: AUCs need some who did (a longer --horizon, or an earlier --cutoff)"
+    assert all(f["precision"] is None and f["lift"] is None for f in report.as_dict()["flags"]), "all lapsed: any flag is right, which says nothing"
     data = json.loads(json.dumps(report.as_dict(), allow_nan=False))  # strict JSON: NaN would raise
     assert all(s["auc"] is None for s in data["scores"])
     assert data["calibration"]["reason"].startswith("too few customers to fit weights on (3 in history to 1970-01-15, outcome to 1970-01-21 (6 days);")
@@ -70,10 +75,14 @@ def test_an_outcome_the_same_for_everyone_is_explained_and_its_json_has_no_nan()
 
 def test_a_model_that_cannot_be_fitted_says_why_in_its_row() -> None:
     """Three customers, two of them buying twice a day apart: no purchase model converges on that."""
-    report = evaluate(np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 1, 2]), np.ones(5), cutoff=60, horizon_days=30, options=MetricsSection())
+    ids, days = np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 1, 2])
+    report = evaluate(ids, days, np.ones(5), cutoff=60, horizon_days=30, options=MetricsSection(min_customers=2))
     rows = {s.name: s for s in report.scores}
     for name in ("1 - P(alive) MBG/NBD", "1 - P(alive) Pareto/NBD"):
         assert rows[name].customers == 0
         assert rows[name].note == "not fitted: its fit did not converge (2 of 3 customers bought more than once)", rows[name]
     assert rows["days since last purchase"].note == "" and rows["days since last purchase"].customers == 3
     assert "precision loss" not in json.dumps(report.as_dict())
+    # with the run's own minimum (20 customers), the models are not even tried, as in a metrics run
+    rows = {s.name: s for s in evaluate(ids, days, np.ones(5), cutoff=60, horizon_days=30, options=MetricsSection()).scores}
+    assert rows["1 - P(alive) BG/NBD"].note == "not fitted: 3 customers, fewer than metrics.min_customers (20)"

@@ -136,3 +136,24 @@ def test_too_few_customers_to_calibrate_says_why() -> None:
     many = (ScoreTerms(*(pd.Series(np.zeros(300)) for _ in range(3))), np.arange(300) < 295)
     reason = calibrate(many, many, LapseSection(), fitted_on="the period before")
     assert reason == "too few customers who returned in the period before to fit weights on: 295 of 300 lapsed, and at least 10 of each are needed"
+
+
+def test_the_day_rule_flagging_as_many_draws_among_equally_silent_customers_at_random() -> None:
+    from erp_crm.metrics.evaluate import _flag_result
+
+    # four customers silent for 10 days, two of them lapsed, then one silent for 5 who returned; the flag takes 3
+    recency = np.array([10.0, 10.0, 10.0, 10.0, 5.0])
+    flagged = np.array([True, True, True, False, False])
+    results = []
+    for order in (np.arange(5), np.array([1, 3, 0, 2, 4]), np.array([3, 2, 1, 0, 4])):
+        lapsed = np.array([True, False, True, False, False])[order]
+        results.append(_flag_result("x", "", flagged, lapsed, recency[order]))
+    # expected hits among 3 of the 4 tied: 3 × 2/4 = 1.5, whatever the row order
+    assert {(r.day_rule_days, r.day_rule_precision, r.day_rule_recall) for r in results} == {(10.0, 0.5, 0.75)}
+
+
+def test_one_outcome_for_everyone_gives_no_precision_and_no_lift() -> None:
+    from erp_crm.metrics.evaluate import _flag_result
+
+    result = _flag_result("x", "", np.array([True, False]), np.array([True, True]), np.array([3.0, 1.0]))
+    assert np.isnan(result.precision) and np.isnan(result.recall) and np.isnan(result.lift) and result.share_flagged == 0.5

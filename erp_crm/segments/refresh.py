@@ -75,9 +75,13 @@ class RefreshReport:
     as_of_from: str = "given"  # given (--as-of), metrics (the day of the last metrics run) or today (no metrics run yet)
     segments: list[SegmentResult] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what limits the result: read them before the table
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "as_of_from": self.as_of_from, "seconds": self.seconds, "segments": [asdict(s) for s in self.segments]}
+        return {
+            "as_of": self.as_of.isoformat(), "as_of_from": self.as_of_from, "seconds": self.seconds,
+            "notes": self.notes, "segments": [asdict(s) for s in self.segments],
+        }  # fmt: skip
 
 
 def refresh_segments(
@@ -96,14 +100,22 @@ def refresh_segments(
     a filter that mixes those figures with "within 90 days" of another day would flag
     partners neither day would, and every such entry or exit is an event chains act on.
     """
-    as_of_from = "given"
+    figures_day, as_of_from = _figures_day(overlay)
+    notes = []
     if as_of is None:
-        as_of, as_of_from = _figures_day(overlay)
+        as_of = figures_day
+    else:
+        if as_of_from == "metrics" and as_of != figures_day:
+            notes.append(
+                f"the partners' figures are as of {figures_day} (the last metrics run) and the filters' dates as of {as_of}: "
+                f"a filter that mixes them flags partners neither day would; run `erp-crm metrics compute --as-of {as_of}` first"
+            )
+        as_of_from = "given"
     clock = time.perf_counter()
     config = load_config_segments(config_file, registry, as_of)
     with overlay.lock("segments", BUSY):
         report = _refresh(overlay, config, registry, names, as_of)
-    report.as_of_from = as_of_from
+    report.as_of_from, report.notes = as_of_from, notes
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
 

@@ -399,8 +399,15 @@ def test_a_refresh_without_a_day_takes_the_day_of_the_last_metrics_run(overlay: 
     assert overlay.members("recent_buyers") == {"alfa", "beta"}
     shown = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers"])
     assert shown.output.startswith("segments as of 2024-06-30 (the day of the last metrics run): 1 refreshed")
+    assert json.loads(after.output)["notes"] == [], "the figures' own day: nothing to warn of"
     given = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers", "--as-of", "2024-12-31", "--json"])
     assert json.loads(given.output)["as_of_from"] == "given" and overlay.members("recent_buyers") == set()
+    assert json.loads(given.output)["notes"] == [
+        "the partners' figures are as of 2024-06-30 (the last metrics run) and the filters' dates as of 2024-12-31: "
+        "a filter that mixes them flags partners neither day would; run `erp-crm metrics compute --as-of 2024-12-31` first"
+    ]
+    said = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers", "--as-of", "2024-12-31"])
+    assert said.output.splitlines()[1].startswith("note: the partners' figures are as of 2024-06-30")
 
 
 def test_segments_commands(overlay: Overlay, tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def export(obj: Context, name: str, fmt: Format, output: Path | None, separator:
 
 def format_refresh(report: RefreshReport) -> str:
     source = {"metrics": " (the day of the last metrics run)", "today": " (today: metrics have not run yet)"}.get(report.as_of_from, "")
-    lines = [f"segments as of {report.as_of}{source}: {len(report.segments)} refreshed in {report.seconds:.2f} s"]
+    lines = [f"segments as of {report.as_of}{source}: {len(report.segments)} refreshed in {report.seconds:.2f} s", *(f"note: {n}" for n in report.notes)]
     width = max((len(s.name) for s in report.segments), default=10)
     lines.append(f"  {'segment':<{width}} {'members':>9} {'entered':>9} {'left':>9} {'looked at':>10} {'seconds':>9}")
     for s in report.segments:

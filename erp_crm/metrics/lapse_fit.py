@@ -41,7 +41,7 @@ def earlier_period(first: int, cut: int, horizon_days: int) -> tuple[int, str] |
     days = min(horizon_days, (cut - first) // 3)
     if days < 1:
         return "the history is shorter than three days"
-    return days, f"history to {day_of(cut - days)}, outcome to {day_of(cut)} ({days} days)"
+    return days, f"history to {day_of(cut - days)}, outcome to {day_of(cut)} ({days} day{'' if days == 1 else 's'})"
 
 
 def fit_on_history(customer_ids: np.ndarray, day: np.ndarray, value: np.ndarray, cut: int, settings: LapseSection) -> LapseFit | str:

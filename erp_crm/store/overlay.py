@@ -71,7 +71,8 @@ class Overlay:
             if at_head:
                 now, head = overlay.schema_version(), migrate.head()
                 if now != head:
-                    raise UserError(f"the overlay schema is at {now or 'nothing'}, the code needs {head}: run `erp-crm db upgrade`")
+                    found = f"is at version {now}" if now else "has no erp-crm tables yet"
+                    raise UserError(f"the overlay {found} and this erp-crm needs version {head}: run `erp-crm db upgrade`")
         except BaseException:
             overlay.close()
             raise

@@ -23,7 +23,7 @@ def _url(text: str) -> sa.URL:
 
 
 def test_a_new_overlay_is_refused_until_it_is_upgraded(overlay_url: str) -> None:
-    with pytest.raises(UserError, match=r"the overlay schema is at nothing, the code needs .*: run `erp-crm db upgrade`"):
+    with pytest.raises(UserError, match=r"the overlay has no erp-crm tables yet and this erp-crm needs version .*: run `erp-crm db upgrade`"):
         Overlay.open(_url(overlay_url))
     with Overlay.open(_url(overlay_url), at_head=False) as overlay:
         assert overlay.upgrade() == migrate.head()
@@ -34,7 +34,7 @@ def test_a_new_overlay_is_refused_until_it_is_upgraded(overlay_url: str) -> None
 def test_an_older_schema_is_refused(overlay_url: str) -> None:
     with Overlay.open(_url(overlay_url), at_head=False) as overlay, overlay.begin() as conn:
         migrate.upgrade(conn, "0004")
-    with pytest.raises(UserError, match=r"the overlay schema is at 0004, the code needs"):
+    with pytest.raises(UserError, match=r"the overlay is at version 0004 and this erp-crm needs version"):
         Overlay.open(_url(overlay_url))
 
 

@@ -98,7 +98,8 @@ def format_report(report: MetricsReport) -> str:
     fit = report.models.get("rfm") or {}
     if fit.get("fitted_as_of"):
         when = "fitted now" if report.fitted else f"kept from the fit as of {fit['fitted_as_of']}"
-        lines.append(f"  models and RFM cut points: {when}, on {fit.get('customers', 0)} customers")
+        customers = int(fit.get("customers") or 0)
+        lines.append(f"  models and RFM cut points: {when}, on {customers:,} customers" if customers else "  models and RFM cut points: no customer to fit them on")
     for name in ("mbgnbd", "gamma_gamma", "lapse_model"):
         model = report.models.get(name)
         if model is None:

@@ -39,7 +39,27 @@ class Day(click.ParamType):
         return day
 
 
+class Count(click.IntRange):
+    """A whole number within bounds, whose mistakes are said in plain words (click says "not a valid integer range")."""
+
+    def __init__(self, low: int, high: int, unit: str) -> None:
+        super().__init__(low, high)
+        self.low, self.high, self.unit = low, high, unit
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number of {self.unit}; write e.g. {self.low}", param, ctx)
+        if not self.low <= number <= self.high:
+            self.fail(f"{number} {self.unit} is outside {self.low:,} to {self.high:,}", param, ctx)
+        return number
+
+
 DAY = Day()
 AS_OF = Day(not_after_today=True)  # the day figures are computed or segments evaluated for: today or before
-DAYS = click.IntRange(1, MAX_DAYS)  # a number of days, as the settings bound them
-LIMIT = click.IntRange(1, 100_000)  # how many rows a listing prints: a zero, negative or huge one is a typing mistake
+DAYS = Count(1, MAX_DAYS, "days")  # a number of days, as the settings bound them
+LIMIT = Count(1, 100_000, "rows")  # how many rows a listing prints: a zero, negative or huge one is a typing mistake

@@ -118,7 +118,8 @@ def _line_columns(db: sqlite3.Connection) -> list[str]:
 
 def test_incremental_metrics_after_a_sync_equal_a_full_run(synced: tuple[Path, Settings]) -> None:
     erp, settings = synced
-    run_metrics(settings, as_of=TODAY, full=True)
+    first = run_metrics(settings, as_of=TODAY, full=True)
+    assert first.models["lapse_model"]["fitted"], "the lapse model scores and flags in both runs compared below"
     before, _ = tables(settings, TODAY)
     touched = change_the_erp(erp)
     run_sync(settings)

@@ -198,11 +198,11 @@ def _reason_parts(
 
 def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray, frame: pd.DataFrame, scored: HistoryScore) -> None:
     """The score and, where it flagged the partner, the features that pushed it up most (`DRIVERS` of them), with their numbers."""
-    probability = scored.probability.to_numpy(np.float64)
-    contributions = scored.contributions.to_numpy(np.float64)
-    numbers = {name: frame[name].to_numpy(np.float64) if name in frame else np.full(len(frame), np.nan) for name in _DRIVER_NUMBERS}
-    order = np.argsort(-contributions[rows], axis=1, kind="stable")
-    for i, ranked in zip(rows.tolist(), order.tolist(), strict=True):
+    probability = scored.probability.to_numpy(np.float64).tolist()
+    pushes = scored.contributions.to_numpy(np.float64)[rows]
+    order = np.argsort(-pushes, axis=1, kind="stable")
+    numbers = _Numbers(*(frame[name].to_numpy(np.float64).tolist() if name in frame else [math.nan] * len(frame) for name in _DRIVER_NUMBERS))
+    for i, ranked, push in zip(rows.tolist(), order.tolist(), np.take_along_axis(pushes, order, axis=1).tolist(), strict=True):
         if not math.isfinite(probability[i]):
             continue
         row = parts[i]
@@ -210,29 +210,39 @@ def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray,
         if not by_score[i]:
             continue
         codes: list[str] = []
-        for j in ranked:
-            if contributions[i, j] < MIN_DRIVER or len(codes) == DRIVERS:
+        for j, size in zip(ranked, push, strict=True):
+            if size < MIN_DRIVER or len(codes) == DRIVERS:
                 break
-            part = _driver(FEATURES[j], {k: v[i] for k, v in numbers.items()})
+            part = numbers.driver(FEATURES[j], i)
             if part is not None and part[0] not in codes:
                 codes.append(part[0])
                 row.append(part[1])
 
 
-def _driver(feature: str, n: dict[str, float]) -> tuple[str, str] | None:
-    """The reason code for a feature that drove the score, and its JSON member; None where the silence says it already."""
-    silent, count, age, gap = n["recency_days"], n["purchase_days"], n["tenure_days"], n["longest_gap_days"]
-    if feature == "silence" or not math.isfinite(silent):
+@dataclass(frozen=True)
+class _Numbers:
+    """The figures a driver of the score is said with, one list per figure (`_DRIVER_NUMBERS`), by row."""
+
+    recency_days: list[float]
+    purchase_days: list[float]
+    tenure_days: list[float]
+    longest_gap_days: list[float]
+    avg_order_value: list[float]
+
+    def driver(self, feature: str, i: int) -> tuple[str, str] | None:
+        """Row i's reason code for a feature that drove its score, and its JSON member; None where the silence says it already."""
+        silent, count, age, gap = self.recency_days[i], self.purchase_days[i], self.tenure_days[i], self.longest_gap_days[i]
+        if feature == "silence" or not math.isfinite(silent):
+            return None
+        once = count == 1  # a one-time buyer has no gap and no span: its single purchase is what the figures say
+        if feature in ("purchases", "silence_per_purchase") or (once and feature in ("silence_over_longest_gap", "active_span")):
+            return PURCHASES, _PURCHASES % count
+        if feature == "silence_over_longest_gap":
+            return PAST_LONGEST_GAP, _PAST_LONGEST_GAP % (gap, silent / gap)
+        if feature == "age" and math.isfinite(age):
+            return CUSTOMER_SINCE, _CUSTOMER_SINCE % age
+        if feature == "active_span" and math.isfinite(age):
+            return ACTIVE_SPAN, _ACTIVE_SPAN % (age - silent)
+        if feature == "spend_mean" and math.isfinite(self.avg_order_value[i]):
+            return SPEND, _SPEND % self.avg_order_value[i]
         return None
-    once = count == 1  # a one-time buyer has no gap and no span: its single purchase is what the figures say
-    if feature in ("purchases", "silence_per_purchase") or (once and feature in ("silence_over_longest_gap", "active_span")):
-        return PURCHASES, _PURCHASES % count
-    if feature == "silence_over_longest_gap":
-        return PAST_LONGEST_GAP, _PAST_LONGEST_GAP % (gap, silent / gap)
-    if feature == "age" and math.isfinite(age):
-        return CUSTOMER_SINCE, _CUSTOMER_SINCE % age
-    if feature == "active_span" and math.isfinite(age):
-        return ACTIVE_SPAN, _ACTIVE_SPAN % (age - silent)
-    if feature == "spend_mean" and math.isfinite(n["avg_order_value"]):
-        return SPEND, _SPEND % n["avg_order_value"]
-    return None

@@ -8,11 +8,14 @@ twice: with a SQLite overlay and with a PostgreSQL one.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from erp_crm.entrypoints.cli import cli
 from erp_crm.model.tables.sync import sync_run
 from erp_crm.settings.root import Settings
 from erp_crm.sync.engine import RunReport
@@ -195,6 +198,11 @@ def test_many_quarantined_rows_are_retried_page_by_page(setup: tuple[MiniErp, Se
     erp.run(f"insert into fac values {values}")
     run_sync(settings, mode="full")
     assert len(quarantined(settings)) == 1200
+    listed = CliRunner().invoke(cli, ["--home", str(settings.home), "sync", "quarantine", "--limit", "3"])
+    assert listed.exit_code == 0 and listed.stdout.count("\n    since ") == 3
+    assert listed.stderr.strip() == "note: showing 3 of 1,200 quarantined rows: raise --limit, or list one --entity"
+    one = CliRunner().invoke(cli, ["--home", str(settings.home), "sync", "quarantine", "--entity", "invoice", "--limit", "1200", "--json"])
+    assert len(json.loads(one.stdout)) == 1200 and one.stderr == "", "all of them: nothing more to say"
     erp.run("insert into soc values (77, 'Megérkezett Kft.', '2024-06-01 10:00:00')")
     report = run_sync(settings)
     assert report.entities["invoice"].inserted == 1200 and report.entities["invoice"].quarantined == 0

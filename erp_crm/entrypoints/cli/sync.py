@@ -12,7 +12,7 @@ import click
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import LIMIT
 from erp_crm.model.canonical import ENTITIES
-from erp_crm.queries.quarantine import quarantined_rows
+from erp_crm.queries.quarantine import quarantined_count, quarantined_rows
 from erp_crm.queries.sync_runs import recent_runs
 from erp_crm.sync.engine import Mode, Progress, RunReport
 
@@ -66,9 +66,14 @@ def sync(ctx: click.Context, mode: Mode | None, entities: tuple[str, ...], as_js
 @pass_ctx
 def quarantine(obj: Context, entity: str | None, limit: int, as_json: bool) -> None:
     """List ERP rows the sync could not take, with the reason and the raw values."""
+    source = obj.settings.erp.source
     with obj.overlay.connect() as conn:
-        rows = quarantined_rows(conn, obj.settings.erp.source, entity=entity, limit=limit)
+        rows = quarantined_rows(conn, source, entity=entity, limit=limit)
+        total = quarantined_count(conn, source, entity=entity) if len(rows) == limit else len(rows)
     click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str) if as_json else format_quarantine(rows))
+    if total > len(rows):
+        more = "raise --limit" if entity else "raise --limit, or list one --entity"
+        click.echo(f"note: showing {len(rows):,} of {total:,} quarantined rows: {more}", err=True)
 
 
 @sync.command("runs")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,14 +167,43 @@ def auc_interval(scores: np.ndarray, positives: np.ndarray, seed: int = 0, resam
     Every score is resampled with the same draws of the same seed, so one score shown
     twice in a report has one interval, and two scores' intervals differ by the scores alone.
     """
-    rng = np.random.default_rng(seed)
     scores, positives = np.asarray(scores, dtype=np.float64), np.asarray(positives, dtype=bool)
-    n = scores.size
-    if n == 0 or np.isnan(auc(scores, positives)):
+    if scores.size == 0 or np.isnan(auc(scores, positives)):
         return float("nan"), float("nan")
-    draws = np.array([auc(scores[pick], positives[pick]) for pick in rng.integers(0, n, size=(resamples, n))])
+    return _bootstrap(lambda pick: auc(scores[pick], positives[pick]), scores.size, seed, resamples)
+
+
+def gain_interval(better: np.ndarray, worse: np.ndarray, positives: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP) -> tuple[float, tuple[float, float]]:
+    """How much higher `better` ranks than `worse` (AUC difference) on the customers both score, with a paired 95 % bootstrap interval.
+
+    Paired: both scores are judged on the same resampled customers in each draw, so the
+    customers that are hard for both do not widen the interval of the difference, as
+    two separate intervals would.
+    """
+    better, worse, positives = np.asarray(better, dtype=np.float64), np.asarray(worse, dtype=np.float64), np.asarray(positives, dtype=bool)
+    both = ~np.isnan(better) & ~np.isnan(worse)
+    better, worse, positives = better[both], worse[both], positives[both]
+    gain = auc(better, positives) - auc(worse, positives)
+    if np.isnan(gain):
+        return float("nan"), (float("nan"), float("nan"))
+    return gain, _bootstrap(lambda pick: auc(better[pick], positives[pick]) - auc(worse[pick], positives[pick]), better.size, seed, resamples)
+
+
+def _bootstrap(statistic: Callable[[np.ndarray], float], n: int, seed: int, resamples: int) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of `statistic` over `resamples` draws of n customers with replacement."""
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(pick) for pick in rng.integers(0, n, size=(resamples, n))])
     lo, hi = np.nanpercentile(draws, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Gain:
+    """How much higher the lapse score ranks than another score, on the same customers, with a paired 95 % interval."""
+
+    over: str  # the other score's name
+    gain: float  # AUC difference
+    interval: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -188,6 +218,7 @@ class EvaluationReport:
     flags: list[FlagResult] = field(default_factory=list)
     calibration: Calibration | str = ""  # the fitted weights, or why none were fitted
     notes: list[str] = field(default_factory=list)  # what limits the figures: read them before the table
+    gains: list[Gain] = field(default_factory=list)  # of the lapse score over recency, the hand-weighted score and the best purchase model
 
     def score(self, name: str) -> float:
         """The AUC of the named score."""
@@ -203,6 +234,7 @@ class EvaluationReport:
             "notes": self.notes,
             "scores": [vars(s) for s in self.scores],
             "flags": [vars(f) for f in self.flags],
+            "gains": [vars(g) for g in self.gains],
             "calibration": vars(self.calibration) if isinstance(self.calibration, Calibration) else {"reason": self.calibration},
         }
         return {key: _no_nan(value) for key, value in data.items()}
@@ -324,6 +356,9 @@ def evaluate(
         LAPSE_SCORE: (np.full(len(summary), np.nan) if scored is None else scored.probability.to_numpy(), score_note),
     }
     scores = [_score_result(name, score, lapsed, note) for name, (score, note) in continuous.items()]
+    models = [s for s in scores if s.name.startswith("1 - P(alive)") and not np.isnan(s.auc)]
+    compared = ["days since last purchase", HAND_WEIGHTED, *([max(models, key=lambda s: s.auc).name] if models else [])]
+    gains = [] if scored is None else [Gain(name, *gain_interval(continuous[LAPSE_SCORE][0], continuous[name][0], lapsed)) for name in compared]
     silence = recency.to_numpy(dtype=np.float64)
     results = [
         _flag_result(name, threshold, flags[f"lapsed_{name}"].to_numpy(), lapsed, silence)
@@ -346,6 +381,7 @@ def evaluate(
         flags=results,
         calibration=calibration,
         notes=_one_outcome(lapsed, horizon_days) + _few(len(summary)),
+        gains=gains,
     )
 
 

@@ -34,6 +34,8 @@ def test_the_lapse_score_ranks_above_recency_and_the_hand_weighted_score(name: s
     assert report.customers == customers and not report.notes
     score = report.score(LAPSE_SCORE)
     assert score > max(report.score("days since last purchase"), report.score(HAND_WEIGHTED)), score
+    over_recency = next(g for g in report.gains if g.over == "days since last purchase")
+    assert over_recency.interval[0] > 0, "above recency beyond chance (paired bootstrap)"
     flag = next(f for f in report.flags if f.name == "any")
     assert flag.threshold == "score" and flag.lift > 1
     assert flag.precision > flag.day_rule_precision and flag.recall > flag.day_rule_recall, flag

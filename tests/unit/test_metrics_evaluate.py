@@ -61,6 +61,11 @@ def test_cdnow_lapse_score_beats_every_anchor(cdnow: EvaluationReport) -> None:
     score = report.score(LAPSE_SCORE)
     assert score >= 0.770, score
     assert score > max(report.score(HAND_WEIGHTED), report.score("1 - P(alive) Pareto/NBD"), report.score("days since last purchase"))
+    # ...and not by chance: the paired interval of each gain lies above 0
+    gains = {g.over: g for g in report.gains}
+    assert set(gains) == {"days since last purchase", HAND_WEIGHTED, "1 - P(alive) Pareto/NBD"}, "the best purchase model"
+    assert all(g.interval[0] > 0 for g in gains.values()), gains
+    assert gains["days since last purchase"].gain == pytest.approx(score - report.score("days since last purchase"))
     # The known trap: plain BG/NBD ranks worse than chance, MBG/NBD does not.
     assert report.score("1 - P(alive) BG/NBD") < 0.5 < report.score("1 - P(alive) MBG/NBD")
     json.dumps(report.as_dict())
@@ -157,3 +162,18 @@ def test_one_outcome_for_everyone_gives_no_precision_and_no_lift() -> None:
 
     result = _flag_result("x", "", np.array([True, False]), np.array([True, True]), np.array([3.0, 1.0]))
     assert np.isnan(result.precision) and np.isnan(result.recall) and np.isnan(result.lift) and result.share_flagged == 0.5
+
+
+def test_the_gain_of_one_score_over_another_is_paired() -> None:
+    from erp_crm.metrics.evaluate import gain_interval
+
+    rng = np.random.default_rng(5)
+    lapsed = rng.random(2_000) < 0.5
+    good = lapsed + rng.normal(0, 1, 2_000)
+    assert gain_interval(good, good, lapsed) == (0.0, (0.0, 0.0)), "a score against itself: no gain, in every draw"
+    worse = good + rng.normal(0, 1, 2_000)
+    gain, (low, high) = gain_interval(good, worse, lapsed)
+    assert gain == pytest.approx(auc(good, lapsed) - auc(worse, lapsed)) and 0 < low < gain < high
+    half = worse.copy()
+    half[::2] = np.nan  # compared on the customers both score
+    assert gain_interval(good, half, lapsed)[0] == pytest.approx(auc(good[1::2], lapsed[1::2]) - auc(worse[1::2], lapsed[1::2]))

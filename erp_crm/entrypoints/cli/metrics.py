@@ -134,6 +134,9 @@ def format_evaluation(report: EvaluationReport) -> str:
         f"{'score (higher = lapsed)':<44} {'AUC':>6} {'95 % interval':>14} {'customers':>10}",
     ]
     lines += [f"{s.name:<44} {_figure(s.auc):>6} {_interval(s.interval):>14} {s.customers:>10,}{'  ' + s.note if s.note else ''}" for s in report.scores]
+    if report.gains:
+        lines += ["", "the lapse score's gain in AUC over (paired: the same customers resampled for both)"]
+        lines += [f"  {g.over:<42} {g.gain:+.3f}  ({g.interval[0]:+.3f} to {g.interval[1]:+.3f})" for g in report.gains]
     lines += [
         "",
         f"{'definition':<10} {'threshold':<34} {'precision':>9} {'recall':>7} {'flagged':>8} {'lift':>5}   day rule flagging as many (precision / recall)",

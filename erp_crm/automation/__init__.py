@@ -1,0 +1,1 @@
+"""Acting on what the metrics and segments found: chains, the outbox and the channels messages go out on."""

@@ -1,0 +1,101 @@
+"""The message sandbox: fields by name and listed filters work; the known escapes, calls and unbounded output are refused in words."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erp_crm.automation.sandbox import MAX_OUTPUT, TemplateProblem, compile_text, render_text
+
+NBSP = "\u00a0"
+CONTEXT = {"partner": {"name": "Alfa <b>Kft</b> & Tsa", "revenue": 1234567.5, "values": "v"}, "products": ["a", "b"]}
+
+
+def render(source: str, *, html: bool = False) -> str:
+    return render_text(compile_text(source, html=html), CONTEXT)
+
+
+def test_fields_filters_and_formats() -> None:
+    assert render("{{ partner.name }}") == "Alfa <b>Kft</b> & Tsa", "plain text is not escaped"
+    assert render("<p>{{ partner.name }}</p>", html=True) == "<p>Alfa &lt;b&gt;Kft&lt;/b&gt; &amp; Tsa</p>"
+    assert render("{{ partner.revenue|huf }}") == f"1{NBSP}234{NBSP}568{NBSP}Ft"
+    assert render("{{ partner.revenue|number('en', 1) }}") == "1,234,567.5"
+    assert render("{{ partner.name|upper|truncate(8, True, '…', 0) }}") == "ALFA <B…"
+    assert render("{% for p in products %}{{ loop.index }}{{ p }} {% endfor %}") == "1a 2b "
+    assert render("{% if partner.revenue > 1000 %}big{% else %}small{% endif %}") == "big"
+    assert render("{{ partner['values'] }}") == "v", "a field named like a dict method is read with brackets"
+
+
+# Known Jinja2 sandbox escapes and their families, and what a careless template could do.
+PAYLOADS = {
+    "{{ ''.__class__ }}": "reading '__class__'",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}": "reading '__class__'",
+    "{{ self._TemplateReference__context }}": "reading '_TemplateReference__context'",
+    "{{ self.__init__.__globals__ }}": "reading '__init__'",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}": "reading '__init__'",
+    "{{ joiner.__init__.__globals__ }}": "reading '__init__'",
+    "{{ lipsum.__globals__['os'] }}": "unknown field 'lipsum'",
+    "{{ namespace.__init__.__globals__ }}": "reading '__init__'",
+    "{{ partner|attr('__class__') }}": "No filter named 'attr'",
+    "{{ partner|attr('__class__')|attr('__base__') }}": "No filter named 'attr'",
+    "{{ '{0.__class__}'.format(partner) }}": "calling a function or method",
+    "{{ '{0.__class__}'.format_map(partner) }}": "calling a function or method",
+    "{{ '%s'|format(partner) }}": "No filter named 'format'",
+    "{{ partner.items() }}": "calling a function or method",
+    "{{ partner.values }}": "reading 'values'",
+    "{% for p in products %}{{ loop.cycle.__globals__ }}{% endfor %}": "reading 'cycle'",
+    "{% for p in products %}{{ loop._iterator }}{% endfor %}": "reading '_iterator'",
+    "{{ partner['__class__'] }}": "reading '__class__'",
+    "{{ request.application.__globals__ }}": "unknown field 'request'",
+    "{{ config.items() }}": "unknown field 'config'",
+    "{% for i in range(1000) %}{% endfor %}": "calling a function or method",
+    "{{ 10**9 }}": "a power above 1,000,000",
+    "{{ dict(a=1) }}": "calling a function or method",
+    "{{ products|map('upper')|join }}": "No filter named 'map'",
+    "{{ products|selectattr('x') }}": "No filter named 'selectattr'",
+    "{{ partner|tojson }}": "No filter named 'tojson'",
+    "{{ partner|pprint }}": "No filter named 'pprint'",
+    "{{ 'x' * 100000 }}": "a repeated text or list longer than 10,000",
+    "{{ products * 10000 }}": "a repeated text or list longer than 10,000",
+    "{{ 9 ** 9 ** 9 }}": "a power above 1,000,000",
+    "{% include 'other.yaml' %}": "templates cannot include, import or extend",
+    "{% extends 'base' %}": "templates cannot include, import or extend",
+    "{% import 'macros' as m %}": "templates cannot include, import or extend",
+    "{{ partner.nmae }}": "unknown field 'nmae'",
+    "{{ 1 / 0 }}": "cannot be rendered: division by zero",
+}
+
+
+@pytest.mark.parametrize("source", list(PAYLOADS))
+def test_known_escapes_and_mistakes_are_refused_in_words(source: str) -> None:
+    with pytest.raises(TemplateProblem) as raised:
+        render(source)
+    assert PAYLOADS[source] in raised.value.message, raised.value.message
+    assert raised.value.line == 1
+    assert "Traceback" not in raised.value.message and "0x" not in raised.value.message, "no Python object shown"
+
+
+def test_the_line_of_a_mistake_is_the_template_s() -> None:
+    with pytest.raises(TemplateProblem) as raised:
+        render("Kedves {{ partner.name }}!\n\nKöszönjük.\n{{ partner.nmae }}")
+    assert (raised.value.line, raised.value.message) == (4, "unknown field 'nmae'")
+    with pytest.raises(TemplateProblem) as raised:
+        compile_text("one\ntwo {{ partner.name \nthree")
+    assert raised.value.line == 3, "where the parser met the unexpected word"
+
+
+def test_output_is_bounded() -> None:
+    loop = "{% for a in products %}" * 4 + "{{ partner.name * 400 }}" + "{% endfor %}" * 4
+    source = "{% for x in partner.name %}" * 3 + "{{ '" + "x" * 9_000 + "' }}" + "{% endfor %}" * 3
+    with pytest.raises(TemplateProblem, match=f"more than the {MAX_OUTPUT:,} a message may have"):
+        render(source)
+    assert len(render(loop)) == 16 * 400 * len(CONTEXT["partner"]["name"])
+
+
+@given(st.text(max_size=200))
+def test_any_text_compiles_and_renders_or_says_why(source: str) -> None:
+    try:
+        render(source)
+    except TemplateProblem as problem:
+        assert problem.message

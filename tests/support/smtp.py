@@ -1,0 +1,65 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps every message it accepts, for tests that send mail."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One accepted message: the envelope and the bytes as they arrived, parsed."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class _Keeper:
+    received: list[Received] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)  # recipients answered 550, as a server does for an unknown mailbox
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls its hooks by these names
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+        return "250 OK"
+
+
+class LoopbackSmtp:
+    """`with LoopbackSmtp() as smtp:` a server on 127.0.0.1:`smtp.port`; `smtp.received` lists what it took."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.keeper = _Keeper(refuse=set(refuse or ()))
+        with socket.socket() as probe:  # a free port now; the server binds it at once
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.controller = Controller(self.keeper, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.keeper.received
+
+    def __enter__(self) -> LoopbackSmtp:
+        self.controller.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.controller.stop()

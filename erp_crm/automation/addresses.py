@@ -5,7 +5,7 @@ ERP contact fields hold whatever was typed: "06-30/123 4567", "+36 (30) 1234567"
 written two ways would count as two contacts, and one sent to a landline or a mistyped
 address fails at the gateway after it was counted as sent. So every address is written
 one way before it is used (E.164 for phones, Hungary as the default region; the
-normalised form of e-mail addresses, the domain in lower case and IDNA-checked), and one
+ASCII form of e-mail addresses, an international domain IDNA-encoded), and one
 that cannot be used gets a reason in words, which suppresses the message that would have
 gone to it. Parsing is the phonenumbers and email-validator libraries' job, not ours.
 """
@@ -36,7 +36,7 @@ class Address:
         return self.value is not None
 
 
-def email_address(text: str | None) -> Address:
+def email_address(text: object) -> Address:
     """The e-mail address in its normalised form, or why it is not one (checked offline: no DNS lookups)."""
     cleaned = _cleaned(text, "e-mail address", MAX_LENGTH)
     if isinstance(cleaned, Address):
@@ -45,10 +45,12 @@ def email_address(text: str | None) -> Address:
         found = email_validator.validate_email(cleaned, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
         return Address(None, f"not an e-mail address ({cleaned!r}): {error}")
-    return Address(found.normalized)
+    if found.ascii_email is None:  # letters beyond ASCII before the @ need SMTPUTF8, which few servers offer
+        return Address(None, f"{cleaned!r} has letters beyond ASCII before the @, which most mail servers cannot take")
+    return Address(found.ascii_email)
 
 
-def phone_number(text: str | None, region: str = DEFAULT_REGION) -> Address:
+def phone_number(text: object, region: str = DEFAULT_REGION) -> Address:
     """The number in E.164 (+36301234567), or why it is not a valid one; numbers without a country code are read as `region`'s."""
     cleaned = _cleaned(text, "phone number", MAX_PHONE_LENGTH)
     if isinstance(cleaned, Address):
@@ -62,7 +64,7 @@ def phone_number(text: str | None, region: str = DEFAULT_REGION) -> Address:
     return Address(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def sms_number(text: str | None, region: str = DEFAULT_REGION) -> Address:
+def sms_number(text: object, region: str = DEFAULT_REGION) -> Address:
     """`phone_number`, refused when its kind cannot take a text message (a landline, a toll-free or premium line)."""
     found = phone_number(text, region)
     if found.value is None:
@@ -84,9 +86,11 @@ _KINDS = {
 }
 
 
-def _cleaned(text: str | None, what: str, longest: int) -> str | Address:
+def _cleaned(text: object, what: str, longest: int) -> str | Address:
     """The text without surrounding blanks (ERP fields often end in spaces or a no-break space), or the refusal of an empty or overlong one."""
-    cleaned = (text or "").strip()  # str.strip takes the no-break space too
+    if isinstance(text, int) and not isinstance(text, bool):  # a numeric ERP column: a phone number stored as a number
+        text = str(text)
+    cleaned = text.strip() if isinstance(text, str) else ""  # str.strip takes the no-break space too
     if not cleaned:
         return Address(None, f"no {what}")
     if len(cleaned) > longest:

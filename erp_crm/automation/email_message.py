@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -26,6 +27,26 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from erp_crm.errors import UserError
+
+# An address as it may go into a header unquoted and unencoded: dot-atom text, an ASCII
+# (IDNA-encoded) domain. International local parts need SMTPUTF8, which is not offered.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_LINK = re.compile(r"https?://[^\s<>\"',\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(what: str, value: str) -> None:
+    """Refuse a header value with a control character (a line break would start a new header) or a character UTF-8 cannot carry."""
+    if _CONTROL.search(value):
+        raise UserError(f"e-mail {what} {value[:80]!r}: holds a line break or control character")
+    _encodable(what, value)
+
+
+def _encodable(what: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"e-mail {what}: holds a character that is not text (a broken surrogate)") from None
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,10 @@ def build_email(
     now: dt.datetime | None = None,
 ) -> EmailMessage:
     """The message, ready for `smtplib.SMTP.send_message`; a UserError naming the header a value cannot go into."""
+    for what, line in (("subject", subject), ("sender name", sender.name), ("recipient name", to.name), ("key", key)):
+        _one_line(what, line)
+    for what, body in (("text", text), ("html", html or "")):
+        _encodable(what, body)
     message = EmailMessage(policy=policy.SMTP)
     headers: list[tuple[str, str | Address]] = [
         ("From", _address(sender)),
@@ -66,6 +91,10 @@ def build_email(
     ]
     if reply_to is not None:
         headers.append(("Reply-To", _address(reply_to)))
+    if unsubscribe_url is not None and not _LINK.fullmatch(unsubscribe_url):
+        raise UserError(f"unsubscribe link {unsubscribe_url[:80]!r}: an http(s) URL without spaces, quotes, commas or angle brackets is needed")
+    if unsubscribe_mailto is not None:
+        _address(Party(unsubscribe_mailto))
     links = [f"<{link}>" for link in (unsubscribe_url, f"mailto:{unsubscribe_mailto}" if unsubscribe_mailto else None) if link]
     if links:
         headers.append(("List-Unsubscribe", ", ".join(links)))
@@ -84,10 +113,13 @@ def build_email(
 
 
 def _address(party: Party) -> Address:
-    """The header form of a party; a UserError when the address is not one (it should have been checked before)."""
+    """The header form of a party; a UserError when the address is not a plain ASCII one (`addresses.email_address` gives those)."""
     local, at, domain = party.address.rpartition("@")
     if not at or not local or not domain:
-        raise UserError(f"e-mail address {party.address!r} has no local part and domain")
+        raise UserError(f"e-mail address {party.address[:80]!r} has no local part and domain")
+    if not _PLAIN_ADDRESS.fullmatch(party.address):
+        raise UserError(f"e-mail address {party.address[:80]!r} cannot be sent: only letters, digits and .!#$%&'*+/=?^_`{{|}}~- before a plain domain")
+    _one_line("name", party.name)
     try:
         return Address(display_name=party.name, username=local, domain=domain)
     except (ValueError, TypeError) as error:

@@ -90,17 +90,17 @@ def load_message(path: Path) -> MessageTemplate:
     data = doc.data
     if not isinstance(data, dict) or not data:
         raise ConfigError(f"{path}: a message template holds `email:` (subject, text, optional html) and/or `sms:`")
-    unknown = sorted(set(data) - {"email", "sms"})
+    unknown = sorted(set(data) - {"email", "sms"}, key=str)
     if unknown:
-        raise ConfigError(f"{doc.where((unknown[0],))}: unknown key {unknown[0]!r}; a message template holds email and sms")
-    email = data.get("email")
-    if email is not None:
-        if not isinstance(email, dict):
+        raise ConfigError(f"{doc.where((unknown[0],))}: unknown key {str(unknown[0])!r}; a message template holds email and sms")
+    email = data.get("email", False)
+    if email is not False:
+        if not isinstance(email, dict) or not email:
             raise ConfigError(f"{doc.where(('email',))}: email holds subject, text and (optionally) html")
-        stray = sorted(set(email) - {"subject", "text", "html"})
+        stray = sorted(set(email) - {"subject", "text", "html"}, key=str)
         missing = [k for k in REQUIRED_EMAIL if k not in email]
         if stray or missing:
-            what = f"unknown key {stray[0]!r}" if stray else f"missing {missing[0]!r}"
+            what = f"unknown key {str(stray[0])!r}" if stray else f"missing {missing[0]!r}"
             raise ConfigError(f"{doc.where(('email', stray[0]) if stray else ('email',))}: email: {what}; it holds subject, text and (optionally) html")
     parts: dict[tuple[str, ...], jinja2.Template] = {}
     for key, html in PARTS.items():

@@ -26,7 +26,9 @@ from __future__ import annotations
 import math
 import operator
 import re
+import sys
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any
 
 import jinja2
@@ -34,6 +36,7 @@ from jinja2 import nodes
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
+from erp_crm.i18n import LOCALES
 from erp_crm.i18n import formatting as fmt
 
 MAX_OUTPUT = 200_000  # characters a rendered text may have: far beyond any message
@@ -49,34 +52,100 @@ class TemplateProblem(Exception):
         self.message, self.line = message, line
 
 
+MAX_STEPS = 200_000  # template lines run per rendering: a message needs hundreds; nested loops over long texts need billions
+MAX_INT_BITS = 128  # whole numbers a product or sum may reach: far beyond any amount, far below a number that fills the memory
+MAX_DECIMALS = 6
+
+
+def _refuse(message: str) -> jinja2.exceptions.SecurityError:
+    return jinja2.exceptions.SecurityError(message)
+
+
+def _amount(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number) or abs(number) >= 1e15:
+        raise _refuse(f"{value!r} is not an amount the number formats show")
+    return number
+
+
+def _locale(locale: Any) -> str:
+    if locale not in LOCALES:
+        raise _refuse(f"the language {locale!r} is not one of {', '.join(LOCALES)}")
+    return str(locale)
+
+
 def _number(value: Any, locale: str = "hu", decimals: int = 0) -> str:
-    return fmt.number(float(value), locale, int(decimals))
+    if not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS:
+        raise _refuse(f"number: decimals from 0 to {MAX_DECIMALS}, not {decimals!r}")
+    return fmt.number(_amount(value), _locale(locale), decimals)
 
 
 def _huf(value: Any, locale: str = "hu") -> str:
-    return fmt.huf(float(value), locale)
+    return fmt.huf(_amount(value), _locale(locale))
 
 
-# The filters a message may use: Jinja2's harmless ones, and the project's number formats.
+def _bounded(name: str, filter_: Callable[..., Any], size: Callable[..., int]) -> Callable[..., Any]:
+    """`filter_`, refused when `size` (of its arguments) says its result would pass MAX_OUTPUT, before it is built."""
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if size(*args, **kwargs) > MAX_OUTPUT:
+            raise _refuse(f"{name} would make a text longer than {MAX_OUTPUT:,} characters")
+        return filter_(*args, **kwargs)
+
+    return checked
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, Mapping | list | tuple | set | LoopContext):
+        raise _refuse("a whole record or list cannot be printed; name a field")
+    return str(value)
+
+
+def _finalize(value: Any) -> Any:
+    """What a `{{ }}` prints: an empty field prints nothing, a record or a list is refused (it would print Python's view of it)."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping | list | tuple | set | LoopContext | complex):
+        raise _refuse("a whole record or list cannot be printed; name a field")
+    return value
+
+
+# The filters a message may use: Jinja2's harmless ones (those that can grow a text, bounded), and the project's number formats.
 _BUILTIN_FILTERS = (
     "capitalize", "center", "default", "d", "e", "escape", "first", "float", "int", "join", "last", "length",
     "lower", "replace", "round", "string", "striptags", "title", "trim", "truncate", "upper", "wordcount", "wordwrap",
 )  # fmt: skip
-_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf}
-
-
+_GROWING: dict[str, Callable[..., int]] = {
+    "center": lambda value, width=80: max(len(str(value)), int(width)),
+    "join": lambda value, d="", attribute=None: sum(len(str(v)) + len(str(d)) for v in value) if isinstance(value, list | tuple | str) else 0,
+    "replace": lambda value, old, new, count=None: (
+        len(str(value)) + str(value).count(str(old)) * len(str(new)) if str(old) else len(str(value)) * (len(str(new)) + 1)
+    ),
+    "wordwrap": lambda value, width=79, *args, **kwargs: len(str(value)) * 2,
+}
+_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "string": _string}
+_TESTS = ("defined", "undefined", "none", "number", "integer", "float", "string", "boolean", "true", "false", "even", "odd", "divisibleby",
+          "eq", "ne", "lt", "le", "gt", "ge", "==", "!=", "<", "<=", ">", ">=", "in", "lower", "upper")  # fmt: skip
+_REFUSED_NODES: tuple[tuple[type[nodes.Node] | tuple[type[nodes.Node], ...], str], ...] = (
+    ((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends), "templates cannot include, import or extend other templates here"),
+    ((nodes.Assign, nodes.AssignBlock), "{% set %} is not available in a message: write the value where it is used"),
+    ((nodes.Macro, nodes.CallBlock), "macros are not available in a message"),
+    ((nodes.EvalContextModifier,), "{% autoescape %} cannot be changed in a message"),
+)
 _LOOP_FIELDS = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0", "previtem", "nextitem"})
 
 
 class _MessageSandbox(SandboxedEnvironment):
     """The sandbox with the restrictions of the module docstring."""
 
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["+", "*", "**", "%"])
 
     def __init__(self, *, html: bool) -> None:
-        super().__init__(autoescape=html, undefined=jinja2.StrictUndefined, loader=None, auto_reload=False)
+        super().__init__(autoescape=html, undefined=jinja2.StrictUndefined, loader=None, auto_reload=False, finalize=_finalize)
         self.globals.clear()
-        self.filters = {name: self.filters[name] for name in _BUILTIN_FILTERS} | dict(_OWN_FILTERS)
+        builtin = {name: _bounded(name, self.filters[name], _GROWING[name]) if name in _GROWING else self.filters[name] for name in _BUILTIN_FILTERS}
+        self.filters = builtin | dict(_OWN_FILTERS)
+        self.tests = {name: self.tests[name] for name in _TESTS}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # fields are read from the given mappings by key; of Python objects only a loop's counters are reachable
@@ -86,13 +155,35 @@ class _MessageSandbox(SandboxedEnvironment):
         return False
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        return _checked_power(left, right) if operator_name == "**" else _checked_product(left, right)
+        if operator_name == "**":
+            return _checked_power(left, right)
+        if operator_name == "%":
+            if isinstance(left, str):
+                raise _refuse("text formatting with % is not available in a message; use the filters")
+            return operator.mod(left, right)
+        if operator_name == "+":
+            _check_size(left, right, len(left) + len(right) if _sized(left) and _sized(right) else 0)
+            return operator.add(left, right)
+        return _checked_product(left, right)
+
+
+def _sized(value: Any) -> bool:
+    return isinstance(value, str | list | tuple)
+
+
+def _check_size(left: Any, right: Any, length: int) -> None:
+    """Refuse a text or list beyond MAX_OUTPUT, or a whole number beyond MAX_INT_BITS, before it is built."""
+    if length > MAX_OUTPUT:
+        raise _refuse(f"a text or list longer than {MAX_OUTPUT:,}")
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        raise _refuse(f"a whole number beyond {MAX_INT_BITS} bits")
 
 
 def _checked_product(left: Any, right: Any) -> Any:
     for sequence, count in ((left, right), (right, left)):
-        if isinstance(sequence, str | list | tuple) and isinstance(count, int) and len(sequence) * max(count, 0) > MAX_SEQUENCE:
-            raise jinja2.exceptions.SecurityError(f"a repeated text or list longer than {MAX_SEQUENCE:,}")
+        if _sized(sequence) and isinstance(count, int) and len(sequence) * max(count, 0) > MAX_SEQUENCE:
+            raise _refuse(f"a repeated text or list longer than {MAX_SEQUENCE:,}")
+    _check_size(left, right, 0)
     return operator.mul(left, right)
 
 
@@ -100,8 +191,11 @@ def _checked_power(left: Any, right: Any) -> Any:
     if isinstance(left, int | float) and isinstance(right, int | float):
         magnitude = abs(float(right)) * math.log10(max(abs(float(left)), 1.0))
         if magnitude > math.log10(MAX_POWER):
-            raise jinja2.exceptions.SecurityError(f"a power above {MAX_POWER:,}")
-    return operator.pow(left, right)
+            raise _refuse(f"a power above {MAX_POWER:,}")
+    result = operator.pow(left, right)
+    if isinstance(result, complex):
+        raise _refuse("a power without a real value")
+    return result
 
 
 _TEXT, _HTML = _MessageSandbox(html=False), _MessageSandbox(html=True)
@@ -112,27 +206,70 @@ def compile_text(source: str, *, html: bool = False) -> jinja2.Template:
     environment = _HTML if html else _TEXT
     try:
         tree = environment.parse(source)
-        for node in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
-            raise TemplateProblem("templates cannot include, import or extend other templates here", node.lineno)
+        for kinds, why in _REFUSED_NODES:
+            for node in tree.find_all(kinds):
+                raise TemplateProblem(why, node.lineno)
         return environment.from_string(tree)  # compiling finds unknown filters and tests
     except jinja2.TemplateSyntaxError as error:  # TemplateAssertionError (an unknown filter) among them
         raise TemplateProblem(_syntax(error), error.lineno) from None
+    except (RecursionError, SyntaxError, MemoryError):  # Python's own limits on nesting, met while parsing or compiling
+        raise TemplateProblem("nested too deeply to be a message template") from None
+    except ValueError as error:  # a number literal of thousands of digits
+        raise TemplateProblem(f"cannot be compiled: {error}") from None
 
 
 def render_text(template: jinja2.Template, context: Mapping[str, Any]) -> str:
-    """`template` rendered with `context` (mappings of fields by name); a `TemplateProblem` naming the line and the field when it cannot be."""
+    """`template` rendered with `context` (mappings of fields by name); a `TemplateProblem` naming the line and the field when it cannot be.
+
+    The rendering is bounded while it runs, not only once it is done: at most MAX_STEPS
+    lines of the template are run and MAX_OUTPUT characters produced.
+    """
+    chunks: list[str] = []
+    length = 0
     try:
-        text = template.render(dict(context))
+        with _StepLimit(template):
+            for chunk in template.generate(dict(context)):
+                length += len(chunk)
+                if length > MAX_OUTPUT:
+                    raise TemplateProblem(f"renders to more than the {MAX_OUTPUT:,} characters a message may have")
+                chunks.append(chunk)
     except jinja2.exceptions.SecurityError as error:
         raise TemplateProblem(_refused(str(error)), _line(error)) from None
     except jinja2.UndefinedError as error:  # the sandbox's refusals of attributes arrive as undefined values
         message = str(error)
         raise TemplateProblem(_refused(message) if "is unsafe" in message else _undefined(message), _line(error)) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as error:
-        raise TemplateProblem(f"cannot be rendered: {error}", _line(error)) from None
-    if len(text) > MAX_OUTPUT:
-        raise TemplateProblem(f"renders to {len(text):,} characters, more than the {MAX_OUTPUT:,} a message may have")
-    return str(text)
+    except RecursionError:
+        raise TemplateProblem("nested too deeply to be rendered") from None
+    except (jinja2.TemplateError, AssertionError, TypeError, ValueError, ArithmeticError, LookupError) as error:
+        # a filter given arguments it cannot use (truncate shorter than its ellipsis, round with an unknown method)
+        raise TemplateProblem(f"cannot be rendered: {error or type(error).__name__}", _line(error)) from None
+    return "".join(chunks)
+
+
+class _StepLimit:
+    """Counts the template's own lines as they run (a tracer on template frames only) and stops the rendering past MAX_STEPS."""
+
+    def __init__(self, template: jinja2.Template) -> None:
+        self.template = template
+
+    def __enter__(self) -> None:
+        self.left = MAX_STEPS
+        self.previous = sys.gettrace()
+        sys.settrace(self._call)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self.previous)
+
+    def _call(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
+        return self._line if frame.f_code.co_filename == "<template>" else None
+
+    def _line(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
+        if event == "line":
+            self.left -= 1
+            if self.left < 0:
+                line = self.template.get_corresponding_lineno(frame.f_lineno)
+                raise TemplateProblem(f"runs more than {MAX_STEPS:,} steps: a message needs far fewer (loops inside loops over long texts?)", line)
+        return self._line
 
 
 def _syntax(error: jinja2.TemplateSyntaxError) -> str:

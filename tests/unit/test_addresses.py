@@ -43,8 +43,15 @@ def test_what_is_not_a_phone_number_is_refused_with_a_reason(typed: str | None, 
 
 def test_email_addresses_are_normalised_offline() -> None:
     assert email_address(" kovacs.peter@PELDA.hu ") == Address("kovacs.peter@pelda.hu"), "the domain in lower case"
-    assert email_address("Kovács.Péter@Példa.HU").value == "Kovács.Péter@példa.hu", "an international address keeps its letters"
+    assert email_address("info@Példa.HU") == Address("info@xn--plda-bpa.hu"), "an international domain in its ASCII form, as SMTP carries it"
+    assert email_address("Kovács.Péter@példa.hu").reason == "'Kovács.Péter@példa.hu' has letters beyond ASCII before the @, which most mail servers cannot take"
     assert email_address("info@xn--pnzgy-sqa6b.hu").usable
+
+
+def test_numbers_from_numeric_columns_and_other_types() -> None:
+    assert phone_number(36301234567) == Address("+36301234567") and sms_number(36301234567).usable
+    assert email_address(123).reason is not None and phone_number(None).reason == "no phone number"
+    assert phone_number(3.5).reason == "no phone number" and email_address(["a@b.hu"]).reason == "no e-mail address"
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,9 @@ def test_a_subject_is_one_line_whatever_the_fields_hold(tmp_path: Path) -> None:
         ("email: hello\n", r"winback.yaml:1: email holds subject, text and \(optionally\) html"),
         ("email:\n  subject: x\n", r"winback.yaml:1: email: missing 'text'"),
         ("email:\n  subject: x\n  text: y\n  body: z\n", r"winback.yaml:4: email: unknown key 'body'"),
+        ("1: a\nfoo: b\n", r"winback.yaml:1: unknown key '1'"),
+        ("email:\n  1: x\n  foo: y\n", r"winback.yaml:2: email: unknown key '1'"),
+        ("email:\n", r"winback.yaml:1: email holds subject, text and \(optionally\) html"),
         ("sms: [a, b]\n", r"winback.yaml:1: sms must be text \(quote it if it looks like a number or a list\)"),
         (
             "email:\n  subject: x\n  text: |\n    one\n    {{ partner.name|attr('x') }}\n",

@@ -39,6 +39,13 @@ def test_a_rotated_secret_may_sign_beside_the_old_one() -> None:
         ({"now": STAMP - 400}, "webhook-timestamp is 400 seconds away from now"),
         ({"webhook-timestamp": "1e9"}, "webhook-timestamp is not a number of seconds: '1e9'"),
         ({"webhook-signature": ""}, "missing webhook-id, webhook-timestamp or webhook-signature"),
+        ({"webhook-timestamp": "²"}, "not a number of seconds"),
+        ({"webhook-timestamp": "9" * 5000}, "not a number of seconds"),
+        ({"webhook-timestamp": "０" + str(STAMP)}, "not a number of seconds"),
+        ({"webhook-timestamp": "0" + str(STAMP)}, "not a number of seconds"),
+        ({"webhook-signature": "v1,é"}, "no signature matches the body"),
+        ({"webhook-signature": "v1,\udc80"}, "no signature matches the body"),
+        ({"webhook-id": "\ud800"}, "no signature matches the body"),
     ],
 )
 def test_altered_forged_or_replayed_webhooks_are_refused(change: dict[str, object], reason: str) -> None:

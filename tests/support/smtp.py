@@ -31,23 +31,29 @@ class Received:
 class _Keeper:
     received: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550, as a server does for an unknown mailbox
+    answers: dict[str, str] = field(default_factory=dict)  # other answers to RCPT TO, by recipient ("451 4.7.1 slow down")
+    drop_after_data: bool = False  # take the content, then close the connection without an answer
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
             return "550 5.1.1 no such mailbox"
+        if address in self.answers:
+            return self.answers[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls its hooks by these names
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+        if self.drop_after_data:
+            server.transport.close()
         return "250 OK"
 
 
 class LoopbackSmtp:
     """`with LoopbackSmtp() as smtp:` a server on 127.0.0.1:`smtp.port`; `smtp.received` lists what it took."""
 
-    def __init__(self, refuse: set[str] | None = None) -> None:
-        self.keeper = _Keeper(refuse=set(refuse or ()))
+    def __init__(self, refuse: set[str] | None = None, answers: dict[str, str] | None = None, *, drop_after_data: bool = False) -> None:
+        self.keeper = _Keeper(refuse=set(refuse or ()), answers=dict(answers or {}), drop_after_data=drop_after_data)
         with socket.socket() as probe:  # a free port now; the server binds it at once
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])

@@ -8,10 +8,12 @@ one; 0.5 is a coin); boolean definitions get precision, recall and the share the
 their thresholds, so that an admin can choose a definition and a threshold with numbers.
 Customers who had not bought before the cutoff are left out: nothing can be said of them.
 
-The combined score's weights are also fitted to this history (`calibrate`): a logistic
-regression of "bought nothing" on the score's three terms, fitted on a random half of the
-customers and judged on the other half beside the weights in use, so that the admin
-sees whether the company's own customers call for other weights before taking them.
+The lapse score is fitted and thresholded exactly as a metrics run on the cutoff would
+(`lapse_fit`), on the period that ended at the cutoff, and its gain over recency, the
+hand-weighted score and the best purchase model is given with paired bootstrap
+intervals. The hand-weighted score's weights are fitted on the same earlier period
+(`calibrate`) and judged beside the weights in use, so that the admin sees whether the
+company's own customers call for other weights before taking them.
 """
 
 from __future__ import annotations

@@ -49,7 +49,11 @@ class SendResult:
 
 @dataclass(frozen=True)
 class SmtpServer:
-    """Where to send: host, port, `starttls`, `ssl` or `none`, credentials (from the environment), timeout in seconds."""
+    """Where to send: host, port, `starttls`, `ssl` or `none`, credentials (from the environment), timeout in seconds.
+
+    The server's certificate is checked against the system's authorities, or those of
+    `ca_file` (a company's own relay with an internal certificate authority).
+    """
 
     host: str
     port: int
@@ -57,6 +61,10 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
 
 
 class SmtpSession:
@@ -75,11 +83,11 @@ class SmtpSession:
         s = self.server
         try:
             if s.security == "ssl":
-                self.client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+                self.client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=s.tls())
             else:
                 self.client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
-                    self.client.starttls(context=ssl.create_default_context())
+                    self.client.starttls(context=s.tls())
             self.client.ehlo_or_helo_if_needed()
             if s.username:
                 self.client.login(s.username, s.password or "")

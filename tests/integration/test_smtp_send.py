@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import socket
 from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from erp_crm.automation.email_message import Party, build_email
 from erp_crm.automation.smtp_send import ConnectionFailed, Outcome, SmtpServer, SmtpSession
-from tests.support.smtp import LoopbackSmtp
+from tests.support.smtp import LoopbackSmtp, self_signed
 
 
 def message(to: str, key: str = "k1") -> EmailMessage:
@@ -50,3 +52,24 @@ def test_no_server_is_a_connection_failure_with_nothing_sent() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(ConnectionFailed, match=f"127.0.0.1:{port}: "), SmtpSession(server(port)):
         pass
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_the_company_s_own_certificate_authority(tmp_path: Path, security: Literal["starttls", "ssl"]) -> None:
+    ca = self_signed(tmp_path)
+    with LoopbackSmtp(tls=(security, tmp_path)) as smtp:
+        trusted = SmtpServer("127.0.0.1", smtp.port, security=security, timeout=5, ca_file=str(ca))
+        with SmtpSession(trusted) as session:
+            result = session.send(message("a@vevo.hu"), "hirlevel@pelda.hu", "a@vevo.hu")
+        assert result.outcome is Outcome.SENT and len(smtp.received) == 1
+        # the system's authorities do not know this certificate: refused before anything is sent
+        with pytest.raises(ConnectionFailed, match="certificate verify failed"), SmtpSession(SmtpServer("127.0.0.1", smtp.port, security=security, timeout=5)):
+            pass
+    assert len(smtp.received) == 1
+
+
+def test_a_server_that_requires_tls_refuses_a_plain_session_before_the_content(tmp_path: Path) -> None:
+    self_signed(tmp_path)
+    with LoopbackSmtp(tls=("starttls", tmp_path)) as smtp, SmtpSession(server(smtp.port)) as session:
+        result = session.send(message("a@vevo.hu"), "hirlevel@pelda.hu", "a@vevo.hu")
+    assert (result.outcome, result.code) == (Outcome.REFUSED, 530) and smtp.received == []

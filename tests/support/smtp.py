@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -49,15 +52,34 @@ class _Keeper:
         return "250 OK"
 
 
+def self_signed(folder: Path) -> Path:
+    """A certificate for 127.0.0.1 and its key (cert.pem, key.pem) in `folder`, made by openssl: the CA file a client trusts."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return folder / "cert.pem"
+
+
 class LoopbackSmtp:
     """`with LoopbackSmtp() as smtp:` a server on 127.0.0.1:`smtp.port`; `smtp.received` lists what it took."""
 
-    def __init__(self, refuse: set[str] | None = None, answers: dict[str, str] | None = None, *, drop_after_data: bool = False) -> None:
+    def __init__(
+        self, refuse: set[str] | None = None, answers: dict[str, str] | None = None, *, drop_after_data: bool = False, tls: tuple[str, Path] | None = None
+    ) -> None:
+        """`tls`: ("starttls" or "ssl", a folder holding cert.pem and key.pem, as `self_signed` writes them)."""
         self.keeper = _Keeper(refuse=set(refuse or ()), answers=dict(answers or {}), drop_after_data=drop_after_data)
         with socket.socket() as probe:  # a free port now; the server binds it at once
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
-        self.controller = Controller(self.keeper, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls is not None:
+            kind, folder = tls
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+            options = {"ssl_context": context} if kind == "ssl" else {"tls_context": context, "require_starttls": True}
+        self.controller = Controller(self.keeper, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def received(self) -> list[Received]:

@@ -95,19 +95,20 @@ def _bounded(name: str, filter_: Callable[..., Any], size: Callable[..., int]) -
     return checked
 
 
-def _string(value: Any) -> str:
-    if isinstance(value, Mapping | list | tuple | set | LoopContext):
-        raise _refuse("a whole record or list cannot be printed; name a field")
-    return str(value)
-
-
-def _finalize(value: Any) -> Any:
-    """What a `{{ }}` prints: an empty field prints nothing, a record or a list is refused (it would print Python's view of it)."""
-    if value is None:
-        return ""
+def _printable(value: Any) -> Any:
+    """`value` if a message may print it; a record, a list or a loop is refused (it would print Python's view of it)."""
     if isinstance(value, Mapping | list | tuple | set | LoopContext | complex):
         raise _refuse("a whole record or list cannot be printed; name a field")
     return value
+
+
+def _string(value: Any) -> str:
+    return str(_printable(value))
+
+
+def _finalize(value: Any) -> Any:
+    """What a `{{ }}` prints: an empty field prints nothing, the rest as `_printable` allows."""
+    return "" if value is None else _printable(value)
 
 
 # The filters a message may use: Jinja2's harmless ones (those that can grow a text, bounded), and the project's number formats.

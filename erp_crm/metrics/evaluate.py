@@ -29,7 +29,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from erp_crm.metrics.bgnbd import BGNBD, MBGNBD
-from erp_crm.metrics.lapse import HistoryScore, ScoreTerms, lapse_flags
+from erp_crm.metrics.lapse import HistoryScore, ScoreTerms, lapse_flags, short_history_days
 from erp_crm.metrics.lapse_fit import earlier_period, fit_on_history, score_history, with_threshold
 from erp_crm.metrics.lapse_model import MIN_CUSTOMERS, history_figures, too_few
 from erp_crm.metrics.models import FitError, PurchaseModel
@@ -404,7 +404,7 @@ def _thresholds(settings: LapseSection, scored: HistoryScore | None, history_day
     by_group = f", by group {settings.no_purchase_days_by_group}" if settings.no_purchase_days_by_group else ""
     rule = f"> {settings.no_purchase_days} days{by_group}"
     if history_days < settings.no_purchase_days:
-        rule = f"> {max(history_days // 2, 1):.0f} days (half of {history_days:.0f})"
+        rule = f"> {short_history_days(history_days):.0f} days (half of {history_days:.0f})"
     if scored is None:
         score = "rule or rhythm (no lapse model)"
     else:

@@ -61,8 +61,9 @@ def fit(base: pd.DataFrame, as_of: dt.date, options: MetricsSection, purchases: 
         fits.record["lapse_model"] = {"fitted": False, "reason": lapse, **start}
         return fits
     fits.lapse = lapse
-    scored = history_score(customers, as_of, fits)
-    fits.lapse = with_threshold(lapse, scored.probability.to_numpy(np.float64) if scored else np.empty(0), options.lapse)
+    if options.lapse.score_top_share is not None:  # the share becomes a probability on today's customers; else nothing to score here
+        scored = history_score(customers, as_of, fits)
+        fits.lapse = with_threshold(lapse, scored.probability.to_numpy(np.float64) if scored else np.empty(0), options.lapse)
     fits.record["lapse_model"] = {**fits.lapse.record, **start}
     return fits
 

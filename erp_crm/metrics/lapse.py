@@ -27,7 +27,7 @@ with steady reorder cycles it is what a salesperson would notice first.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import cast
 
 import numpy as np
@@ -64,7 +64,6 @@ _PAST_LONGEST_GAP = '"' + PAST_LONGEST_GAP + '":{"longest_gap_days":%d,"ratio":%
 _CUSTOMER_SINCE = '"' + CUSTOMER_SINCE + '":{"days":%d}'
 _ACTIVE_SPAN = '"' + ACTIVE_SPAN + '":{"days":%d}'
 _SPEND = '"' + SPEND + '":{"mean":%.4f}'
-_DRIVER_NUMBERS = ("recency_days", "purchase_days", "tenure_days", "longest_gap_days", "avg_order_value")
 
 
 @dataclass(frozen=True)
@@ -125,6 +124,11 @@ class HistoryScore:
     threshold: float  # flagged from this probability on
 
 
+def short_history_days(history_days: float) -> float:
+    """The day rule on a history shorter than the rule: silent for more than half of that history."""
+    return max(history_days // 2, 1.0)
+
+
 def lapse_flags(frame: pd.DataFrame, settings: LapseSection, scored: HistoryScore | None = None, history_days: float | None = None) -> pd.DataFrame:
     """Per partner: the four flags, the lapse score and the reason (`_reason_parts`).
 
@@ -150,7 +154,7 @@ def lapse_flags(frame: pd.DataFrame, settings: LapseSection, scored: HistoryScor
         by_group = frame["customer_group"].map(settings.no_purchase_days_by_group).astype(np.float64)
         limit = by_group.fillna(limit)
     if history_days is not None:
-        limit = limit.where(limit <= history_days, max(history_days // 2, 1.0))
+        limit = limit.where(limit <= history_days, short_history_days(history_days))
     ratio = overdue(recency, gap)
     steady = (count >= settings.rhythm_min_purchases) & ratio.notna()
 
@@ -201,7 +205,7 @@ def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray,
     probability = scored.probability.to_numpy(np.float64).tolist()
     pushes = scored.contributions.to_numpy(np.float64)[rows]
     order = np.argsort(-pushes, axis=1, kind="stable")
-    numbers = _Numbers(*(frame[name].to_numpy(np.float64).tolist() if name in frame else [math.nan] * len(frame) for name in _DRIVER_NUMBERS))
+    numbers = _Numbers(*(frame[f.name].to_numpy(np.float64).tolist() if f.name in frame else [math.nan] * len(frame) for f in fields(_Numbers)))
     for i, ranked, push in zip(rows.tolist(), order.tolist(), np.take_along_axis(pushes, order, axis=1).tolist(), strict=True):
         if not math.isfinite(probability[i]):
             continue
@@ -221,7 +225,7 @@ def _score_parts(parts: list[list[str]], rows: np.ndarray, by_score: np.ndarray,
 
 @dataclass(frozen=True)
 class _Numbers:
-    """The figures a driver of the score is said with, one list per figure (`_DRIVER_NUMBERS`), by row."""
+    """The figures a driver of the score is said with, one list per figure (named as the columns of the frame), by row."""
 
     recency_days: list[float]
     purchase_days: list[float]

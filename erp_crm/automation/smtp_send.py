@@ -80,6 +80,11 @@ class SmtpSession:
         self.client: smtplib.SMTP | None = None
 
     def __enter__(self) -> SmtpSession:
+        self.open()
+        return self
+
+    def open(self) -> None:
+        """Connect, start TLS and log in; ConnectionFailed (nothing sent) when any of it fails."""
         s = self.server
         try:
             if s.security == "ssl":
@@ -94,7 +99,6 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise ConnectionFailed(f"{s.host}:{s.port}: {_words(error)}") from None
-        return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if self.client is not None:

@@ -21,6 +21,7 @@ from erp_crm.settings.logs import LoggingSettings
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.settings.odbc import odbc_has_password
 from erp_crm.settings.profile import ProfileSection
+from erp_crm.settings.sending import EmailSection, OutboxSection
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, dotted, load_yaml, validation_problem
 
 ENV_PREFIX = "ERP_CRM__"
@@ -32,13 +33,15 @@ class Settings(Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     profile: ProfileSection = Field(default_factory=ProfileSection)
+    email: EmailSection = Field(default_factory=EmailSection)
+    outbox: OutboxSection = Field(default_factory=OutboxSection)
     home: Path = Path(".")
     config_file: Path | None = None
 
     @model_validator(mode="after")
     def _locate_sections(self) -> Settings:
         origin = str(self.config_file or "settings")
-        for section in (self.overlay, self.erp):
+        for section in (self.overlay, self.erp, self.email.smtp):
             section.located_in(self.home, origin)
         return self
 

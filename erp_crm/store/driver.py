@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -60,3 +61,8 @@ def on_conflict(conn: Connection, columns: list[str], keys: tuple[str, ...]) -> 
     quote = conn.dialect.identifier_preparer.quote
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
     return f" ON CONFLICT ({', '.join(map(quote, keys))}) DO UPDATE SET {updates}"
+
+
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT for the overlay's database (SQLite or PostgreSQL)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)

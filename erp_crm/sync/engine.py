@@ -29,6 +29,7 @@ from erp_crm.model.tables.synced import SYNCED, ref_id_column
 from erp_crm.settings.base import parse_duration
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.store import change_feed
+from erp_crm.store.driver import dialect_insert
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync import state as sync_state
 from erp_crm.sync.batches import KeyOrderedReader, Row
@@ -36,7 +37,7 @@ from erp_crm.sync.definition import Definition
 from erp_crm.sync.mapping import KEY_SEPARATOR, BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
-from erp_crm.sync.writer import EntityWriter, chunks, dialect_insert, json_safe, quarantine_rows, release_from_quarantine
+from erp_crm.sync.writer import EntityWriter, chunks, json_safe, quarantine_rows, release_from_quarantine
 
 log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.model.tables.sync import sync_state
-from erp_crm.sync.writer import dialect_insert
+from erp_crm.store.driver import dialect_insert
 
 
 def encode(value: Any) -> Any:

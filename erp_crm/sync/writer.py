@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.default import DefaultDialect
 
@@ -27,6 +26,7 @@ from erp_crm.model.canonical import BY_NAME, Entity
 from erp_crm.model.tables.sync import quarantine
 from erp_crm.model.tables.synced import SYNCED, ref_id_column, ref_key_column
 from erp_crm.store import change_feed
+from erp_crm.store.driver import dialect_insert
 
 IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
 REF_CACHE_LIMIT = 200_000
@@ -35,11 +35,6 @@ REF_CACHE_LIMIT = 200_000
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    """INSERT … ON CONFLICT for the overlay's database (SQLite or PostgreSQL)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def json_safe(value: Any) -> Any:

@@ -18,6 +18,7 @@ from erp_crm.entrypoints.cli.database import db
 from erp_crm.entrypoints.cli.demo import demo
 from erp_crm.entrypoints.cli.home import init
 from erp_crm.entrypoints.cli.metrics import metrics
+from erp_crm.entrypoints.cli.outbox import outbox
 from erp_crm.entrypoints.cli.segments import segments
 from erp_crm.entrypoints.cli.sync import check, sync
 from erp_crm.errors import UserError
@@ -37,7 +38,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, sync, demo, metrics, segments):
+for command in (init, db, check, sync, demo, metrics, segments, outbox):
     cli.add_command(command)
 
 

@@ -1,0 +1,66 @@
+"""How messages leave: the e-mail sender and its SMTP server, and the outbox's pace (docs/sending.md).
+
+The SMTP password, like every secret, comes from the environment or a file; the rest
+can be shown and committed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from erp_crm.settings.base import Section, parse_duration
+from erp_crm.settings.databases import Secret
+
+_HOST = r"^[A-Za-z0-9.:\[\]-]{1,253}$"
+
+
+def _seconds(value: str | int) -> int:
+    return parse_duration(value)
+
+
+class SmtpSection(Secret):
+    """The relay every e-mail goes through."""
+
+    host: str = Field("localhost", pattern=_HOST)
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = Field(None, min_length=1, max_length=200)
+    password_env: str = "ERP_CRM_SMTP_PASSWORD"
+    timeout: int = Field(30, ge=1, le=600, description="seconds to wait for any one answer")
+    ca_file: str | None = Field(None, description="a company's own certificate authority, for a relay whose certificate it signed")
+
+    _timeout = field_validator("timeout", mode="before")(_seconds)
+
+
+class EmailSection(Section):
+    """Who the e-mails come from, and where replies and unsubscribe requests go."""
+
+    sender: str | None = Field(None, description="the From address; without it no e-mail is sent")
+    sender_name: str = Field("", max_length=200)
+    reply_to: str | None = None
+    unsubscribe_mailto: str | None = Field(None, description="an address that takes unsubscribe requests by mail")
+    smtp: SmtpSection = Field(default_factory=SmtpSection)
+
+
+class OutboxSection(Section):
+    """The dispatcher's pace: batches, retries with back-off, expiry, and how it yields to a server that asks it to slow down."""
+
+    batch: int = Field(100, ge=1, le=10_000, description="messages claimed at a time")
+    max_attempts: int = Field(5, ge=1, le=100, description="handovers before a message that keeps being deferred fails")
+    retry_after: int = Field(60, ge=1, description="seconds before the first retry; doubled at each further one")
+    retry_at_most: int = Field(3600, ge=1, description="the longest wait between retries, in seconds")
+    expire_after: int = Field(2 * 86400, ge=60, description="a message not sent this long after it was decided is dropped as expired")
+    throttle_pause: float = Field(1.0, ge=0, le=600, description="seconds to pause after a server first asks to slow down; doubled while it keeps asking")
+    throttle_pause_at_most: float = Field(60.0, ge=0, le=3600, description="past this pause the run stops and leaves the rest for the next one")
+
+    _durations = field_validator("retry_after", "retry_at_most", "expire_after", mode="before")(_seconds)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutboxSection:
+        if self.retry_at_most < self.retry_after:
+            raise ValueError("retry_at_most must not be shorter than retry_after")
+        if self.throttle_pause_at_most < self.throttle_pause:
+            raise ValueError("throttle_pause_at_most must not be shorter than throttle_pause")
+        return self

@@ -153,8 +153,8 @@ def resolve(conn: Connection, ids: Sequence[int], as_: Settle, note: str, now: d
     if settled:
         shown = ", ".join(f"{i} is {found[i]}" for i in settled[:10])
         raise UserError(f"only unknown messages can be settled, and {shown}; nothing was changed")
-    said = f"settled by hand as {as_}" + (f": {note}" if note else "")
-    values: dict[str, object] = {"reason": said, "claimed_by": None}
+    said = f"{now:%Y-%m-%d %H:%M} UTC: settled as {as_}" + (f": {note}" if note else "")
+    values: dict[str, object] = {"settled": said, "claimed_by": None}
     if as_ == "resend":
         values |= {"status": "queued", "due_at": now, "expires_at": now + dt.timedelta(seconds=expire_after), "finished_at": None}
     else:

@@ -24,6 +24,7 @@ _SHOWN = (
     "answer_code",
     "answer",
     "reason",
+    "settled",
     "partner_id",
 )
 

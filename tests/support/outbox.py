@@ -15,7 +15,6 @@ from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue, utc_now
 from erp_crm.model.tables.outbox import outbox
 from erp_crm.settings.sending import EmailSection, OutboxSection
 from erp_crm.store.overlay import Overlay
-from tests.support.services import upgrade
 
 SENDER = "hirlevel@pelda.hu"
 
@@ -24,7 +23,7 @@ SENDER = "hirlevel@pelda.hu"
 def outbox_overlay(url: str) -> Iterator[Overlay]:
     """The overlay at `url`, migrated to the newest schema."""
     overlay = Overlay.open(sa.engine.make_url(url), at_head=False)
-    upgrade(overlay.engine)
+    overlay.upgrade()
     try:
         yield overlay
     finally:

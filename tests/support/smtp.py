@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
@@ -36,6 +37,7 @@ class _Keeper:
     refuse: set[str] = field(default_factory=set)  # recipients answered 550, as a server does for an unknown mailbox
     answers: dict[str, str] = field(default_factory=dict)  # other answers to RCPT TO, by recipient ("451 4.7.1 slow down")
     drop_after_data: bool = False  # take the content, then close the connection without an answer
+    answer_after: float = 0.0  # seconds between taking the content and answering: the window in which a client may die
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
@@ -49,6 +51,8 @@ class _Keeper:
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
         if self.drop_after_data:
             server.transport.close()
+        elif self.answer_after:
+            await asyncio.sleep(self.answer_after)
         return "250 OK"
 
 
@@ -66,10 +70,16 @@ class LoopbackSmtp:
     """`with LoopbackSmtp() as smtp:` a server on 127.0.0.1:`smtp.port`; `smtp.received` lists what it took."""
 
     def __init__(
-        self, refuse: set[str] | None = None, answers: dict[str, str] | None = None, *, drop_after_data: bool = False, tls: tuple[str, Path] | None = None
+        self,
+        refuse: set[str] | None = None,
+        answers: dict[str, str] | None = None,
+        *,
+        drop_after_data: bool = False,
+        answer_after: float = 0.0,
+        tls: tuple[str, Path] | None = None,
     ) -> None:
         """`tls`: ("starttls" or "ssl", a folder holding cert.pem and key.pem, as `self_signed` writes them)."""
-        self.keeper = _Keeper(refuse=set(refuse or ()), answers=dict(answers or {}), drop_after_data=drop_after_data)
+        self.keeper = _Keeper(refuse=set(refuse or ()), answers=dict(answers or {}), drop_after_data=drop_after_data, answer_after=answer_after)
         with socket.socket() as probe:  # a free port now; the server binds it at once
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])

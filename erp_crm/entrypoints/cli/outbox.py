@@ -83,7 +83,8 @@ def list_(obj: Context, statuses: tuple[str, ...], limit: int, as_json: bool) ->
 def _row_line(row: dict[str, Any]) -> str:
     said = row["reason"] or (f"{row['answer_code']} {row['answer']}" if row["answer_code"] else "")
     title = row["subject"] or ""
-    return f"  #{row['id']} {row['status']:<10} {row['channel']:<7} {row['recipient']}  {title[:60]}" + (f"  ({said[:100]})" if said else "")
+    line = f"  #{row['id']} {row['status']:<10} {row['channel']:<7} {row['recipient']}  {title[:60]}" + (f"  ({said[:100]})" if said else "")
+    return line + (f"  [{row['settled'][:100]}]" if row["settled"] else "")
 
 
 @outbox.command()

@@ -43,6 +43,7 @@ outbox = sa.Table(
     sa.Column("finished_at", sa.DateTime, comment="when it reached sent, failed, unknown, suppressed or expired"),
     sa.Column("answer_code", sa.Integer, comment="the server's last reply code"),
     sa.Column("answer", sa.Text, comment="the server's last words"),
+    sa.Column("settled", sa.Text, comment="a person's decision on it after it was unknown, with their note"),
     sa.Index("ix_crm_outbox_due", "status", "due_at"),
     comment="messages to send, each at most once (erp_crm.automation.outbox)",
 )

@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('finished_at', sa.DateTime(), nullable=True, comment='when it reached sent, failed, unknown, suppressed or expired'),
     sa.Column('answer_code', sa.Integer(), nullable=True, comment="the server's last reply code"),
     sa.Column('answer', sa.Text(), nullable=True, comment="the server's last words"),
+    sa.Column('settled', sa.Text(), nullable=True, comment="a person's decision on it after it was unknown, with their note"),
     sa.ForeignKeyConstraint(['contact_id'], ['crm_contact.id'], name=op.f('fk_crm_outbox_contact_id_crm_contact')),
     sa.ForeignKeyConstraint(['partner_id'], ['crm_partner.id'], name=op.f('fk_crm_outbox_partner_id_crm_partner')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_outbox')),

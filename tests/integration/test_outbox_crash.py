@@ -1,0 +1,93 @@
+"""Dispatchers killed with SIGKILL at random points while they send: no message arrives twice, and none is lost from sight.
+
+Each round queues more messages, starts dispatchers in processes of their own (one on
+SQLite, where only one may run; two at once on PostgreSQL), and kills them a random
+moment after they start sending, while the loopback server waits a little between
+taking a message and answering, so kills land in the window that matters: the server
+has the message and the dispatcher has not yet recorded it. A final dispatcher then
+runs to the end. Afterwards every message is sent, unknown or failed; a sent one arrived
+exactly once, an unknown one at most once, and nothing arrived that the outbox does not
+show as possibly delivered.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from erp_crm.automation.email_message import message_id
+from erp_crm.model.tables.outbox import outbox
+from tests.support.outbox import SENDER, email, outbox_overlay, put
+from tests.support.smtp import LoopbackSmtp
+
+ROOT = Path(__file__).resolve().parents[2]
+KILLS = 50
+PER_ROUND = 12
+
+
+def start(url: str, port: int) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.dispatch_child", url, str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.strip() == "dispatching", f"the dispatcher did not start: {line!r} {child.stderr.read() if child.stderr else ''}"
+    return child
+
+
+def kill_at_random(children: list[subprocess.Popen[str]], rng: random.Random) -> int:
+    """SIGKILL each child a random moment into its work; the number that were still working when killed."""
+    time.sleep(rng.uniform(0.0, 0.12))
+    killed = 0
+    for child in children:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            killed += 1
+        child.wait()
+        for stream in (child.stdout, child.stderr):
+            assert stream is not None
+            stream.close()
+    return killed
+
+
+@pytest.mark.slow
+def test_dispatchers_killed_at_random_never_send_a_message_twice(overlay_url: str) -> None:
+    rng = random.Random(20261202)
+    side_by_side = 1 if overlay_url.startswith("sqlite") else 2
+    with outbox_overlay(overlay_url) as overlay, LoopbackSmtp(refuse={"nincs@vevo.hu"}, answer_after=0.004) as smtp:
+        kills = rounds = 0
+        while kills < KILLS:
+            put(overlay, *(email(f"r{rounds}-{i}", "nincs@vevo.hu" if i == 0 else f"v{rounds}-{i}@vevo.hu") for i in range(PER_ROUND)))
+            kills += kill_at_random([start(overlay_url, smtp.port) for _ in range(side_by_side)], rng)
+            rounds += 1
+        deadline = time.monotonic() + 30  # PostgreSQL ends a killed client's session (and frees its lock) a moment later
+        while True:
+            final = subprocess.run(
+                [sys.executable, "-m", "tests.support.dispatch_child", overlay_url, str(smtp.port)], cwd=ROOT, capture_output=True, text=True, timeout=120
+            )
+            assert final.returncode == 0, final.stderr
+            with overlay.connect() as conn:
+                rows = conn.execute(sa.select(outbox.c.key, outbox.c.status, outbox.c.claimed_by)).all()
+            if all(r.status not in ("queued", "sending") and r.claimed_by is None for r in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    arrived = collections.Counter(r.message["Message-ID"] for r in smtp.received)
+    by_status = collections.Counter(r.status for r in rows)
+    assert len(rows) == rounds * PER_ROUND and set(by_status) <= {"sent", "unknown", "failed"}, by_status
+    assert max(arrived.values()) == 1, "a message arrived twice"
+    for row in rows:
+        times = arrived.pop(message_id(row.key, SENDER.rpartition("@")[2]), 0)
+        expected = {"sent": {1}, "unknown": {0, 1}, "failed": {0}}[row.status]
+        assert times in expected, f"{row.key} is {row.status} and arrived {times} times"
+    assert not arrived, "messages arrived that the outbox does not show as sent or unknown"
+    assert all(r.key.endswith("-0") for r in rows if r.status == "failed"), "only the refused recipient's messages failed"
+    print(f"{kills} kills in {rounds} rounds: {dict(by_status)}")

@@ -62,7 +62,10 @@ def _refuse(message: str) -> jinja2.exceptions.SecurityError:
 
 
 def _amount(value: Any) -> float:
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _refuse(f"{str(value)[:40]!r} is not a number, and number and huf format numbers") from None
     if not math.isfinite(number) or abs(number) >= 1e15:
         raise _refuse(f"{value!r} is not an amount the number formats show")
     return number

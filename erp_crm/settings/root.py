@@ -21,7 +21,7 @@ from erp_crm.settings.logs import LoggingSettings
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.settings.odbc import odbc_has_password
 from erp_crm.settings.profile import ProfileSection
-from erp_crm.settings.sending import EmailSection, OutboxSection
+from erp_crm.settings.sending import ChainsSection, EmailSection, OutboxSection
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, dotted, load_yaml, validation_problem
 
 ENV_PREFIX = "ERP_CRM__"
@@ -35,6 +35,7 @@ class Settings(Section):
     profile: ProfileSection = Field(default_factory=ProfileSection)
     email: EmailSection = Field(default_factory=EmailSection)
     outbox: OutboxSection = Field(default_factory=OutboxSection)
+    chains: ChainsSection = Field(default_factory=ChainsSection)
     home: Path = Path(".")
     config_file: Path | None = None
 

@@ -7,6 +7,7 @@ can be shown and committed.
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -64,3 +65,20 @@ class OutboxSection(Section):
         if self.throttle_pause_at_most < self.throttle_pause:
             raise ValueError("throttle_pause_at_most must not be shorter than throttle_pause")
         return self
+
+
+class ChainsSection(Section):
+    """How chains run: the company's time zone (waits until a weekday and hour), the messages' default language, the tick's batch."""
+
+    time_zone: str = "Europe/Budapest"
+    language: Literal["hu", "en"] = "hu"
+    batch: int = Field(500, ge=1, le=100_000, description="enrolments taken at a time by the tick")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as Europe/Budapest") from None
+        return value

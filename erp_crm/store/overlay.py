@@ -98,6 +98,20 @@ class Overlay:
         with self._connection() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def begin_writing(self) -> Iterator[Connection]:
+        """A unit of work that will write, with savepoints (`conn.begin_nested()`) that stay inside it.
+
+        SQLite's Python driver opens a transaction only at the first write, so a savepoint
+        taken before one would be the outermost transaction, and releasing it would commit
+        on its own; here SQLite starts with `BEGIN IMMEDIATE`, which also takes the write
+        lock at once instead of failing on it half-way.
+        """
+        with self.begin() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
     def connect(self) -> Connection:
         """A connection for reading (`with overlay.connect() as conn:`); what it writes is not committed."""
         return self._connection()

@@ -1,0 +1,396 @@
+"""Chain files (`jobs/chains/<name>.yaml`): read, checked whole, and turned into a `ChainDef` the tick runs.
+
+Everything that can be wrong with a chain is found when it is read, as one line naming
+the file, the line and the step, so a mistake surfaces in `erp-crm chains validate`,
+not when the first customer reaches the step: an unknown step kind, template or field
+in a condition, a jump to a step that does not exist, a step no path reaches, and a
+loop without a wait (which would run a customer round it within one tick forever).
+
+The same reader reads a published version back from the overlay (`parse_chain` on the
+stored data), so what runs is exactly what was checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from erp_crm.automation.message_templates import MessageTemplate, load_message
+from erp_crm.automation.sandbox import TemplateProblem, compile_text
+from erp_crm.errors import ConfigError
+from erp_crm.segments.compiler import compile_filter
+from erp_crm.segments.fields import FieldRegistry
+from erp_crm.segments.language import FilterError, Node, parse_filter
+from erp_crm.settings.base import parse_duration
+from erp_crm.yamlfile import load_yaml
+
+CHAINS_DIR = Path("jobs") / "chains"
+MESSAGES_DIR = Path("templates") / "messages"
+LANGUAGES = ("hu", "en")
+CHAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+STEP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+EXIT = "exit"  # as a jump target: end the enrolment
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+KINDS = ("email", "sms", "wait", "wait_for", "if", "task", "goto", "exit")
+_TOP = ("title", "trigger", "re_entry", "exit_when", "goal", "suppress", "language", "steps")
+_STEP_KEYS = {
+    "email": (),
+    "sms": (),
+    "wait": (),
+    "wait_for": ("timeout", "check_every", "then", "else"),
+    "if": ("then", "else"),
+    "task": (),
+    "goto": (),
+    "exit": (),
+}
+_TASK_KEYS = ("title", "note", "owner", "due", "priority")
+_MOST_STEPS = 200
+
+Where = Callable[[tuple[Any, ...]], str]  # `file:line` of a place in the file
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition in the filter language, as written and as parsed."""
+
+    text: str
+    node: Node
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str
+    value: Any  # the kind's own value: a template name, a duration, a condition, a task, a target
+    next: str  # where to go after it (for `if` and `wait_for`: `then`), or EXIT
+    otherwise: str = EXIT  # `if`: else; `wait_for`: on timeout
+    timeout: int = 0  # wait_for: seconds
+    check_every: int = 3600  # wait_for: seconds between looks
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # entered, left or manual
+    segment: str | None = None
+
+
+@dataclass(frozen=True)
+class ChainDef:
+    name: str
+    title: str
+    trigger: Trigger
+    steps: tuple[Step, ...]
+    re_entry_after: int | None = None  # seconds after an enrolment ended; None: never again
+    exit_when: Condition | None = None
+    goal: Condition | None = None
+    suppress: tuple[str, ...] = ()
+    language: str = "hu"
+    by_id: dict[str, Step] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        self.by_id.update({s.id: s for s in self.steps})
+
+    @property
+    def first(self) -> str:
+        return self.steps[0].id
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What a chain's text is checked against: the filter fields (with the chain words), the segments and the home's templates."""
+
+    registry: FieldRegistry
+    segments: frozenset[str]
+    home: Path
+    today: Any  # datetime.date: relative dates in conditions are compiled for it once, to check them
+
+    def message(self, name: str, language: str) -> MessageTemplate | None:
+        path = self.home / MESSAGES_DIR / language / f"{name}.yaml"
+        return load_message(path) if path.exists() else None
+
+
+def chain_files(home: Path) -> list[Path]:
+    folder = home / CHAINS_DIR
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
+
+
+def load_chain(path: Path, checks: Checks) -> tuple[ChainDef, Any]:
+    """The chain in `path`, checked whole, and its data as it will be published; a ConfigError at the first mistake."""
+    name = path.stem
+    if not CHAIN_NAME.fullmatch(name):
+        raise ConfigError(f"{path}: a chain's file name is its name: lower-case letters, digits, _ and -, starting with a letter")
+    doc = load_yaml(path)
+    return parse_chain(name, doc.data, doc.where, checks), doc.data
+
+
+def parse_chain(name: str, data: Any, where: Where, checks: Checks | None) -> ChainDef:
+    """The chain `name` from its data; with `checks`, also its conditions, segments and templates are checked."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where(())}: a chain holds {', '.join(_TOP)}")
+    unknown = [str(k) for k in data if k not in _TOP]
+    if unknown:
+        raise ConfigError(f"{where((unknown[0],))}: unknown key {unknown[0]!r} (a chain holds {', '.join(_TOP)})")
+    reader = _Reader(name, where, checks)
+    language = data.get("language", "hu")
+    if language not in LANGUAGES:
+        raise ConfigError(f"{where(('language',))}: language {language!r}: one of {', '.join(LANGUAGES)}")
+    steps = reader.steps(data.get("steps"), language)
+    chain = ChainDef(
+        name=name,
+        title=reader.text(data.get("title", name), ("title",)),
+        trigger=reader.trigger(data.get("trigger")),
+        steps=steps,
+        re_entry_after=reader.re_entry(data.get("re_entry", "never")),
+        exit_when=reader.condition(data.get("exit_when"), ("exit_when",)),
+        goal=reader.condition(data.get("goal"), ("goal",)),
+        suppress=reader.segments(data.get("suppress", []), ("suppress",)),
+        language=language,
+    )
+    _check_paths(chain, where)
+    return chain
+
+
+class _Reader:
+    def __init__(self, name: str, where: Where, checks: Checks | None) -> None:
+        self.name, self.where, self.checks = name, where, checks
+
+    def fail(self, path: tuple[Any, ...], problem: str) -> ConfigError:
+        return ConfigError(f"{self.where(path)}: {problem}")
+
+    def text(self, value: Any, path: tuple[Any, ...]) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"{path[-1]} must be text")
+        return value
+
+    def duration(self, value: Any, path: tuple[Any, ...]) -> int:
+        try:
+            seconds = parse_duration(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else -1
+        except ValueError:
+            seconds = -1
+        if seconds <= 0 or seconds > 3650 * 86400:
+            raise self.fail(path, f"{'.'.join(map(str, path[-2:]))}: {value!r} is not a duration such as 30m, 2h, 14d (up to ten years)")
+        return seconds
+
+    def trigger(self, value: Any) -> Trigger:
+        if value == "manual" or value == {"manual": True}:
+            return Trigger("manual")
+        if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("entered", "left"):
+            raise self.fail(("trigger",), "trigger: `entered: SEGMENT`, `left: SEGMENT` or `manual`")
+        kind, segment = next(iter(value.items()))
+        (found,) = self.segments([segment], ("trigger", kind))
+        return Trigger(kind, found)
+
+    def segments(self, value: Any, path: tuple[Any, ...]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, f"{path[0]}: a list of segment names")
+        if self.checks is not None:
+            for index, name in enumerate(value):
+                if name not in self.checks.segments:
+                    known = ", ".join(sorted(self.checks.segments)) or "none"
+                    raise self.fail(path if len(value) == 1 and path[0] == "trigger" else (*path, index), f"no segment named {name!r} (segments: {known})")
+        return tuple(value)
+
+    def re_entry(self, value: Any) -> int | None:
+        if value == "never":
+            return None
+        return self.duration(value, ("re_entry",))
+
+    def condition(self, value: Any, path: tuple[Any, ...], step: str | None = None) -> Condition | None:
+        if value is None:
+            return None
+        at = f"step {step}: " if step else ""
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"{at}{path[-1]}: a condition in the filter language, as text")
+        try:
+            node = parse_filter(value)
+            if self.checks is not None:
+                compile_filter(node, self.checks.registry, self.checks.today)
+        except FilterError as error:
+            raise self.fail(path, f"{at}{path[-1]}: {error}") from None
+        return Condition(value, node)
+
+    def steps(self, value: Any, language: str) -> tuple[Step, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(("steps",), "steps: a list of at least one step")
+        if len(value) > _MOST_STEPS:
+            raise self.fail(("steps",), f"steps: at most {_MOST_STEPS}")
+        ids = [self._step_id(raw, index) for index, raw in enumerate(value)]
+        seen: dict[str, int] = {}
+        for index, step_id in enumerate(ids):
+            if step_id in seen:
+                raise self.fail(("steps", index, "id"), f"step id {step_id!r} is used twice (first by step {seen[step_id] + 1})")
+            seen[step_id] = index
+        out = []
+        for index, raw in enumerate(value):
+            following = ids[index + 1] if index + 1 < len(ids) else EXIT
+            out.append(self.step(raw, index, ids[index], following, set(ids), language))
+        return tuple(out)
+
+    def _step_id(self, raw: Any, index: int) -> str:
+        explicit = raw.get("id") if isinstance(raw, dict) else None
+        if explicit is None:
+            return f"step-{index + 1}"
+        if not isinstance(explicit, str) or not STEP_ID.fullmatch(explicit) or explicit == EXIT:
+            raise self.fail(("steps", index, "id"), f"step id {explicit!r}: letters, digits, _ and -, starting with a letter, not 'exit'")
+        return explicit
+
+    def step(self, raw: Any, index: int, step_id: str, following: str, ids: set[str], language: str) -> Step:
+        path: tuple[Any, ...] = ("steps", index)
+        if raw == EXIT:
+            return Step(step_id, EXIT, None, EXIT)
+        kinds = [k for k in raw if k in _STEP_KEYS] if isinstance(raw, dict) else []
+        if len(kinds) != 1:
+            found = ", ".join(map(str, raw)) if isinstance(raw, dict) else repr(raw)
+            raise self.fail(path, f"step {step_id}: one of {', '.join(KINDS)} is needed, found {found or 'nothing'}")
+        kind = kinds[0]
+        allowed = {kind, "id", *_STEP_KEYS[kind]}
+        stray = [str(k) for k in raw if k not in allowed]
+        if stray:
+            raise self.fail((*path, stray[0]), f"step {step_id}: unknown key {stray[0]!r} for a {kind} step (it takes {', '.join(sorted(allowed))})")
+        value = raw[kind]
+        here = (*path, kind)
+
+        def target(key: str, default: str) -> str:
+            chosen = raw.get(key, default)
+            if chosen != EXIT and chosen not in ids:
+                raise self.fail((*path, key), f"step {step_id}: {key}: no step {chosen!r} (steps: {', '.join(sorted(ids))}, or exit)")
+            return str(chosen)
+
+        if kind in ("email", "sms"):
+            return Step(step_id, kind, self.message(value, kind, here, step_id, language), following)
+        if kind == "wait":
+            return Step(step_id, kind, self.wait(value, here, step_id), following)
+        if kind == "wait_for":
+            condition = self.condition(value, here, step_id)
+            if "timeout" not in raw:
+                raise self.fail(here, f"step {step_id}: wait_for needs a timeout (how long to wait at most)")
+            timeout = self.duration(raw["timeout"], (*path, "timeout"))
+            every = self.duration(raw.get("check_every", "1h"), (*path, "check_every"))
+            return Step(step_id, kind, condition, target("then", following), target("else", following), timeout, every)
+        if kind == "if":
+            return Step(step_id, kind, self.condition(value, here, step_id), target("then", following), target("else", following))
+        if kind == "task":
+            return Step(step_id, kind, self.task(value, here, step_id), following)
+        if kind == "goto":
+            return Step(step_id, kind, None, target("goto", following))
+        return Step(step_id, EXIT, None, EXIT)
+
+    def message(self, value: Any, channel: str, path: tuple[Any, ...], step_id: str, language: str) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_-]{1,100}", value):
+            raise self.fail(path, f"step {step_id}: {channel}: the name of a message template (templates/messages/<lang>/NAME.yaml)")
+        if self.checks is not None:
+            found = {lang: self.checks.message(value, lang) for lang in LANGUAGES}
+            if found[language] is None:
+                raise self.fail(path, f"step {step_id}: no template {MESSAGES_DIR / language / value}.yaml")
+            for template in found.values():
+                if template is not None and channel not in template.channels:
+                    raise self.fail(path, f"step {step_id}: {template.path} has no {channel} part")
+        return value
+
+    def wait(self, value: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
+        """A duration, or the next weekday and hour (company time) at or after now: {'seconds': n} or {'weekday': d, 'hour': h}."""
+        if not isinstance(value, dict):
+            return {"seconds": self.duration(value, path)}
+        stray = [str(k) for k in value if k not in ("weekday", "hour")]
+        hour = value.get("hour")
+        weekday = value.get("weekday")
+        if stray or not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23 or (weekday is not None and weekday not in WEEKDAYS):
+            raise self.fail(path, f"step {step_id}: wait: a duration (14d), or `hour: 0-23` with an optional `weekday: {'|'.join(WEEKDAYS)}`")
+        return {"weekday": weekday, "hour": hour}
+
+    def task(self, value: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
+        if not isinstance(value, dict) or "title" not in value:
+            raise self.fail(path, f"step {step_id}: task: a mapping with title (and note, owner, due, priority)")
+        stray = [str(k) for k in value if k not in _TASK_KEYS]
+        if stray:
+            raise self.fail((*path, stray[0]), f"step {step_id}: task: unknown key {stray[0]!r} (it takes {', '.join(_TASK_KEYS)})")
+        for key in ("title", "note"):
+            if key in value:
+                self.template_text(value[key], (*path, key), step_id)
+        owner = value.get("owner", "salesperson")
+        if not isinstance(owner, str) or not re.fullmatch(r"salesperson|(login|role):\s*\S{1,100}", owner):
+            raise self.fail((*path, "owner"), f"step {step_id}: task owner {owner!r}: `salesperson` (the partner's), `login: NAME` or `role: NAME`")
+        priority = value.get("priority", "normal")
+        if priority not in ("low", "normal", "high"):
+            raise self.fail((*path, "priority"), f"step {step_id}: task priority {priority!r}: low, normal or high")
+        due = self.duration(value.get("due", "1d"), (*path, "due"))
+        return {"title": value["title"], "note": value.get("note"), "owner": owner, "due_days": max(1, round(due / 86400)), "priority": priority}
+
+    def template_text(self, value: Any, path: tuple[Any, ...], step_id: str) -> jinja2.Template:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"step {step_id}: {path[-1]} must be text")
+        try:
+            return compile_text(value, html=False)
+        except TemplateProblem as problem:
+            line = f", template line {problem.line}" if problem.line is not None else ""
+            raise self.fail(path, f"step {step_id}: {path[-1]}{line}: {problem.message}") from None
+
+
+def _check_paths(chain: ChainDef, where: Where) -> None:
+    """Every step reachable from the first, and no loop that does not pass a wait."""
+    index = {s.id: i for i, s in enumerate(chain.steps)}
+    reached = _reachable(chain.first, chain.by_id)
+    for step in chain.steps:
+        if step.id not in reached:
+            raise ConfigError(f"{where(('steps', index[step.id]))}: step {step.id}: no path leads to it (put a goto, then or else that names it, or remove it)")
+    loop = _loop_without_wait(chain.steps, chain.by_id)
+    if loop:
+        shown = " → ".join(loop)
+        raise ConfigError(f"{where(('steps', index[loop[0]]))}: step {loop[0]}: the loop {shown} has no wait; a customer would go round it for ever")
+
+
+def _targets(step: Step) -> Sequence[tuple[str, bool]]:
+    """Where a step may lead, each with whether the enrolment has waited on the way (a tick ends there)."""
+    if step.kind == EXIT:
+        return ()
+    if step.kind == "wait":
+        return ((step.next, True),)
+    if step.kind == "wait_for":  # met: on at once; timed out: after waiting
+        return ((step.next, False), (step.otherwise, True))
+    if step.kind == "if":
+        return ((step.next, False), (step.otherwise, False))
+    return ((step.next, False),)
+
+
+def _reachable(first: str, steps: Mapping[str, Step]) -> set[str]:
+    seen, todo = set(), [first]
+    while todo:
+        current = todo.pop()
+        if current == EXIT or current in seen:
+            continue
+        seen.add(current)
+        todo.extend(target for target, _ in _targets(steps[current]))
+    return seen
+
+
+def _loop_without_wait(steps: Sequence[Step], by_id: Mapping[str, Step]) -> list[str]:
+    """A cycle of steps that a tick could run round without waiting, as the ids round it; [] if none."""
+    colour: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(step_id: str, path: list[str]) -> list[str]:
+        colour[step_id] = 1
+        path.append(step_id)
+        for nxt, waited in _targets(by_id[step_id]):
+            if nxt == EXIT or waited:
+                continue
+            if colour.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in colour:
+                found = visit(nxt, path)
+                if found:
+                    return found
+        path.pop()
+        colour[step_id] = 2
+        return []
+
+    for step in steps:
+        if step.id not in colour:
+            found = visit(step.id, [])
+            if found:
+                return found
+    return []

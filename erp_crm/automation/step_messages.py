@@ -1,0 +1,113 @@
+"""A chain's e-mail and SMS steps: what a message template may say about a partner, where it goes, and its outbox row.
+
+The fields a template reads are listed here and in docs/chains.md: nothing else of the
+overlay is reachable from a template. Where a message goes: the partner's own e-mail
+address (or mobile, then phone, for SMS), else the first active contact's. No address
+is not an error of the chain: the message is written as `suppressed`, with the reason,
+so it is visible and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from erp_crm.automation.chain_definition import LANGUAGES, MESSAGES_DIR
+from erp_crm.automation.message_templates import MessageTemplate, RenderedMessage, load_message
+from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue
+from erp_crm.errors import ConfigError
+from erp_crm.model.tables.synced import SYNCED
+
+PARTNER_FIELDS = ("name", "kind", "email", "phone", "mobile", "city", "zip", "street", "country", "customer_group", "lang")
+CONTACT_FIELDS = ("name", "first_name", "last_name", "job_title", "email", "phone", "mobile")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    context: dict[str, Any]
+    email: str
+    phone: str
+    name: str
+    language: str | None  # the partner's language, when it is one erp-crm writes in
+
+
+def recipient(conn: Connection, partner_id: int) -> Recipient:
+    """The partner as templates see it (partner, contact, salesperson) and its addresses."""
+    partner, contact, user = SYNCED["partner"], SYNCED["contact"], SYNCED["user"]
+    p = conn.execute(sa.select(*(partner.c[f] for f in PARTNER_FIELDS), partner.c.salesperson_id).where(partner.c.id == partner_id)).one()
+    c = conn.execute(
+        sa.select(*(contact.c[f] for f in CONTACT_FIELDS))
+        .where(contact.c.partner_id == partner_id, contact.c.erp_deleted_at.is_(None), sa.func.coalesce(contact.c.active, True))
+        .order_by(contact.c.email.is_(None), contact.c.id)
+        .limit(1)
+    ).first()
+    s = conn.execute(sa.select(user.c.name, user.c.email).where(user.c.id == p.salesperson_id)).first() if p.salesperson_id else None
+    contact_values = dict(c._mapping) if c else dict.fromkeys(CONTACT_FIELDS)
+    context = {
+        "partner": {f: getattr(p, f) for f in PARTNER_FIELDS},
+        "contact": contact_values,
+        "salesperson": {"name": s.name if s else None, "email": s.email if s else None},
+    }
+    email = p.email or contact_values["email"] or ""
+    phone = p.mobile or p.phone or contact_values["mobile"] or contact_values["phone"] or ""
+    language = (p.lang or "")[:2].lower()
+    return Recipient(context, email, phone, contact_values["name"] or p.name, language if language in LANGUAGES else None)
+
+
+class Templates:
+    """Message templates by name and language, each read once per tick."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._found: dict[tuple[str, str], MessageTemplate | None] = {}
+
+    def get(self, name: str, language: str | None, fallback: str) -> MessageTemplate:
+        """The template in the partner's language if there is one, else in the chain's."""
+        for lang in (language, fallback):
+            if lang is None:
+                continue
+            key = (name, lang)
+            if key not in self._found:
+                path = self.home / MESSAGES_DIR / lang / f"{name}.yaml"
+                self._found[key] = load_message(path) if path.exists() else None
+            template = self._found[key]
+            if template is not None:
+                return template
+        raise ConfigError(f"no template {MESSAGES_DIR / fallback / name}.yaml")
+
+
+def queue_message(
+    conn: Connection,
+    *,
+    channel: str,
+    template: MessageTemplate,
+    to: Recipient,
+    extra: dict[str, Any],
+    key: str,
+    origin: str,
+    partner_id: int,
+    now: dt.datetime,
+    expire_after: int,
+) -> tuple[Enqueued, RenderedMessage]:
+    """Render the template for the partner and write its outbox row (in the caller's transaction)."""
+    rendered = template.render({**to.context, **extra})
+    if channel == "email":
+        message = Outgoing(
+            key,
+            "email",
+            origin,
+            to.email,
+            rendered.text or "",
+            subject=rendered.subject,
+            html=rendered.html,
+            recipient_name=to.name or "",
+            partner_id=partner_id,
+        )
+    else:
+        message = Outgoing(key, "sms", origin, to.phone, rendered.sms or "", recipient_name=to.name or "", partner_id=partner_id)
+    return enqueue(conn, message, now=now, expire_after=expire_after), rendered

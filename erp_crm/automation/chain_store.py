@@ -69,7 +69,7 @@ def publish(conn: Connection, chain_def: ChainDef, data: Any, source: str, now: 
     if latest is not None and latest.digest == digest:
         return Published(chain_id, latest.id, latest.version, chain_def, False)
     number = (latest.version if latest else 0) + 1
-    row = {"chain_id": chain_id, "version": number, "definition": stored, "digest": digest, "source": source, "published_at": now}
+    row = {"chain_id": chain_id, "version": number, "definition": stored, "digest": digest, "file": source, "published_at": now}
     new_id = conn.execute(dialect_insert(conn, chain_version).values(row).on_conflict_do_nothing().returning(chain_version.c.id)).scalar()
     if new_id is None:  # another tick published the same moment: take its version
         return publish(conn, chain_def, data, source, now)

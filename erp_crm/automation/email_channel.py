@@ -1,14 +1,22 @@
-"""The e-mail channel of the dispatcher: outbox rows become MIME messages and go over one SMTP connection."""
+"""The e-mail channel of the dispatcher: outbox rows become MIME messages and go over one SMTP connection.
+
+With `email.maildir` set they are written into that Maildir folder instead (`MaildirSender`):
+for a trial run or a staging copy, where every message should be readable and none may
+reach a customer.
+"""
 
 from __future__ import annotations
 
+import mailbox
 from email.message import EmailMessage
+from pathlib import Path
 
 from erp_crm.automation.addresses import email_address
 from erp_crm.automation.dispatch import Claimed
 from erp_crm.automation.email_message import Party, build_email
-from erp_crm.automation.smtp_send import SendResult, SmtpServer, SmtpSession
+from erp_crm.automation.smtp_send import ConnectionFailed, Outcome, SendResult, SmtpServer, SmtpSession
 from erp_crm.errors import ConfigError
+from erp_crm.settings.base import resolve_path
 from erp_crm.settings.sending import EmailSection
 
 
@@ -74,3 +82,37 @@ class EmailSender:
         if self.session is not None:
             self.session.__exit__(None, None, None)
             self.session = None
+
+
+class MaildirSender(EmailSender):
+    """Writes each e-mail into a Maildir (one file per message, as a mail server would) instead of sending it."""
+
+    def __init__(self, section: EmailSection, folder: Path) -> None:
+        super().__init__(section)
+        self.folder = folder
+        self.box: mailbox.Maildir | None = None
+
+    def ready(self) -> None:
+        if self.box is None:
+            try:
+                self.box = mailbox.Maildir(self.folder, create=True)
+            except OSError as error:
+                raise ConnectionFailed(f"maildir {self.folder}: {error.strerror}") from None
+
+    def send(self, prepared: EmailMessage, row: Claimed) -> SendResult:
+        assert self.box is not None, "ready() opens the maildir before send()"
+        try:
+            name = self.box.add(prepared)
+        except OSError as error:  # the file may be half-written: as unclear as a dropped connection
+            return SendResult(Outcome.UNKNOWN, detail=f"maildir {self.folder}: {error.strerror}")
+        return SendResult(Outcome.SENT, 250, f"written to {self.folder / 'new' / name}")
+
+    def close(self) -> None:
+        self.box = None
+
+
+def email_sender(section: EmailSection) -> EmailSender:
+    """The sender the settings ask for: SMTP, or a Maildir folder when `email.maildir` is set."""
+    if section.maildir:
+        return MaildirSender(section, resolve_path(section.smtp.home, section.maildir))  # relative to the home, as every path in the settings
+    return EmailSender(section)

@@ -5,9 +5,11 @@ checked before it overwrites them, and put in place whole.
 be the one a user goes on to sync a real ERP into. The demo therefore overwrites a file
 only if it made it (SQLite's `application_id` header field holds `MARK`) and, for the
 overlay, only if everything in it is still the demo's: rows of the source "demo" alone,
-no segment a user made, nothing in a table that no sync, metrics run or segment refresh
-writes (CRM-owned data such as partner profiles). Anything else is refused with the
-reason, and the file is left as it was.
+no segment a user made, nothing in a table that no sync, metrics run, segment refresh or
+win-back run writes (CRM-owned data such as partner profiles), and nothing a person did
+to what the win-back run made (another chain, a task worked on, a message settled by
+hand, the sending switch flipped). Anything else is refused with the reason, and the
+file is left as it was.
 
 The demo builds its files elsewhere and copies them over the old ones with SQLite's
 backup, which other connections see as one write transaction; deleting or renaming a
@@ -26,7 +28,7 @@ from types import ModuleType
 import sqlalchemy as sa
 
 from erp_crm.errors import UserError
-from erp_crm.model.tables import feed, metrics, segments, sync
+from erp_crm.model.tables import chains, feed, metrics, outbox, segments, sync
 from erp_crm.model.tables.segments import segment
 from erp_crm.model.tables.synced import SYNCED
 
@@ -34,8 +36,16 @@ MARK = 0x64656D6F  # "demo" in ASCII: the application_id of every file the demo 
 SOURCE = "demo"  # the source label of the demo's synced rows
 WAIT_SECONDS = 60.0  # how long to wait for readers of a file before giving up
 
-# The areas whose tables the demo's own runs (sync, metrics, segment refresh) fill.
-RUN_AREAS: tuple[ModuleType, ...] = (sync, feed, metrics, segments)
+# The areas whose tables the demo's own runs (sync, metrics, segment refresh, the win-back chain) fill.
+RUN_AREAS: tuple[ModuleType, ...] = (sync, feed, metrics, segments, chains, outbox)
+DEMO_CHAIN = "winback"
+# What only a person's hand leaves in the win-back run's tables: (table, condition, words).
+PEOPLE_WORK = (
+    (chains.chain.name, f"name <> '{DEMO_CHAIN}'", "chains other than the demo's"),
+    (chains.task_event.name, "kind <> 'created'", "tasks people have worked on"),
+    (outbox.outbox.name, "settled IS NOT NULL", "messages people settled"),
+    (outbox.switch.name, "1 = 1", "the sending switch, flipped by someone"),
+)
 
 
 def _tables(module: ModuleType) -> Iterator[sa.Table]:
@@ -76,6 +86,9 @@ def _foreign_rows(db: sqlite3.Connection) -> str | None:
             return f"holds data of the source {row[0]!r} ({table}), not only the demo's"
     if segment.name in present and db.execute(f"SELECT 1 FROM {segment.name} WHERE source = 'user' LIMIT 1").fetchone():
         return f"holds segments that users made ({segment.name})"
+    for table, condition, words in PEOPLE_WORK:
+        if table in present and db.execute(f'SELECT 1 FROM "{table}" WHERE {condition} LIMIT 1').fetchone():
+            return f"holds {words} ({table})"
     for table in sorted(present - RUN_TABLES):
         if db.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():
             return f"holds data the CRM keeps itself ({table})"

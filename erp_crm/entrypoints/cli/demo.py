@@ -11,8 +11,11 @@ overlay (no sync, metrics run or refresh of the home is working on it meanwhile)
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,6 +37,8 @@ from erp_crm.yamlfile import load_yaml
 DEMO_ERP = "var/demo_erp.sqlite"
 DEMO_OVERLAY = "var/demo_crm.sqlite"
 FALLBACK_HOME = "erp-crm-demo"
+DEMO_MAIL = "var/demo_mail"
+DEMO_SENDER = "ertekesites@demo-kft.hu"
 BUSY = "a sync, metrics run, segment refresh or upgrade is working on the demo's overlay"
 
 
@@ -56,23 +61,32 @@ class DemoFiles(NamedTuple):
 @click.option("--customers", default=400, show_default=True, type=click.IntRange(1, 1_000_000), help="How many customers the demo ERP has.")
 @click.option("--years", default=3, show_default=True, type=click.IntRange(1, 20), help="Years of history.")
 @click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same ERP.")
+@click.option(
+    "--maildir", type=click.Path(file_okay=False, path_type=Path), help="Write the win-back e-mails into this Maildir folder instead of sending them to the demo's mail server."
+)
 @pass_ctx
-def demo(obj: Context, customers: int, years: int, seed: int) -> None:
-    """Build a demo ERP (Dolibarr layout, SQLite) with Hungarian history and sync it."""
+def demo(obj: Context, customers: int, years: int, seed: int, maildir: Path | None) -> None:
+    """Build a demo ERP (Dolibarr layout, SQLite) with Hungarian history, sync it, and run the win-back chain on its lapsed customers."""
     home = demo_home(obj.home_option)
     target = DemoFiles.of(home)
     refuse_foreign(target, home)
     target.erp.parent.mkdir(exist_ok=True)
+    mail = (maildir or home / DEMO_MAIL).resolve()
     with tempfile.TemporaryDirectory(prefix=".demo-", dir=target.erp.parent) as scratch:
         built = DemoFiles.scratch(Path(scratch))
-        build(built, demo_settings(home, built), customers, years, seed)
+        kept = Path(scratch) / Path(DEMO_MAIL).name if maildir is None else mail
+        build(built, demo_settings(home, built), customers, years, seed, kept, smtp=maildir is None)
         install(built, target, home)
+        if maildir is None:  # the demo's own folder: this run's e-mails, in place once the overlay that sent them is
+            shutil.rmtree(mail, ignore_errors=True)
+            shutil.move(kept, mail)
     click.echo("")
     click.echo(f"ERP: {target.erp}")
     click.echo(f"overlay: {target.overlay} (try: erp-crm --home {home} metrics show <partner key>)")
+    click.echo(f"e-mails: {mail} (a Maildir: one file per message in new/)")
 
 
-def build(files: DemoFiles, settings: Settings, customers: int, years: int, seed: int) -> None:
+def build(files: DemoFiles, settings: Settings, customers: int, years: int, seed: int, mail: Path, *, smtp: bool) -> None:
     """Make the demo's ERP and overlay at `files`, printing what each step did."""
     from erp_crm.demo import build_demo_erp
     from erp_crm.demo.files import mark
@@ -88,7 +102,63 @@ def build(files: DemoFiles, settings: Settings, customers: int, years: int, seed
         compute_and_show(overlay, settings)
         click.echo("")
         click.echo(format_refresh(refresh_configured(overlay, settings)))
+        click.echo("")
+        win_back(overlay, settings, mail, smtp=smtp)
     mark(files.overlay)
+
+
+def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) -> None:
+    """Run jobs/chains/winback.yaml on the lapsed customers over three simulated weeks, sending its e-mails to `mail`.
+
+    The chain waits two weeks, then one more: the tick and the dispatcher are run at
+    today, 14 and 22 days on (their clocks moved, nothing else), so the e-mails, the
+    text messages and the sales reps' tasks all appear in one demo run.
+    """
+    from erp_crm.automation.chain_store import enrol, segment_members
+    from erp_crm.automation.dispatch import dispatch
+    from erp_crm.automation.email_channel import EmailSender, MaildirSender
+    from erp_crm.automation.outbox import utc_now
+    from erp_crm.automation.tick import publish_all, tick
+    from erp_crm.demo.files import DEMO_CHAIN
+    from erp_crm.demo.mail_sink import MailSink
+    from erp_crm.entrypoints.cli.chains import chain_runtime, format_tick
+    from erp_crm.queries.chains import chain_status
+    from erp_crm.queries.outbox import status_counts
+    from erp_crm.queries.tasks import tasks
+    from erp_crm.settings.sending import EmailSection
+
+    runtime = chain_runtime(settings)
+    if not (settings.home / "jobs" / "chains" / f"{DEMO_CHAIN}.yaml").is_file():
+        click.echo(f"no jobs/chains/{DEMO_CHAIN}.yaml in this home: the win-back chain is not run")
+        return
+    start = utc_now()
+    with overlay.begin_writing() as conn:
+        (published,) = publish_all(conn, runtime, start, [DEMO_CHAIN])
+        enrolled = enrol(conn, published, segment_members(conn, "lapsed"), f"manual:{start:%Y-%m-%d}", start)
+    click.echo(f"win-back chain ({DEMO_CHAIN} v{published.version}): {enrolled.enrolled} lapsed customers enrolled; three weeks simulated")
+    with MailSink(mail) as sink:
+        email = EmailSection.model_validate({"sender": DEMO_SENDER, "sender_name": "Demo Kft.", "smtp": {"host": "127.0.0.1", "port": sink.port, "security": "none"}})
+        for days in (0, 14, 22):
+            at = start + dt.timedelta(days=days)
+            moved = tick(overlay, runtime, now=at)
+            sender = EmailSender(email) if smtp else MaildirSender(email, mail)
+            sent = dispatch(overlay, settings.outbox, {"email": sender}, clock=_stopped(at))
+            waiting = f"; text messages queued: {sent.waiting['sms']} (no SMS gateway in the demo)" if sent.waiting.get("sms") else ""
+            click.echo(f"day {days}: " + format_tick(moved).replace("\n", "\n  ") + f"\n  e-mails sent: {sent.sent}{waiting}")
+    with overlay.connect() as conn:
+        status = chain_status(conn, DEMO_CHAIN)
+        counts = status_counts(conn)
+        made = tasks(conn, status="open", limit=1_000_000)
+    assert status is not None
+    for version in status["versions"]:
+        click.echo("per step: " + "; ".join(f"{step} " + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) for step, outcomes in version["steps"].items()))
+    click.echo("outbox: " + "; ".join(f"{channel} " + ", ".join(f"{n} {s}" for s, n in sorted(by.items())) for channel, by in sorted(counts.items())))
+    owners: dict[str, int] = {}
+    for row in made:
+        who = row["owner"] or f"role {row['role']}"
+        owners[who] = owners.get(who, 0) + 1
+    click.echo(f"tasks for the sales reps: {len(made)} (" + ", ".join(f"{who} {n}" for who, n in sorted(owners.items())) + ")")
+    click.echo(f"the demo mail server kept {sink.received} e-mails" if smtp else f"e-mails written to {mail}")
 
 
 def sync_and_show(overlay: Overlay, settings: Settings) -> None:
@@ -124,6 +194,11 @@ def compute_and_show(overlay: Overlay, settings: Settings) -> None:
         for locale in LOCALES:
             click.echo(f"  {indent or example['name'] + ':'} {lapse_reasons.render(example['lapse_reason'], locale)}")
             indent = " " * (len(example["name"]) + 1)
+
+
+def _stopped(moment: dt.datetime) -> Callable[[], dt.datetime]:
+    """A clock that always says `moment`: the simulated day the demo's dispatcher runs on."""
+    return lambda: moment
 
 
 def refuse_foreign(files: DemoFiles, home: Path) -> None:

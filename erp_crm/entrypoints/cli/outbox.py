@@ -31,10 +31,10 @@ def outbox() -> None:
 def dispatch(obj: Context, limit: int | None, as_json: bool) -> None:
     """Send the due messages (e-mail through the SMTP server of the settings' email section)."""
     from erp_crm.automation.dispatch import dispatch as run_dispatch
-    from erp_crm.automation.email_channel import EmailSender
+    from erp_crm.automation.email_channel import email_sender
 
     settings = obj.settings
-    senders = {"email": EmailSender(settings.email)} if settings.email.sender else {}
+    senders = {"email": email_sender(settings.email)} if settings.email.sender else {}
     report = run_dispatch(obj.overlay, settings.outbox, senders, limit=limit)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_dispatch(report.as_dict()))
     if report.error:

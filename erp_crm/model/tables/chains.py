@@ -33,7 +33,7 @@ chain_version = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("definition", sa.JSON, nullable=False, comment="the chain file's content as published"),
     sa.Column("digest", sa.String(64), nullable=False, comment="sha256 of the definition: a changed file publishes a new version"),
-    sa.Column("source", sa.Text, nullable=False, comment="the file it was read from"),
+    sa.Column("file", sa.Text, nullable=False, comment="the file it was read from"),
     sa.Column("published_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("chain_id", "version", name="uq_crm_chain_version_chain_id"),
     comment="each published definition of a chain; running enrolments stay on the version they started on",

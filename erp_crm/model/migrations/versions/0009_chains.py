@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('definition', sa.JSON(), nullable=False, comment="the chain file's content as published"),
     sa.Column('digest', sa.String(length=64), nullable=False, comment='sha256 of the definition: a changed file publishes a new version'),
-    sa.Column('source', sa.Text(), nullable=False, comment='the file it was read from'),
+    sa.Column('file', sa.Text(), nullable=False, comment='the file it was read from'),
     sa.Column('published_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['chain_id'], ['crm_chain.id'], name=op.f('fk_crm_chain_version_chain_id_crm_chain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_chain_version')),

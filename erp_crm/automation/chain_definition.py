@@ -13,7 +13,7 @@ stored data), so what runs is exactly what was checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from erp_crm.errors import ConfigError
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
 from erp_crm.segments.language import FilterError, Node, parse_filter
+from erp_crm.segments.syntax import And, Not, Or, Text
 from erp_crm.settings.base import parse_duration
 from erp_crm.yamlfile import load_yaml
 
@@ -52,6 +53,31 @@ _TASK_KEYS = ("title", "note", "owner", "due", "priority")
 _MOST_STEPS = 200
 
 Where = Callable[[tuple[Any, ...]], str]  # `file:line` of a place in the file
+_SHOWN = 60  # characters of a value quoted back in a message
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: short, on one line, whatever it is."""
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond Python's limit for turning numbers into text
+        return "a number too long to show"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _segments_named(node: Node) -> Iterator[str]:
+    """The segment names `in_segment(...)` calls in a condition name, so they can be checked like the trigger's."""
+    if isinstance(node, (And, Or)):
+        for item in node.items:
+            yield from _segments_named(item)
+    elif isinstance(node, Not):
+        yield from _segments_named(node.item)
+    elif node.subject.name == "in_segment":
+        yield from (arg.value.value for arg in node.subject.args if isinstance(arg.value, Text))
 
 
 @dataclass(frozen=True)
@@ -123,22 +149,29 @@ def load_chain(path: Path, checks: Checks) -> tuple[ChainDef, Any]:
     """The chain in `path`, checked whole, and its data as it will be published; a ConfigError at the first mistake."""
     name = path.stem
     if not CHAIN_NAME.fullmatch(name):
-        raise ConfigError(f"{path}: a chain's file name is its name: lower-case letters, digits, _ and -, starting with a letter")
+        raise ConfigError(f"{path}: a chain's file name is its name: lower-case letters, digits, _ and -, starting with a letter, at most 100 characters")
     doc = load_yaml(path)
     return parse_chain(name, doc.data, doc.where, checks), doc.data
 
 
 def parse_chain(name: str, data: Any, where: Where, checks: Checks | None) -> ChainDef:
     """The chain `name` from its data; with `checks`, also its conditions, segments and templates are checked."""
+    try:
+        return _parse_chain(name, data, where, checks)
+    except RecursionError:  # data nested beyond any chain's shape (a file cannot hold it: the YAML reader refuses it first)
+        raise ConfigError(f"{where(())}: nested too deeply to be a chain") from None
+
+
+def _parse_chain(name: str, data: Any, where: Where, checks: Checks | None) -> ChainDef:
     if not isinstance(data, dict):
         raise ConfigError(f"{where(())}: a chain holds {', '.join(_TOP)}")
-    unknown = [str(k) for k in data if k not in _TOP]
+    unknown = [k for k in data if k not in _TOP]
     if unknown:
-        raise ConfigError(f"{where((unknown[0],))}: unknown key {unknown[0]!r} (a chain holds {', '.join(_TOP)})")
+        raise ConfigError(f"{where((unknown[0],))}: unknown key {_shown(unknown[0])} (a chain holds {', '.join(_TOP)})")
     reader = _Reader(name, where, checks)
     language = data.get("language", "hu")
-    if language not in LANGUAGES:
-        raise ConfigError(f"{where(('language',))}: language {language!r}: one of {', '.join(LANGUAGES)}")
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise ConfigError(f"{where(('language',))}: language {_shown(language)}: one of {', '.join(LANGUAGES)}")
     steps = reader.steps(data.get("steps"), language)
     chain = ChainDef(
         name=name,
@@ -167,13 +200,15 @@ class _Reader:
             raise self.fail(path, f"{path[-1]} must be text")
         return value
 
-    def duration(self, value: Any, path: tuple[Any, ...]) -> int:
+    def duration(self, value: Any, path: tuple[Any, ...], what: str) -> int:
+        """Seconds, from 1 to ten years; `what` names the key (and step) in the message."""
+        readable = (isinstance(value, str) and len(value) < 20) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**12)
         try:
-            seconds = parse_duration(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else -1
+            seconds = parse_duration(value) if readable else -1
         except ValueError:
             seconds = -1
         if seconds <= 0 or seconds > 3650 * 86400:
-            raise self.fail(path, f"{'.'.join(map(str, path[-2:]))}: {value!r} is not a duration such as 30m, 2h, 14d (up to ten years)")
+            raise self.fail(path, f"{what}: {_shown(value)} is not a duration such as 30m, 2h, 14d (up to ten years)")
         return seconds
 
     def trigger(self, value: Any) -> Trigger:
@@ -182,6 +217,8 @@ class _Reader:
         if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("entered", "left"):
             raise self.fail(("trigger",), "trigger: `entered: SEGMENT`, `left: SEGMENT` or `manual`")
         kind, segment = next(iter(value.items()))
+        if not isinstance(segment, str):
+            raise self.fail(("trigger", kind), f"trigger: {kind}: the name of one segment")
         (found,) = self.segments([segment], ("trigger", kind))
         return Trigger(kind, found)
 
@@ -191,14 +228,17 @@ class _Reader:
         if self.checks is not None:
             for index, name in enumerate(value):
                 if name not in self.checks.segments:
-                    known = ", ".join(sorted(self.checks.segments)) or "none"
-                    raise self.fail(path if len(value) == 1 and path[0] == "trigger" else (*path, index), f"no segment named {name!r} (segments: {known})")
+                    raise self.fail(path if path[0] == "trigger" else (*path, index), self.unknown_segment(name))
         return tuple(value)
+
+    def unknown_segment(self, name: str) -> str:
+        assert self.checks is not None
+        return f"no segment named {_shown(name)} (segments: {', '.join(sorted(self.checks.segments)) or 'none'})"
 
     def re_entry(self, value: Any) -> int | None:
         if value == "never":
             return None
-        return self.duration(value, ("re_entry",))
+        return self.duration(value, ("re_entry",), "re_entry (never, or a cool-down)")
 
     def condition(self, value: Any, path: tuple[Any, ...], step: str | None = None) -> Condition | None:
         if value is None:
@@ -212,6 +252,10 @@ class _Reader:
                 compile_filter(node, self.checks.registry, self.checks.today)
         except FilterError as error:
             raise self.fail(path, f"{at}{path[-1]}: {error}") from None
+        if self.checks is not None:
+            for name in _segments_named(node):
+                if name not in self.checks.segments:
+                    raise self.fail(path, f"{at}{path[-1]}: {self.unknown_segment(name)}")
         return Condition(value, node)
 
     def steps(self, value: Any, language: str) -> tuple[Step, ...]:
@@ -223,7 +267,7 @@ class _Reader:
         seen: dict[str, int] = {}
         for index, step_id in enumerate(ids):
             if step_id in seen:
-                raise self.fail(("steps", index, "id"), f"step id {step_id!r} is used twice (first by step {seen[step_id] + 1})")
+                raise self.fail(("steps", index, "id"), f"step id {_shown(step_id)} is used twice (first by step {seen[step_id] + 1})")
             seen[step_id] = index
         out = []
         for index, raw in enumerate(value):
@@ -236,7 +280,7 @@ class _Reader:
         if explicit is None:
             return f"step-{index + 1}"
         if not isinstance(explicit, str) or not STEP_ID.fullmatch(explicit) or explicit == EXIT:
-            raise self.fail(("steps", index, "id"), f"step id {explicit!r}: letters, digits, _ and -, starting with a letter, not 'exit'")
+            raise self.fail(("steps", index, "id"), f"step id {_shown(explicit)}: letters, digits, _ and -, starting with a letter, at most 64, not 'exit'")
         return explicit
 
     def step(self, raw: Any, index: int, step_id: str, following: str, ids: set[str], language: str) -> Step:
@@ -245,21 +289,23 @@ class _Reader:
             return Step(step_id, EXIT, None, EXIT)
         kinds = [k for k in raw if k in _STEP_KEYS] if isinstance(raw, dict) else []
         if len(kinds) != 1:
-            found = ", ".join(map(str, raw)) if isinstance(raw, dict) else repr(raw)
+            found = ", ".join(_shown(k) for k in raw) if isinstance(raw, dict) else _shown(raw)
             raise self.fail(path, f"step {step_id}: one of {', '.join(KINDS)} is needed, found {found or 'nothing'}")
         kind = kinds[0]
         allowed = {kind, "id", *_STEP_KEYS[kind]}
-        stray = [str(k) for k in raw if k not in allowed]
+        stray = [k for k in raw if k not in allowed]
         if stray:
-            raise self.fail((*path, stray[0]), f"step {step_id}: unknown key {stray[0]!r} for a {kind} step (it takes {', '.join(sorted(allowed))})")
+            raise self.fail((*path, stray[0]), f"step {step_id}: unknown key {_shown(stray[0])} for a {kind} step (it takes {', '.join(sorted(allowed))})")
         value = raw[kind]
         here = (*path, kind)
 
         def target(key: str, default: str) -> str:
             chosen = raw.get(key, default)
+            if not isinstance(chosen, str):
+                raise self.fail((*path, key), f"step {step_id}: {key}: the id of a step, or exit (found {_shown(chosen)})")
             if chosen != EXIT and chosen not in ids:
-                raise self.fail((*path, key), f"step {step_id}: {key}: no step {chosen!r} (steps: {', '.join(sorted(ids))}, or exit)")
-            return str(chosen)
+                raise self.fail((*path, key), f"step {step_id}: {key}: no step {_shown(chosen)} (steps: {', '.join(sorted(ids))}, or exit)")
+            return chosen
 
         if kind in ("email", "sms"):
             return Step(step_id, kind, self.message(value, kind, here, step_id, language), following)
@@ -269,8 +315,8 @@ class _Reader:
             condition = self.condition(value, here, step_id)
             if "timeout" not in raw:
                 raise self.fail(here, f"step {step_id}: wait_for needs a timeout (how long to wait at most)")
-            timeout = self.duration(raw["timeout"], (*path, "timeout"))
-            every = self.duration(raw.get("check_every", "1h"), (*path, "check_every"))
+            timeout = self.duration(raw["timeout"], (*path, "timeout"), f"step {step_id}: timeout")
+            every = self.duration(raw.get("check_every", "1h"), (*path, "check_every"), f"step {step_id}: check_every")
             return Step(step_id, kind, condition, target("then", following), target("else", following), timeout, every)
         if kind == "if":
             return Step(step_id, kind, self.condition(value, here, step_id), target("then", following), target("else", following))
@@ -278,6 +324,8 @@ class _Reader:
             return Step(step_id, kind, self.task(value, here, step_id), following)
         if kind == "goto":
             return Step(step_id, kind, None, target("goto", following))
+        if value is not True:
+            raise self.fail(here, f"step {step_id}: exit: write the step as `- exit` (or `exit: true`), not {_shown(value)}")
         return Step(step_id, EXIT, None, EXIT)
 
     def message(self, value: Any, channel: str, path: tuple[Any, ...], step_id: str, language: str) -> str:
@@ -295,8 +343,8 @@ class _Reader:
     def wait(self, value: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
         """A duration, or the next weekday and hour (company time) at or after now: {'seconds': n} or {'weekday': d, 'hour': h}."""
         if not isinstance(value, dict):
-            return {"seconds": self.duration(value, path)}
-        stray = [str(k) for k in value if k not in ("weekday", "hour")]
+            return {"seconds": self.duration(value, path, f"step {step_id}: wait")}
+        stray = [k for k in value if k not in ("weekday", "hour")]
         hour = value.get("hour")
         weekday = value.get("weekday")
         if stray or not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23 or (weekday is not None and weekday not in WEEKDAYS):
@@ -306,19 +354,19 @@ class _Reader:
     def task(self, value: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
         if not isinstance(value, dict) or "title" not in value:
             raise self.fail(path, f"step {step_id}: task: a mapping with title (and note, owner, due, priority)")
-        stray = [str(k) for k in value if k not in _TASK_KEYS]
+        stray = [k for k in value if k not in _TASK_KEYS]
         if stray:
-            raise self.fail((*path, stray[0]), f"step {step_id}: task: unknown key {stray[0]!r} (it takes {', '.join(_TASK_KEYS)})")
+            raise self.fail((*path, stray[0]), f"step {step_id}: task: unknown key {_shown(stray[0])} (it takes {', '.join(_TASK_KEYS)})")
         for key in ("title", "note"):
             if key in value:
                 self.template_text(value[key], (*path, key), step_id)
         owner = value.get("owner", "salesperson")
         if not isinstance(owner, str) or not re.fullmatch(r"salesperson|(login|role):\s*\S{1,100}", owner):
-            raise self.fail((*path, "owner"), f"step {step_id}: task owner {owner!r}: `salesperson` (the partner's), `login: NAME` or `role: NAME`")
+            raise self.fail((*path, "owner"), f"step {step_id}: task owner {_shown(owner)}: `salesperson` (the partner's), `login: NAME` or `role: NAME`")
         priority = value.get("priority", "normal")
         if priority not in ("low", "normal", "high"):
-            raise self.fail((*path, "priority"), f"step {step_id}: task priority {priority!r}: low, normal or high")
-        due = self.duration(value.get("due", "1d"), (*path, "due"))
+            raise self.fail((*path, "priority"), f"step {step_id}: task priority {_shown(priority)}: low, normal or high")
+        due = self.duration(value.get("due", "1d"), (*path, "due"), f"step {step_id}: task due")
         return {"title": value["title"], "note": value.get("note"), "owner": owner, "due_days": max(1, round(due / 86400)), "priority": priority}
 
     def template_text(self, value: Any, path: tuple[Any, ...], step_id: str) -> jinja2.Template:

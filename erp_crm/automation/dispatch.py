@@ -30,11 +30,12 @@ from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
+from erp_crm.automation.consent import is_hard_bounce, refusal, suppress_address
 from erp_crm.automation.outbox import log_sent, paused_reason, utc_now
 from erp_crm.automation.smtp_send import ConnectionFailed, Outcome, SendResult
 from erp_crm.errors import UserError
 from erp_crm.model.tables.outbox import outbox
-from erp_crm.settings.sending import OutboxSection
+from erp_crm.settings.sending import ConsentSection, OutboxSection
 from erp_crm.store.overlay import Overlay
 
 ONE_AT_A_TIME = "outbox-dispatch"  # SQLite: the lock that keeps a second dispatcher out
@@ -47,6 +48,7 @@ class Claimed(NamedTuple):
     id: int
     key: str
     channel: str
+    partner_id: int | None
     recipient: str
     recipient_name: str
     subject: str | None
@@ -83,6 +85,7 @@ class DispatchReport:
     deferred: int = 0  # back in the queue for a later retry
     unknown: int = 0
     expired: int = 0
+    suppressed: int = 0  # an opt-out or a suppressed address found just before sending
     recovered: int = 0  # rows a dead dispatcher left `sending`, now `unknown`
     released: int = 0  # rows a dead dispatcher had reserved, or this one could not send now, back in the queue
     throttled: int = 0  # answers asking to slow down
@@ -104,6 +107,7 @@ def dispatch(
     senders: Mapping[str, Sender],
     *,
     limit: int | None = None,
+    consent: ConsentSection | None = None,
     clock: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DispatchReport:
@@ -112,7 +116,7 @@ def dispatch(
     report = DispatchReport()
     with _alive(overlay, me):
         report.recovered, report.released = recover(overlay, me)
-        run = _Run(overlay, section, senders, me, report, clock, sleep)
+        run = _Run(overlay, section, consent or ConsentSection(), senders, me, report, clock, sleep)
         try:
             run.until_done(limit)
         finally:
@@ -159,13 +163,14 @@ class _Run:
         self,
         overlay: Overlay,
         section: OutboxSection,
+        consent: ConsentSection,
         senders: Mapping[str, Sender],
         me: str,
         report: DispatchReport,
         clock: Clock,
         sleep: Callable[[float], None],
     ) -> None:
-        self.overlay, self.section, self.senders, self.me = overlay, section, senders, me
+        self.overlay, self.section, self.consent, self.senders, self.me = overlay, section, consent, senders, me
         self.report, self.clock, self.sleep = report, clock, sleep
         self.pause = 0.0
 
@@ -230,6 +235,11 @@ class _Run:
             self.report.paused = paused_reason(conn)
             if self.report.paused is not None:
                 return False
+            refused = refusal(conn, row.partner_id, row.channel, row.recipient, self.consent)
+            if refused:  # an opt-out (or a bounce) that came while it waited in the queue
+                self._finish(row.id, "suppressed", refused, conn)
+                self.report.suppressed += 1
+                return False
             marked = conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id == row.id, outbox.c.claimed_by == self.me, outbox.c.status == "queued")
@@ -248,6 +258,10 @@ class _Run:
             elif result.outcome is Outcome.UNKNOWN:
                 self._finish(row.id, "unknown", result.detail, conn, **answer)
                 self.report.unknown += 1
+            elif result.outcome is Outcome.REFUSED and is_hard_bounce(result.code, result.detail):
+                self._finish(row.id, "failed", result.detail, conn, **answer)
+                suppress_address(conn, row.channel, row.recipient, f"{result.code} {result.detail}", "bounce", now)
+                self.report.failed += 1
             elif result.outcome is Outcome.REFUSED or row.attempts + 1 >= self.section.max_attempts:
                 said = result.detail if result.outcome is Outcome.REFUSED else f"deferred {row.attempts + 1} times; last: {result.detail}"
                 self._finish(row.id, "failed", said, conn, **answer)

@@ -55,6 +55,7 @@ class Outgoing:
     contact_id: int | None = None
     unsubscribe_url: str | None = None
     due_at: dt.datetime | None = None  # default: now
+    refused: str | None = None  # why it may not be sent though its address is fine (an opt-out, the weekly cap): written as suppressed
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def enqueue(conn: Connection, message: Outgoing, *, now: dt.datetime, expire_aft
     _check_key(message.key)
     address = usable_recipient(message.channel, message.recipient)
     due = message.due_at or now
-    status = "queued" if address.usable else "suppressed"
+    reason = address.reason or message.refused
+    status = "suppressed" if reason else "queued"
     row = {
         "key": message.key,
         "channel": message.channel,
@@ -83,12 +85,12 @@ def enqueue(conn: Connection, message: Outgoing, *, now: dt.datetime, expire_aft
         "html": message.html,
         "unsubscribe_url": message.unsubscribe_url,
         "status": status,
-        "reason": address.reason,
+        "reason": reason,
         "attempts": 0,
         "created_at": now,
         "due_at": due,
         "expires_at": due + dt.timedelta(seconds=expire_after),
-        "finished_at": None if address.usable else now,
+        "finished_at": now if reason else None,
     }
     new_id = conn.execute(dialect_insert(conn, outbox).values(row).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id)).scalar()
     if new_id is not None:

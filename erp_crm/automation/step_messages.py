@@ -13,15 +13,18 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.automation.chain_definition import LANGUAGES, MESSAGES_DIR
+from erp_crm.automation.consent import UnsubscribeLinks, after_quiet_hours, over_cap, refusal
 from erp_crm.automation.message_templates import MessageTemplate, RenderedMessage, load_message
-from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue
+from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue, usable_recipient
 from erp_crm.errors import ConfigError
 from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.sending import ConsentSection
 
 PARTNER_FIELDS = ("name", "kind", "email", "phone", "mobile", "city", "zip", "street", "country", "customer_group", "lang")
 CONTACT_FIELDS = ("name", "first_name", "last_name", "job_title", "email", "phone", "mobile")
@@ -81,6 +84,16 @@ class Templates:
         raise ConfigError(f"no template {MESSAGES_DIR / fallback / name}.yaml")
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What a message must respect beyond its template: its expiry, the partner's consent, quiet hours, the unsubscribe link."""
+
+    expire_after: int
+    consent: ConsentSection
+    zone: ZoneInfo
+    links: UnsubscribeLinks | None
+
+
 def queue_message(
     conn: Connection,
     *,
@@ -92,22 +105,27 @@ def queue_message(
     origin: str,
     partner_id: int,
     now: dt.datetime,
-    expire_after: int,
+    rules: Rules,
 ) -> tuple[Enqueued, RenderedMessage]:
-    """Render the template for the partner and write its outbox row (in the caller's transaction)."""
-    rendered = template.render({**to.context, **extra})
+    """Render the template for the partner and write its outbox row (in the caller's transaction).
+
+    A partner who opted out, lacks a required opt-in, has had enough this week, or whose
+    address is suppressed gets the row as `suppressed`, with the reason; a message that
+    would fall in the quiet hours is due at their end.
+    """
+    raw = to.email if channel == "email" else to.phone
+    address = usable_recipient(channel, raw)
+    refused = None
+    if address.value is not None:
+        refused = refusal(conn, partner_id, channel, address.value, rules.consent) or over_cap(conn, partner_id, channel, rules.consent, now)
+    link = rules.links.url(partner_id, channel, key) if rules.links else None
+    rendered = template.render({**to.context, **extra, "links": {"unsubscribe": link}})
+    due = after_quiet_hours(now, channel, rules.consent, rules.zone)
     if channel == "email":
         message = Outgoing(
-            key,
-            "email",
-            origin,
-            to.email,
-            rendered.text or "",
-            subject=rendered.subject,
-            html=rendered.html,
-            recipient_name=to.name or "",
-            partner_id=partner_id,
-        )
+            key, "email", origin, raw, rendered.text or "", subject=rendered.subject, html=rendered.html, recipient_name=to.name or "",
+            partner_id=partner_id, unsubscribe_url=link, due_at=due, refused=refused,
+        )  # fmt: skip
     else:
-        message = Outgoing(key, "sms", origin, to.phone, rendered.sms or "", recipient_name=to.name or "", partner_id=partner_id)
-    return enqueue(conn, message, now=now, expire_after=expire_after), rendered
+        message = Outgoing(key, "sms", origin, raw, rendered.sms or "", recipient_name=to.name or "", partner_id=partner_id, due_at=due, refused=refused)
+    return enqueue(conn, message, now=now, expire_after=rules.expire_after), rendered

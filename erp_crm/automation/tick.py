@@ -33,16 +33,17 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.automation.chain_definition import EXIT, WEEKDAYS, ChainDef, Checks, Condition, Step, chain_files, load_chain
 from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_events, publish, stored_version
+from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.outbox import utc_now
 from erp_crm.automation.sandbox import compile_text, render_text
-from erp_crm.automation.step_messages import Templates, queue_message, recipient
+from erp_crm.automation.step_messages import Rules, Templates, queue_message, recipient
 from erp_crm.automation.tasks import chain_owner, create_task
 from erp_crm.errors import UserError
 from erp_crm.model.tables.chains import enrolment, step_log
 from erp_crm.model.tables.segments import segment, segment_member
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
-from erp_crm.settings.sending import ChainsSection, OutboxSection
+from erp_crm.settings.sending import ChainsSection, ConsentSection, OutboxSection
 from erp_crm.store.overlay import Overlay
 
 ONE_AT_A_TIME = "chains-tick"
@@ -73,12 +74,14 @@ class TickReport:
 
 @dataclass(frozen=True)
 class Runtime:
-    """What a tick needs besides the overlay: the home (chains, templates), the filter fields and the two sections."""
+    """What a tick needs besides the overlay: the home (chains, templates), the filter fields, its sections, the unsubscribe links."""
 
     home: Path
     registry: FieldRegistry
     chains: ChainsSection
     outbox: OutboxSection
+    consent: ConsentSection = field(default_factory=ConsentSection)
+    links: UnsubscribeLinks | None = None  # None: `web.public_url` is not set, and messages carry no unsubscribe link
 
 
 def publish_all(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[Published]:
@@ -297,18 +300,17 @@ class _Walk:
         runtime = self.runner.runtime
         to = recipient(self.conn, self.row.partner_id)
         template = self.runner.templates.get(step.value, to.language, self.chain.language)
-        extra = {"chain": {"name": self.chain.name, "title": self.chain.title}, "links": {"unsubscribe": None}}
         queued, _ = queue_message(
             self.conn,
             channel=step.kind,
             template=template,
             to=to,
-            extra=extra,
+            extra={"chain": {"name": self.chain.name, "title": self.chain.title}},
             key=f"chain:{self.row.id}:{self.seq}",
             origin=f"{self.origin}, step {step.id}",
             partner_id=self.row.partner_id,
             now=self.runner.now,
-            expire_after=runtime.outbox.expire_after,
+            rules=Rules(runtime.outbox.expire_after, runtime.consent, self.runner.zone, runtime.links),
         )
         self.logged(step, queued.status, f"{step.kind} {template.locale}/{template.name}", outbox_id=queued.id)
 

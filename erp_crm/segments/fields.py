@@ -28,6 +28,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from erp_crm.metrics.purchases import PURCHASES, Documents
 from erp_crm.model.canonical import BY_NAME
 from erp_crm.model.canonical import Kind as CanonicalKind
+from erp_crm.model.tables.consent import CONSENT_CHANNELS, consent
 from erp_crm.model.tables.profile import partner_profile
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.language import NAME, RESERVED, YAML_KEYS, FilterError
@@ -433,12 +434,30 @@ def _complaints(ctx: Context, within: Window | None = None) -> Expr:
     )
 
 
+def _newest_consent(ctx: Context, channel: str | None, status: str) -> Expr:
+    """The partner's newest consent row on the channel has `status` (rows are kept; the newest counts)."""
+    c, newer = consent.c, consent.alias("newer_consent")
+    on_channel = c.channel == sa.literal(channel, sa.Text())
+    later = sa.exists().where(newer.c.partner_id == c.partner_id, newer.c.channel == c.channel, newer.c.id > c.id)
+    return sa.exists().where(c.partner_id == ctx.partner_id, on_channel, c.status == status, ~later)
+
+
+def _consented(ctx: Context, channel: str | None = None) -> Expr:
+    return _newest_consent(ctx, channel, "opt_in")
+
+
+def _unsubscribed(ctx: Context, channel: str | None = None) -> Expr:
+    return _newest_consent(ctx, channel, "opt_out")
+
+
 _GOODS = {"product": Param("text", doc="product code or name"), "category": Param("text", doc="product category")}
 _BOUGHT_DOCS: dict[PurchasesFrom, str] = {"invoices": "invoiced, not credited or cancelled", "orders": "ordered, not cancelled"}
 _PREDICATES = (
     PredicateDef("quoted", {**_GOODS, "within": "period"}, _quoted, "offered in a quote that was not cancelled", tracked=True),
     PredicateDef("has_open_quote", _GOODS, _open_quote, "a draft or sent quote not yet past its validity", tracked=True),
     PredicateDef("complaints", {"within": "period"}, _complaints, "complaint tickets opened", kind="number", tracked=True),
+    PredicateDef("consent", {"channel": Param("choice", True, CONSENT_CHANNELS)}, _consented, "opted in to the channel, and not out since"),
+    PredicateDef("unsubscribed", {"channel": Param("choice", True, CONSENT_CHANNELS)}, _unsubscribed, "opted out of the channel, and not in since"),
 )
 
 

@@ -21,7 +21,8 @@ from erp_crm.settings.logs import LoggingSettings
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.settings.odbc import odbc_has_password
 from erp_crm.settings.profile import ProfileSection
-from erp_crm.settings.sending import ChainsSection, EmailSection, OutboxSection
+from erp_crm.settings.sending import ChainsSection, ConsentSection, EmailSection, OutboxSection
+from erp_crm.settings.web import WebSection
 from erp_crm.yamlfile import YamlDocument, describe_validation_error, dotted, load_yaml, validation_problem
 
 ENV_PREFIX = "ERP_CRM__"
@@ -36,13 +37,15 @@ class Settings(Section):
     email: EmailSection = Field(default_factory=EmailSection)
     outbox: OutboxSection = Field(default_factory=OutboxSection)
     chains: ChainsSection = Field(default_factory=ChainsSection)
+    consent: ConsentSection = Field(default_factory=ConsentSection)
+    web: WebSection = Field(default_factory=WebSection)
     home: Path = Path(".")
     config_file: Path | None = None
 
     @model_validator(mode="after")
     def _locate_sections(self) -> Settings:
         origin = str(self.config_file or "settings")
-        for section in (self.overlay, self.erp, self.email.smtp):
+        for section in (self.overlay, self.erp, self.email.smtp, self.web):
             section.located_in(self.home, origin)
         return self
 

@@ -79,3 +79,19 @@ class ChainsSection(Section):
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system refuses
             raise ValueError(f"{value!r} is not a time zone name such as Europe/Budapest") from None
         return value
+
+
+class QuietHours(Section):
+    """Hours (company time) in which messages of `channels` are not sent: they wait for the end."""
+
+    start: int = Field(20, ge=0, le=23)
+    end: int = Field(8, ge=0, le=23)
+    channels: tuple[Literal["email", "sms"], ...] = ("sms",)
+
+
+class ConsentSection(Section):
+    """When a partner may be written to: explicit opt-in where required, never after an opt-out, not too often, not at night."""
+
+    require_opt_in: tuple[Literal["email", "sms"], ...] = Field((), description="channels on which only partners who opted in are written to")
+    max_per_week: int | None = Field(None, ge=1, le=1000, description="messages per partner and channel in any seven days, over all chains")
+    quiet_hours: QuietHours | None = None

@@ -67,7 +67,7 @@ def make_registry() -> FieldRegistry:
     registry.add(FieldDef("rfm_group", "choice", per_partner(metrics.c.rfm_group), RFM_GROUPS))
     registry.add(PredicateDef("tag", {"name": Param("text", required=True)}, _tag, "has this tag"))
     channels = ("email", "sms", "phone", "post")
-    registry.add(PredicateDef("consent", {"channel": Param("choice", True, channels)}, _consent, "agreed to contact"))
+    registry.add(PredicateDef("consent", {"channel": Param("choice", True, channels)}, _consent, "agreed to contact"), replace=True)  # more channels than the real one
     return registry
 
 

@@ -147,7 +147,7 @@ BAD_CHAINS = [
     case("if-unknown-field-inside", S + "  - if: replied and (bought_since_enrolment or nosuch > 3)\n", 3, "step-1", r"unknown field 'nosuch'"),
     case("wait-for-unknown-field", S + "  - wait_for: answered\n    timeout: 7d\n", 3, "step-1", r"wait_for: .*unknown field 'answered'"),
     case("goal-unknown-field", ONE + "goal: purchased\n", 4, None, r"goal: .*unknown field 'purchased'"),
-    case("exit-when-unknown-field", ONE + "exit_when: unsubscribed\n", 4, None, r"exit_when: .*unknown field 'unsubscribed'"),
+    case("exit-when-unknown-field", ONE + "exit_when: opted_out\n", 4, None, r"exit_when: .*unknown field 'opted_out'"),
     case("if-unfinished", S + "  - if: replied and\n", 3, "step-1", r"if: line 1, column \d+: "),
     case("if-not-text", S + "  - if: {replied: true}\n", 3, "step-1", r"if: a condition in the filter language, as text"),
     case("if-blank", S + "  - if: '  '\n", 3, "step-1", r"if: a condition in the filter language, as text"),

@@ -14,6 +14,7 @@ import click
 
 from erp_crm import __version__
 from erp_crm.entrypoints.cli.chains import chains
+from erp_crm.entrypoints.cli.consent import consent
 from erp_crm.entrypoints.cli.context import Context
 from erp_crm.entrypoints.cli.database import db
 from erp_crm.entrypoints.cli.demo import demo
@@ -21,6 +22,7 @@ from erp_crm.entrypoints.cli.home import init
 from erp_crm.entrypoints.cli.metrics import metrics
 from erp_crm.entrypoints.cli.outbox import outbox
 from erp_crm.entrypoints.cli.segments import segments
+from erp_crm.entrypoints.cli.serve import serve
 from erp_crm.entrypoints.cli.sync import check, sync
 from erp_crm.entrypoints.cli.tasks import tasks
 from erp_crm.errors import UserError
@@ -40,7 +42,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, outbox):
+for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, consent, outbox, serve):
     cli.add_command(command)
 
 

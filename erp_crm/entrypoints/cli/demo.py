@@ -142,7 +142,7 @@ def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) ->
             at = start + dt.timedelta(days=days)
             moved = tick(overlay, runtime, now=at)
             sender = EmailSender(email) if smtp else MaildirSender(email, mail)
-            sent = dispatch(overlay, settings.outbox, {"email": sender}, clock=_stopped(at))
+            sent = dispatch(overlay, settings.outbox, {"email": sender}, consent=settings.consent, clock=_stopped(at))
             waiting = f"; text messages queued: {sent.waiting['sms']} (no SMS gateway in the demo)" if sent.waiting.get("sms") else ""
             click.echo(f"day {days}: " + format_tick(moved).replace("\n", "\n  ") + f"\n  e-mails sent: {sent.sent}{waiting}")
     with overlay.connect() as conn:

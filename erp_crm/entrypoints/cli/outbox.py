@@ -35,14 +35,14 @@ def dispatch(obj: Context, limit: int | None, as_json: bool) -> None:
 
     settings = obj.settings
     senders = {"email": email_sender(settings.email)} if settings.email.sender else {}
-    report = run_dispatch(obj.overlay, settings.outbox, senders, limit=limit)
+    report = run_dispatch(obj.overlay, settings.outbox, senders, limit=limit, consent=settings.consent)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_dispatch(report.as_dict()))
     if report.error:
         sys.exit(UNREACHABLE)
 
 
 def format_dispatch(report: dict[str, Any]) -> str:
-    done = ", ".join(f"{report[k]} {k}" for k in ("sent", "deferred", "failed", "unknown", "expired") if report[k])
+    done = ", ".join(f"{report[k]} {k}" for k in ("sent", "deferred", "failed", "unknown", "expired", "suppressed") if report[k])
     lines = [f"outbox: {done or 'nothing was due'}"]
     if report["recovered"]:
         lines.append(f"  {report['recovered']} left 'sending' by a dispatcher that stopped are now unknown: see `erp-crm outbox review`")

@@ -40,6 +40,7 @@ from erp_crm.store.overlay import Overlay
 
 ONE_AT_A_TIME = "outbox-dispatch"  # SQLite: the lock that keeps a second dispatcher out
 _DISPATCHER = "outbox-dispatcher."  # PostgreSQL: each dispatcher's own lock, which says it is alive
+SWITCH_EVERY = 1.0  # seconds: how soon a dispatcher sees the kill switch flipped (it finishes the message in hand)
 
 
 class Claimed(NamedTuple):
@@ -55,6 +56,7 @@ class Claimed(NamedTuple):
     body: str
     html: str | None
     unsubscribe_url: str | None
+    mime: str | None
     attempts: int
     expires_at: dt.datetime
 
@@ -173,6 +175,7 @@ class _Run:
         self.overlay, self.section, self.consent, self.senders, self.me = overlay, section, consent, senders, me
         self.report, self.clock, self.sleep = report, clock, sleep
         self.pause = 0.0
+        self.switch_read_at = -SWITCH_EVERY  # the kill switch is read before the first message, then once a second
 
     def until_done(self, limit: int | None) -> None:
         handled = 0
@@ -232,7 +235,8 @@ class _Run:
         """Commit `sending` unless the kill switch is on; False when the message is not to be sent now."""
         now = self.clock()
         with self.overlay.begin() as conn:
-            self.report.paused = paused_reason(conn)
+            if time.monotonic() >= self.switch_read_at + SWITCH_EVERY:
+                self.report.paused, self.switch_read_at = paused_reason(conn), time.monotonic()
             if self.report.paused is not None:
                 return False
             refused = refusal(conn, row.partner_id, row.channel, row.recipient, self.consent)

@@ -11,11 +11,9 @@ import mailbox
 from email.message import EmailMessage
 from pathlib import Path
 
-from erp_crm.automation.addresses import email_address
 from erp_crm.automation.dispatch import Claimed
-from erp_crm.automation.email_message import Party, build_email
+from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.smtp_send import ConnectionFailed, Outcome, SendResult, SmtpServer, SmtpSession
-from erp_crm.errors import ConfigError
 from erp_crm.settings.base import resolve_path
 from erp_crm.settings.sending import EmailSection
 
@@ -34,37 +32,21 @@ def smtp_server(section: EmailSection) -> SmtpServer:
     )
 
 
-def checked_party(what: str, address: str | None, name: str = "") -> Party:
-    """An address from the settings, or a ConfigError naming the key: a bad sender would fail every message."""
-    if not address:
-        raise ConfigError(f"{what}: no address is set; e-mail cannot be sent without one (docs/sending.md)")
-    found = email_address(address)
-    if found.value is None:
-        raise ConfigError(f"{what}: {found.reason}")
-    return Party(found.value, name)
-
-
 class EmailSender:
     """Sends claimed e-mail rows through one SMTP session, opened when first needed and again after it broke."""
 
     def __init__(self, section: EmailSection) -> None:
-        self.sender = checked_party("email.sender", section.sender, section.sender_name)
-        self.reply_to = checked_party("email.reply_to", section.reply_to) if section.reply_to else None
-        self.unsubscribe_mailto = checked_party("email.unsubscribe_mailto", section.unsubscribe_mailto).address if section.unsubscribe_mailto else None
+        self.builder = EmailBuilder.of(section)
+        self.sender = self.builder.sender
         self.server = smtp_server(section)
         self.session: SmtpSession | None = None
 
-    def prepare(self, row: Claimed) -> EmailMessage:
-        return build_email(
-            sender=self.sender,
-            to=Party(row.recipient, row.recipient_name),
-            subject=row.subject or "",
-            text=row.body,
-            html=row.html,
-            key=row.key,
-            unsubscribe_url=row.unsubscribe_url,
-            unsubscribe_mailto=self.unsubscribe_mailto,
-            reply_to=self.reply_to,
+    def prepare(self, row: Claimed) -> EmailMessage | bytes:
+        """The message as the chain step built it, or (for a row decided without one) built now from its parts."""
+        if row.mime is not None:
+            return row.mime.encode("ascii")
+        return self.builder.build(
+            key=row.key, to=row.recipient, name=row.recipient_name, subject=row.subject, text=row.body, html=row.html, unsubscribe_url=row.unsubscribe_url
         )
 
     def ready(self) -> None:
@@ -74,7 +56,7 @@ class EmailSender:
             session.open()
             self.session = session
 
-    def send(self, prepared: EmailMessage, row: Claimed) -> SendResult:
+    def send(self, prepared: EmailMessage | bytes, row: Claimed) -> SendResult:
         assert self.session is not None, "ready() opens the session before send()"
         return self.session.send(prepared, self.sender.address, row.recipient)
 
@@ -99,7 +81,7 @@ class MaildirSender(EmailSender):
             except OSError as error:
                 raise ConnectionFailed(f"maildir {self.folder}: {error.strerror}") from None
 
-    def send(self, prepared: EmailMessage, row: Claimed) -> SendResult:
+    def send(self, prepared: EmailMessage | bytes, row: Claimed) -> SendResult:
         assert self.box is not None, "ready() opens the maildir before send()"
         try:
             name = self.box.add(prepared)

@@ -22,7 +22,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -33,6 +33,29 @@ from erp_crm.errors import UserError
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _LINK = re.compile(r"https?://[^\s<>\"',\x00-\x1f\x7f]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _KeptHeaderClasses(HeaderRegistry):
+    """The standard header registry, keeping the class it makes per header name.
+
+    The standard one makes a new class with `type()` for every header of every message;
+    a dispatcher builds thousands of messages, and those classes were a fifth of the
+    time it spent building them. The classes it makes depend on the name alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_POLICY = policy.SMTP.clone(header_factory=_KeptHeaderClasses())
 
 
 def _one_line(what: str, value: str) -> None:
@@ -81,7 +104,7 @@ def build_email(
         _one_line(what, line)
     for what, body in (("text", text), ("html", html or "")):
         _encodable(what, body)
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=_POLICY)
     headers: list[tuple[str, str | Address]] = [
         ("From", _address(sender)),
         ("To", _address(to)),

@@ -55,6 +55,7 @@ class Outgoing:
     contact_id: int | None = None
     unsubscribe_url: str | None = None
     due_at: dt.datetime | None = None  # default: now
+    mime: str | None = None  # an e-mail as it goes over SMTP, when it was built as it was decided
     refused: str | None = None  # why it may not be sent though its address is fine (an opt-out, the weekly cap): written as suppressed
 
 
@@ -84,6 +85,7 @@ def enqueue(conn: Connection, message: Outgoing, *, now: dt.datetime, expire_aft
         "body": message.body,
         "html": message.html,
         "unsubscribe_url": message.unsubscribe_url,
+        "mime": message.mime if status == "queued" else None,
         "status": status,
         "reason": reason,
         "attempts": 0,
@@ -120,20 +122,12 @@ def _check_key(key: str) -> None:
 
 
 def log_sent(conn: Connection, outbox_id: int, at: dt.datetime) -> None:
-    """Write the sent message into its partner's communication log (once: the log's outbox_id is unique)."""
-    row = conn.execute(
-        sa.select(outbox.c.partner_id, outbox.c.contact_id, outbox.c.channel, outbox.c.subject, outbox.c.body).where(outbox.c.id == outbox_id)
-    ).one()
-    entry = {
-        "partner_id": row.partner_id,
-        "contact_id": row.contact_id,
-        "channel": row.channel,
-        "direction": "out",
-        "at": at,
-        "subject": row.subject if row.subject is not None else row.body[:80],
-        "outbox_id": outbox_id,
-    }
-    conn.execute(dialect_insert(conn, communication).values(entry).on_conflict_do_nothing(index_elements=["outbox_id"]))
+    """Write the sent message into its partner's communication log (once: the log's outbox_id is unique); one statement."""
+    o = outbox.c
+    subject = sa.func.coalesce(o.subject, sa.func.substr(o.body, 1, 80))
+    chosen = sa.select(o.partner_id, o.contact_id, o.channel, sa.literal("out"), sa.literal(at, sa.DateTime()), subject, o.id).where(o.id == outbox_id)
+    columns = ["partner_id", "contact_id", "channel", "direction", "at", "subject", "outbox_id"]
+    conn.execute(dialect_insert(conn, communication).from_select(columns, chosen).on_conflict_do_nothing(index_elements=["outbox_id"]))
 
 
 Settle = Literal["sent", "resend", "failed"]

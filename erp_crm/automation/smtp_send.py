@@ -113,8 +113,8 @@ class SmtpSession:
             finally:
                 self.client = None
 
-    def send(self, message: EmailMessage, sender: str, recipient: str) -> SendResult:
-        """Deliver `message` to one recipient; the outcome says whether it may have been delivered."""
+    def send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> SendResult:
+        """Deliver `message` (built, or as its bytes) to one recipient; the outcome says whether it may have been delivered."""
         client = self.client
         if client is None:
             return SendResult(Outcome.RETRY, detail="the connection was closed after an unclear end")
@@ -127,7 +127,8 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException) as error:  # nothing of the content has left
             self.close()
             return SendResult(Outcome.RETRY, detail=_words(error))
-        content = _LEADING_DOT.sub(b"..", message.as_bytes()).rstrip(b"\r\n") + b"\r\n.\r\n"
+        raw = message if isinstance(message, bytes) else message.as_bytes()
+        content = _LEADING_DOT.sub(b"..", raw).rstrip(b"\r\n") + b"\r\n.\r\n"
         try:
             client.send(content)
             code, words = client.getreply()

@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.automation.chain_definition import LANGUAGES, MESSAGES_DIR
 from erp_crm.automation.consent import UnsubscribeLinks, after_quiet_hours, over_cap, refusal
+from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.message_templates import MessageTemplate, RenderedMessage, load_message
 from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue, usable_recipient
-from erp_crm.errors import ConfigError
+from erp_crm.errors import ConfigError, UserError
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.sending import ConsentSection
 
@@ -92,6 +93,7 @@ class Rules:
     consent: ConsentSection
     zone: ZoneInfo
     links: UnsubscribeLinks | None
+    email: EmailBuilder | None = None  # the company's sender: e-mails are built as they are decided (else when they are sent)
 
 
 def queue_message(
@@ -122,9 +124,16 @@ def queue_message(
     rendered = template.render({**to.context, **extra, "links": {"unsubscribe": link}})
     due = after_quiet_hours(now, channel, rules.consent, rules.zone)
     if channel == "email":
+        mime = None
+        if rules.email is not None and address.value is not None and not refused:
+            built = rules.email.build(key=key, to=address.value, name=to.name or "", subject=rendered.subject, text=rendered.text or "", html=rendered.html, unsubscribe_url=link)
+            try:
+                mime = built.as_bytes().decode("ascii")  # quoted-printable and RFC 2047 words: 7-bit
+            except UnicodeDecodeError:
+                raise UserError(f"the e-mail to {address.value} could not be written in 7 bits") from None
         message = Outgoing(
             key, "email", origin, raw, rendered.text or "", subject=rendered.subject, html=rendered.html, recipient_name=to.name or "",
-            partner_id=partner_id, unsubscribe_url=link, due_at=due, refused=refused,
+            partner_id=partner_id, unsubscribe_url=link, due_at=due, mime=mime, refused=refused,
         )  # fmt: skip
     else:
         message = Outgoing(key, "sms", origin, raw, rendered.sms or "", recipient_name=to.name or "", partner_id=partner_id, due_at=due, refused=refused)

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.automation.chain_definition import EXIT, WEEKDAYS, ChainDef, Checks, Condition, Step, chain_files, load_chain
 from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_events, publish, stored_version
 from erp_crm.automation.consent import UnsubscribeLinks
+from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.outbox import utc_now
 from erp_crm.automation.sandbox import compile_text, render_text
 from erp_crm.automation.step_messages import Rules, Templates, queue_message, recipient
@@ -82,6 +83,7 @@ class Runtime:
     outbox: OutboxSection
     consent: ConsentSection = field(default_factory=ConsentSection)
     links: UnsubscribeLinks | None = None  # None: `web.public_url` is not set, and messages carry no unsubscribe link
+    email: EmailBuilder | None = None  # None: no `email.sender` yet; e-mails are then built when they are sent
 
 
 def publish_all(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[Published]:
@@ -310,7 +312,7 @@ class _Walk:
             origin=f"{self.origin}, step {step.id}",
             partner_id=self.row.partner_id,
             now=self.runner.now,
-            rules=Rules(runtime.outbox.expire_after, runtime.consent, self.runner.zone, runtime.links),
+            rules=Rules(runtime.outbox.expire_after, runtime.consent, self.runner.zone, runtime.links, runtime.email),
         )
         self.logged(step, queued.status, f"{step.kind} {template.locale}/{template.name}", outbox_id=queued.id)
 

@@ -226,3 +226,23 @@ def test_tasks_made_by_chains_can_be_postponed_handed_over_and_done(overlay_url:
         ("done", "open", "done", "felhívtam"),
     ]
     assert [(t["title"], t["status"], t["partner"]) for t in mine] == [("Hívd: Árvíztűrő Kft.", "done", "Árvíztűrő Kft.")]
+
+
+def test_an_e_mail_is_built_when_decided_and_sent_byte_for_byte(overlay_url: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from erp_crm.automation.email_builder import EmailBuilder
+    from erp_crm.automation.tick import tick
+    from tests.support.outbox import email_settings, send_all
+    from tests.support.smtp import LoopbackSmtp
+
+    home = make_home(tmp_path, {"once": "trigger: manual\nsteps:\n  - email: winback_offer\n"})
+    with chain_overlay(overlay_url) as overlay, LoopbackSmtp() as smtp:
+        rt = replace(runtime(home), email=EmailBuilder.of(email_settings(smtp.port)))
+        enrol_segment(overlay, home, "once", "vip", T0)
+        tick(overlay, rt, now=T0)
+        (stored,) = [r[0] for r in table_rows(overlay, outbox, "mime")]
+        send_all(overlay, smtp.port, clock=lambda: T0)
+    assert stored is not None and stored.isascii() and "\r\nSubject: =?utf-8?" in stored
+    (received,) = smtp.received
+    assert received.data.replace(b"\r\n", b"\n").rstrip() == stored.encode().replace(b"\r\n", b"\n").rstrip()

@@ -23,13 +23,15 @@ def chain_runtime(settings: Settings) -> Runtime:
     """The home, the filter fields with the chain words, and the sections a tick uses."""
     from erp_crm.automation.chain_words import with_chain_words
     from erp_crm.automation.consent import UnsubscribeLinks
+    from erp_crm.automation.email_builder import EmailBuilder
     from erp_crm.automation.tick import Runtime
     from erp_crm.segments.metrics_fields import segment_registry
 
     purchases_from = settings.metrics.purchases_from
     registry = with_chain_words(segment_registry(settings.profile, settings.metrics.rfm, purchases_from), purchases_from)
     links = UnsubscribeLinks(settings.web.public_url, settings.web.secret()) if settings.web.public_url else None
-    return Runtime(settings.home, registry, settings.chains, settings.outbox, settings.consent, links)
+    email = EmailBuilder.of(settings.email) if settings.email.sender else None
+    return Runtime(settings.home, registry, settings.chains, settings.outbox, settings.consent, links, email)
 
 
 @click.group()

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -116,6 +117,7 @@ def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) ->
     """
     from erp_crm.automation.chain_store import enrol, segment_members
     from erp_crm.automation.dispatch import dispatch
+    from erp_crm.automation.email_builder import EmailBuilder
     from erp_crm.automation.email_channel import EmailSender, MaildirSender
     from erp_crm.automation.outbox import utc_now
     from erp_crm.automation.tick import publish_all, tick
@@ -138,6 +140,7 @@ def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) ->
     click.echo(f"win-back chain ({DEMO_CHAIN} v{published.version}): {enrolled.enrolled} lapsed customers enrolled; three weeks simulated")
     with MailSink(mail) as sink:
         email = EmailSection.model_validate({"sender": DEMO_SENDER, "sender_name": "Demo Kft.", "smtp": {"host": "127.0.0.1", "port": sink.port, "security": "none"}})
+        runtime = replace(runtime, email=EmailBuilder.of(email))
         for days in (0, 14, 22):
             at = start + dt.timedelta(days=days)
             moved = tick(overlay, runtime, now=at)

@@ -32,6 +32,7 @@ outbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False, comment="the text (e-mail, SMS) or the JSON body (webhook)"),
     sa.Column("html", sa.Text, comment="an e-mail's HTML part"),
     sa.Column("unsubscribe_url", sa.Text),
+    sa.Column("mime", sa.Text, comment="an e-mail as it goes over SMTP (7-bit), built when it was decided"),
     sa.Column("status", sa.String(12), nullable=False, comment=" | ".join(STATUSES)),
     sa.Column("reason", sa.Text, comment="why it is suppressed, failed, expired or unknown, in words"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0", comment="how many times it was handed to a server"),

@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False, comment='the text (e-mail, SMS) or the JSON body (webhook)'),
     sa.Column('html', sa.Text(), nullable=True, comment="an e-mail's HTML part"),
     sa.Column('unsubscribe_url', sa.Text(), nullable=True),
+    sa.Column('mime', sa.Text(), nullable=True, comment='an e-mail as it goes over SMTP (7-bit), built when it was decided'),
     sa.Column('status', sa.String(length=12), nullable=False, comment='queued | sending | sent | failed | unknown | suppressed | expired'),
     sa.Column('reason', sa.Text(), nullable=True, comment='why it is suppressed, failed, expired or unknown, in words'),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False, comment='how many times it was handed to a server'),

@@ -573,7 +573,7 @@ def rows(bench: Bench) -> list[Row]:
         Row(BARE, f"messages/s ({n:,} prebuilt, one connection; best of {rounds})", f"{bare.best_rate():,.0f}", rounds=_each(bare, "rate")),
         Row(BARE, "CPU per message (this process)", _µs(bare.best_cpu()), rounds=_each(bare, "cpu")),
         Row(BARE, "SMTP server CPU per message (its own process)", _µs(bare.best_server_cpu()), f"{size:,.0f} bytes per message on the wire"),
-        Row(BARE, "build_email, CPU per message (before timing here; dispatch does it inside)", _µs(bench.build_cpu)),
+        Row(BARE, "build_email, CPU per message (before timing on both sides: a chain step builds it when deciding)", _µs(bench.build_cpu)),
     ]
     for place in bench.places:
         side = bench.sides[place.name]

@@ -36,6 +36,7 @@ from jinja2 import nodes
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
+from erp_crm.automation.sms_text import to_gsm7
 from erp_crm.i18n import LOCALES
 from erp_crm.i18n import formatting as fmt
 
@@ -109,6 +110,11 @@ def _string(value: Any) -> str:
     return str(_printable(value))
 
 
+def _gsm7(value: Any) -> str:
+    """The text with the Hungarian letters GSM-7 lacks written without accents, so a text message stays in 160-character segments."""
+    return to_gsm7("" if value is None else str(_printable(value)))
+
+
 def _finalize(value: Any) -> Any:
     """What a `{{ }}` prints: an empty field prints nothing, the rest as `_printable` allows."""
     return "" if value is None else _printable(value)
@@ -127,7 +133,7 @@ _GROWING: dict[str, Callable[..., int]] = {
     ),
     "wordwrap": lambda value, width=79, *args, **kwargs: len(str(value)) * 2,
 }
-_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "string": _string}
+_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "string": _string, "gsm7": _gsm7}
 _TESTS = ("defined", "undefined", "none", "number", "integer", "float", "string", "boolean", "true", "false", "even", "odd", "divisibleby",
           "eq", "ne", "lt", "le", "gt", "ge", "==", "!=", "<", "<=", ">", ">=", "in", "lower", "upper")  # fmt: skip
 _REFUSED_NODES: tuple[tuple[type[nodes.Node] | tuple[type[nodes.Node], ...], str], ...] = (

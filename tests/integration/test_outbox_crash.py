@@ -82,12 +82,13 @@ def test_dispatchers_killed_at_random_never_send_a_message_twice(overlay_url: st
             time.sleep(0.5)
     arrived = collections.Counter(r.message["Message-ID"] for r in smtp.received)
     by_status = collections.Counter(r.status for r in rows)
-    assert len(rows) == rounds * PER_ROUND and set(by_status) <= {"sent", "unknown", "failed"}, by_status
+    assert len(rows) == rounds * PER_ROUND and set(by_status) <= {"sent", "unknown", "failed", "suppressed"}, by_status
     assert max(arrived.values()) == 1, "a message arrived twice"
     for row in rows:
         times = arrived.pop(message_id(row.key, SENDER.rpartition("@")[2]), 0)
-        expected = {"sent": {1}, "unknown": {0, 1}, "failed": {0}}[row.status]
+        expected = {"sent": {1}, "unknown": {0, 1}, "failed": {0}, "suppressed": {0}}[row.status]
         assert times in expected, f"{row.key} is {row.status} and arrived {times} times"
     assert not arrived, "messages arrived that the outbox does not show as sent or unknown"
-    assert all(r.key.endswith("-0") for r in rows if r.status == "failed"), "only the refused recipient's messages failed"
+    assert all(r.key.endswith("-0") for r in rows if r.status in ("failed", "suppressed")), "only the refused recipient's messages failed"
+    assert by_status["suppressed"] >= 1, "after its first hard bounce the refused address is struck out"
     print(f"{kills} kills in {rounds} rounds: {dict(by_status)}")

@@ -34,7 +34,6 @@ import cProfile
 import datetime as dt
 import json
 import os
-import platform
 import pstats
 import random
 import re
@@ -42,7 +41,6 @@ import resource
 import shutil
 import smtplib
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -56,6 +54,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for benchlib
+from benchlib import engine_version, machine
 
 from erp_crm.automation.dispatch import DispatchReport, dispatch
 from erp_crm.automation.email_builder import EmailBuilder
@@ -634,26 +635,6 @@ def table(found: list[Row]) -> str:
     for r in found:
         lines.append(f"| {r.setup} | {r.measure} | {r.value} | {r.baseline} | {r.ratio} | {r.target} | {r.met} | {r.rounds} |")
     return "\n".join(lines)
-
-
-def machine() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        info = []
-    cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), platform.processor() or platform.machine())
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-
-
-def engine_version() -> str:
-    """The commit the dispatcher was measured at, and whether erp_crm/ had uncommitted changes."""
-    git = ["git", "-C", str(HERE.parent)]
-    try:
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "--", "erp_crm"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "engine version unknown"
-    return f"engine at {commit}" + (" with uncommitted changes in erp_crm/" if dirty else "")
 
 
 # -- profile --------------------------------------------------------------------------

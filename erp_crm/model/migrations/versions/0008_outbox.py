@@ -61,7 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('crm_outbox', schema=None) as batch_op:
         batch_op.create_index('ix_crm_outbox_due', ['status', 'due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_crm_outbox_partner_id'), ['partner_id'], unique=False)
+        batch_op.create_index('ix_crm_outbox_partner', ['partner_id', 'channel', 'created_at'], unique=False)
 
     op.create_table('crm_communication',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -90,7 +90,7 @@ def downgrade() -> None:
 
     op.drop_table('crm_communication')
     with op.batch_alter_table('crm_outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_crm_outbox_partner_id'))
+        batch_op.drop_index('ix_crm_outbox_partner')
         batch_op.drop_index('ix_crm_outbox_due')
 
     op.drop_table('crm_outbox')

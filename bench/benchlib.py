@@ -14,6 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,3 +46,14 @@ def engine_version() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "engine version unknown"
     return f"engine at {commit}" + (" with uncommitted changes in erp_crm/" if dirty else "")
+
+
+def admin_sql(server: sa.engine.URL, *statements: str) -> None:
+    """Run statements that cannot run in a transaction (CREATE and DROP DATABASE) on a database server."""
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()

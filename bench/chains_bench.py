@@ -111,7 +111,7 @@ if CODE:
     sys.path.insert(0, CODE)
 sys.path.insert(0, str(HERE))
 
-from benchlib import engine_version, machine, run_json  # noqa: E402  (bench/ is the script's folder)
+from benchlib import admin_sql, engine_version, machine, run_json  # noqa: E402  (bench/ is the script's folder)
 
 from erp_crm.automation.chain_words import with_chain_words  # noqa: E402
 from erp_crm.automation.consent import UnsubscribeLinks  # noqa: E402
@@ -438,13 +438,7 @@ class PostgresPlace(Place):
         self.made: list[str] = []
 
     def _admin(self, *statements: str) -> None:
-        engine = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                for statement in statements:
-                    conn.exec_driver_sql(statement)
-        finally:
-            engine.dispose()
+        admin_sql(self.server_url, *statements)
 
     def _name(self, label: str) -> str:
         return self.prefix if label == "big" else f"{self.prefix}_{label}"

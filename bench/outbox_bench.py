@@ -56,7 +56,7 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for benchlib
-from benchlib import engine_version, machine
+from benchlib import admin_sql, engine_version, machine
 
 from erp_crm.automation.dispatch import DispatchReport, dispatch
 from erp_crm.automation.email_builder import EmailBuilder
@@ -459,13 +459,7 @@ class PostgresPlace(OverlayPlace):
         self._admin(f'DROP DATABASE IF EXISTS "{self.database}"')  # also says at once when the server cannot be reached
 
     def _admin(self, *statements: str) -> None:
-        engine = sa.create_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                for statement in statements:
-                    conn.exec_driver_sql(statement)
-        finally:
-            engine.dispose()
+        admin_sql(self.server, *statements)
 
     def fresh(self, label: str) -> Overlay:
         """The benchmark's database made anew for each run, as SQLite gets a new file: no run inherits another's dead rows."""

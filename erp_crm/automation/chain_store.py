@@ -112,7 +112,7 @@ def enrol(conn: Connection, published: Published, partner_ids: Iterable[int], oc
 def _enrol_chunk(conn: Connection, published: Published, ids: Sequence[int], occurrence: str | dict[int, str], now: dt.datetime) -> Enrolled:
     report = Enrolled()
     chain_def = published.chain
-    suppressed = _members(conn, chain_def.suppress, ids) if chain_def.suppress else set()
+    suppressed = members(conn, chain_def.suppress, ids) if chain_def.suppress else set()
     e = enrolment.c
     history = conn.execute(
         sa.select(e.partner_id, sa.func.max(sa.case((e.status == "active", 1), else_=0)), sa.func.max(e.finished_at))
@@ -163,7 +163,8 @@ def _skip_reason(partner: int, suppressed: set[int], before: dict[int, tuple[boo
     return None
 
 
-def _members(conn: Connection, names: Sequence[str], ids: Sequence[int]) -> set[int]:
+def members(conn: Connection, names: Sequence[str], ids: Sequence[int]) -> set[int]:
+    """Which of the partners `ids` are current members of any of the segments `names`."""
     m = segment_member.c
     query = (
         sa.select(m.partner_id)
@@ -202,7 +203,7 @@ def enrol_from_events(conn: Connection, published: Published, now: dt.datetime) 
         ).all()
         if not events:
             break
-        current = _members(conn, [trigger.segment], [p for _, p in events]) if trigger.kind == "entered" else None
+        current = members(conn, [trigger.segment], [p for _, p in events]) if trigger.kind == "entered" else None
         occurrences = {partner: f"segment-event:{event_id}" for event_id, partner in events if current is None or partner in current}
         gone = len({p for _, p in events}) - len(occurrences)
         if gone:

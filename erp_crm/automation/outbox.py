@@ -66,10 +66,13 @@ class Enqueued:
     new: bool  # False: the key was decided before, and nothing was added
 
 
-def enqueue(conn: Connection, message: Outgoing, *, now: dt.datetime, expire_after: int) -> Enqueued:
-    """Write `message` as a queued row (suppressed, with the reason, when its address cannot be used), once per key."""
+def enqueue(conn: Connection, message: Outgoing, *, now: dt.datetime, expire_after: int, address: Address | None = None) -> Enqueued:
+    """Write `message` as a queued row (suppressed, with the reason, when its address cannot be used), once per key.
+
+    `address`: the recipient as `usable_recipient` already judged it, when the caller did.
+    """
     _check_key(message.key)
-    address = usable_recipient(message.channel, message.recipient)
+    address = address or usable_recipient(message.channel, message.recipient)
     due = message.due_at or now
     reason = address.reason or message.refused
     status = "suppressed" if reason else "queued"

@@ -137,4 +137,4 @@ def queue_message(
         )  # fmt: skip
     else:
         message = Outgoing(key, "sms", origin, raw, rendered.sms or "", recipient_name=to.name or "", partner_id=partner_id, due_at=due, refused=refused)
-    return enqueue(conn, message, now=now, expire_after=rules.expire_after), rendered
+    return enqueue(conn, message, now=now, expire_after=rules.expire_after, address=address), rendered

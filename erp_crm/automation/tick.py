@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.automation.chain_definition import EXIT, WEEKDAYS, ChainDef, Checks, Condition, Step, chain_files, load_chain
-from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_events, publish, stored_version
+from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_events, members, publish, stored_version
 from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.outbox import utc_now
@@ -41,7 +41,7 @@ from erp_crm.automation.step_messages import Rules, Templates, queue_message, re
 from erp_crm.automation.tasks import chain_owner, create_task
 from erp_crm.errors import UserError
 from erp_crm.model.tables.chains import enrolment, step_log
-from erp_crm.model.tables.segments import segment, segment_member
+from erp_crm.model.tables.segments import segment
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
 from erp_crm.settings.sending import ChainsSection, ConsentSection, OutboxSection
@@ -88,18 +88,17 @@ class Runtime:
 
 def publish_all(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[Published]:
     """Read, check and publish the home's chain files (those named, or all); the first mistake stops with its file and line."""
+    return [publish(conn, chain_def, data, str(path), now) for chain_def, data, path in read_chains(conn, runtime, now, names)]
+
+
+def read_chains(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[tuple[ChainDef, Any, Path]]:
+    """The home's chain files (those named, or all), each checked whole: (chain, its data as published, its file)."""
     checks = chain_checks(conn, runtime, now)
     files = chain_files(runtime.home)
     missing = sorted(set(names) - {p.stem for p in files})
     if missing:
         raise UserError(f"no chain named {missing[0]!r} in {runtime.home / 'jobs' / 'chains'} (chains: {', '.join(p.stem for p in files) or 'none'})")
-    out = []
-    for path in files:
-        if names and path.stem not in names:
-            continue
-        chain_def, data = load_chain(path, checks)
-        out.append(publish(conn, chain_def, data, str(path), now))
-    return out
+    return [(*load_chain(path, checks), path) for path in files if not names or path.stem in names]
 
 
 def chain_checks(conn: Connection, runtime: Runtime, now: dt.datetime) -> Checks:
@@ -198,12 +197,7 @@ class Runner:
         return set(conn.execute(query).scalars())
 
     def suppressed(self, conn: Connection, chain_def: ChainDef, rows: Sequence[sa.Row[Any]]) -> set[int]:
-        if not chain_def.suppress:
-            return set()
-        m = segment_member.c
-        query = sa.select(m.partner_id).join(segment, segment.c.id == m.segment_id)
-        query = query.where(segment.c.name.in_(list(chain_def.suppress)), m.left_at.is_(None), m.partner_id.in_([r.partner_id for r in rows]))
-        return set(conn.execute(query).scalars())
+        return members(conn, chain_def.suppress, [r.partner_id for r in rows]) if chain_def.suppress else set()
 
     def advance(self, conn: Connection, row: sa.Row[Any], chain_def: ChainDef) -> None:
         """Run the enrolment's steps up to its next wait or its end, in a savepoint; a failing step fails the enrolment alone."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -77,18 +78,11 @@ def _problem(obj: Context, name: str) -> str | None:
 
 def _validated(obj: Context, names: tuple[str, ...]) -> list[Any]:
     """Check the chains as a tick would publish them, keeping nothing."""
-    from erp_crm.automation.chain_definition import chain_files, load_chain
     from erp_crm.automation.outbox import utc_now
-    from erp_crm.automation.tick import chain_checks
+    from erp_crm.automation.tick import read_chains
 
-    runtime = chain_runtime(obj.settings)
     with obj.overlay.connect() as conn:
-        checks = chain_checks(conn, runtime, utc_now())
-    files = [p for p in chain_files(obj.home) if not names or p.stem in names]
-    missing = sorted(set(names) - {p.stem for p in files})
-    if missing:
-        raise UserError(f"no chain named {missing[0]!r} in {obj.home / 'jobs' / 'chains'}")
-    return [load_chain(path, checks)[0] for path in files]
+        return [chain_def for chain_def, _data, _path in read_chains(conn, chain_runtime(obj.settings), utc_now(), names)]
 
 
 @chains.command()
@@ -133,6 +127,11 @@ def _chosen(obj: Context, partners: tuple[str, ...], segment: str | None) -> lis
     return None
 
 
+def _skipped_words(skipped: Mapping[str, int]) -> str:
+    """Partners not enrolled, by reason: "3 in the chain already; 1 in a suppression segment"."""
+    return "; ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
+
+
 def _segment_exists(conn: Any, name: str) -> bool:
     from erp_crm.queries.segments import list_segments
 
@@ -140,7 +139,7 @@ def _segment_exists(conn: Any, name: str) -> bool:
 
 
 def format_preview(preview: Preview) -> str:
-    skipped = "; ".join(f"{n} {why}" for why, n in sorted(preview.skipped.items()))
+    skipped = _skipped_words(preview.skipped)
     lines = [f"{preview.chain} {preview.version}: would enrol {preview.enrolled}" + (f" (skipped: {skipped})" if skipped else "")]
     for partner in preview.partners:
         lines.append(f"  {partner['partner']} {partner['name']}")
@@ -181,7 +180,7 @@ def enrol(obj: Context, name: str, partners: tuple[str, ...], segment: str | Non
     with obj.overlay.begin_writing() as conn:
         (published,) = publish_all(conn, chain_runtime(obj.settings), now, [name])
         done = enrol_partners(conn, published, ids, f"manual:{now:%Y-%m-%d}", now)
-    skipped = "; ".join(f"{n} {why}" for why, n in sorted(done.skipped.items()))
+    skipped = _skipped_words(done.skipped)
     click.echo(f"{name} v{published.version}: enrolled {done.enrolled}" + (f"; skipped {skipped}" if skipped else ""))
 
 
@@ -225,7 +224,7 @@ def format_tick(report: TickReport) -> str:
     lines = []
     if data["published"]:
         lines.append("published: " + ", ".join(data["published"]))
-    skipped = "; ".join(f"{n} {why}" for why, n in sorted(data["skipped"].items()))
+    skipped = _skipped_words(data["skipped"])
     lines.append(f"enrolled {data['enrolled']}" + (f" (skipped: {skipped})" if skipped else "") + f"; moved {data['moved']} enrolments on")
     for step in data["steps"]:
         lines.append(f"  {step['chain']} {step['step']}: {step['count']} {step['outcome']}")

@@ -24,6 +24,7 @@ from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.message_templates import MessageTemplate, RenderedMessage, load_message
 from erp_crm.automation.outbox import Enqueued, Outgoing, enqueue, usable_recipient
 from erp_crm.errors import ConfigError, UserError
+from erp_crm.model.account_owner import effective_owner_id
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.sending import ConsentSection
 
@@ -41,16 +42,17 @@ class Recipient:
 
 
 def recipient(conn: Connection, partner_id: int) -> Recipient:
-    """The partner as templates see it (partner, contact, salesperson) and its addresses."""
+    """The partner as templates see it (partner, contact, salesperson: the account's owner) and its addresses."""
     partner, contact, user = SYNCED["partner"], SYNCED["contact"], SYNCED["user"]
-    p = conn.execute(sa.select(*(partner.c[f] for f in PARTNER_FIELDS), partner.c.salesperson_id).where(partner.c.id == partner_id)).one()
+    owner = effective_owner_id(partner).label("owner_id")
+    p = conn.execute(sa.select(*(partner.c[f] for f in PARTNER_FIELDS), owner).where(partner.c.id == partner_id)).one()
     c = conn.execute(
         sa.select(*(contact.c[f] for f in CONTACT_FIELDS))
         .where(contact.c.partner_id == partner_id, contact.c.erp_deleted_at.is_(None), sa.func.coalesce(contact.c.active, True))
         .order_by(contact.c.email.is_(None), contact.c.id)
         .limit(1)
     ).first()
-    s = conn.execute(sa.select(user.c.name, user.c.email).where(user.c.id == p.salesperson_id)).first() if p.salesperson_id else None
+    s = conn.execute(sa.select(user.c.name, user.c.email).where(user.c.id == p.owner_id)).first() if p.owner_id else None
     contact_values = dict(c._mapping) if c else dict.fromkeys(CONTACT_FIELDS)
     context = {
         "partner": {f: getattr(p, f) for f in PARTNER_FIELDS},

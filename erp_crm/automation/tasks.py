@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
+from erp_crm.model.account_owner import effective_owner_id
 from erp_crm.model.tables.chains import task, task_event
 from erp_crm.model.tables.synced import SYNCED
 
@@ -31,13 +32,13 @@ class Owner:
 
 
 def chain_owner(conn: Connection, spec: str, partner_id: int) -> Owner:
-    """Whom a chain's `owner:` means for this partner: `salesperson`, `login: NAME` or `role: NAME`."""
+    """Whom a chain's `owner:` means for this partner: `salesperson` (the account's owner), `login: NAME` or `role: NAME`."""
     user, partner = SYNCED["user"], SYNCED["partner"]
     if spec.startswith("role:"):
         return Owner(None, spec.partition(":")[2].strip())
     if spec == "salesperson":
         found = conn.execute(
-            sa.select(user.c.id, user.c.login, user.c.active).join(partner, partner.c.salesperson_id == user.c.id).where(partner.c.id == partner_id)
+            sa.select(user.c.id, user.c.login, user.c.active).select_from(partner).join(user, user.c.id == effective_owner_id(partner)).where(partner.c.id == partner_id)
         ).first()
         missing = "the partner has no salesperson"
     else:

@@ -26,6 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from erp_crm.metrics.purchases import PURCHASES, Documents
+from erp_crm.model.account_owner import effective_owner_id
 from erp_crm.model.canonical import BY_NAME
 from erp_crm.model.canonical import Kind as CanonicalKind
 from erp_crm.model.tables.consent import CONSENT_CHANNELS, consent
@@ -334,8 +335,15 @@ def _overlay_fields(custom: Mapping[str, Kind]) -> Iterator[FieldDef]:
         "salesperson",
         "text",
         lambda ctx: sa.select(user.c.name).where(user.c.id == ctx.partner.c.salesperson_id).scalar_subquery(),
-        doc="name of the partner's salesperson",
+        doc="name of the partner's salesperson in the ERP",
         tracked=True,  # a changed user tells the feed that anyone may have changed
+    )
+    yield FieldDef(
+        "owner",
+        "text",
+        lambda ctx: sa.select(user.c.login).where(user.c.id == effective_owner_id(ctx.partner)).scalar_subquery(),
+        doc="login of the account's owner: the CRM's while that user is active, else the ERP's salesperson",
+        tracked=True,  # a change of owner tells the feed (erp_crm.automation.owners)
     )
     as_kind = {"text": "as_string", "number": "as_float", "bool": "as_boolean", "date": "as_string"}
     for name, kind in custom.items():

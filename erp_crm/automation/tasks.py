@@ -38,7 +38,10 @@ def chain_owner(conn: Connection, spec: str, partner_id: int) -> Owner:
         return Owner(None, spec.partition(":")[2].strip())
     if spec == "salesperson":
         found = conn.execute(
-            sa.select(user.c.id, user.c.login, user.c.active).select_from(partner).join(user, user.c.id == effective_owner_id(partner)).where(partner.c.id == partner_id)
+            sa.select(user.c.id, user.c.login, user.c.active)
+            .select_from(partner)
+            .join(user, user.c.id == effective_owner_id(partner))
+            .where(partner.c.id == partner_id)
         ).first()
         missing = "the partner has no salesperson"
     else:

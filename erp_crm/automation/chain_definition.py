@@ -37,7 +37,7 @@ CHAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 STEP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 EXIT = "exit"  # as a jump target: end the enrolment
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-KINDS = ("email", "sms", "wait", "wait_for", "if", "task", "goto", "exit")
+KINDS = ("email", "sms", "wait", "wait_for", "if", "task", "reassign", "goto", "exit")
 _TOP = ("title", "trigger", "re_entry", "exit_when", "goal", "suppress", "language", "steps")
 _STEP_KEYS = {
     "email": (),
@@ -46,10 +46,14 @@ _STEP_KEYS = {
     "wait_for": ("timeout", "check_every", "then", "else"),
     "if": ("then", "else"),
     "task": (),
+    "reassign": (),
     "goto": (),
     "exit": (),
 }
 _TASK_KEYS = ("title", "note", "owner", "due", "priority")
+_REASSIGN_KEYS = ("to", "pick", "reason", "with_tasks")
+PICKS = ("least_loaded",)
+_PERSON = re.compile(r"(login|role):\s*(\S{1,100})")
 _MOST_STEPS = 200
 
 Where = Callable[[tuple[Any, ...]], str]  # `file:line` of a place in the file
@@ -134,6 +138,8 @@ class Checks:
     segments: frozenset[str]
     home: Path
     today: Any  # datetime.date: relative dates in conditions are compiled for it once, to check them
+    roles: Mapping[str, Sequence[str]] | None = None  # `chains.roles`; None: roles are not checked
+    logins: frozenset[str] | None = None  # the synced ERP users' logins; None: none synced yet, logins are not checked
 
     def message(self, name: str, language: str) -> MessageTemplate | None:
         path = self.home / MESSAGES_DIR / language / f"{name}.yaml"
@@ -322,6 +328,8 @@ class _Reader:
             return Step(step_id, kind, self.condition(value, here, step_id), target("then", following), target("else", following))
         if kind == "task":
             return Step(step_id, kind, self.task(value, here, step_id), following)
+        if kind == "reassign":
+            return Step(step_id, kind, self.reassign(value, here, step_id), following)
         if kind == "goto":
             return Step(step_id, kind, None, target("goto", following))
         if value is not True:
@@ -361,13 +369,49 @@ class _Reader:
             if key in value:
                 self.template_text(value[key], (*path, key), step_id)
         owner = value.get("owner", "salesperson")
-        if not isinstance(owner, str) or not re.fullmatch(r"salesperson|(login|role):\s*\S{1,100}", owner):
+        if not isinstance(owner, str) or not (owner == "salesperson" or _PERSON.fullmatch(owner)):
             raise self.fail((*path, "owner"), f"step {step_id}: task owner {_shown(owner)}: `salesperson` (the partner's), `login: NAME` or `role: NAME`")
+        self.person(owner, (*path, "owner"), step_id)
         priority = value.get("priority", "normal")
         if priority not in ("low", "normal", "high"):
             raise self.fail((*path, "priority"), f"step {step_id}: task priority {_shown(priority)}: low, normal or high")
         due = self.duration(value.get("due", "1d"), (*path, "due"), f"step {step_id}: task due")
         return {"title": value["title"], "note": value.get("note"), "owner": owner, "due_days": max(1, round(due / 86400)), "priority": priority}
+
+    def reassign(self, value: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
+        if not isinstance(value, dict) or "to" not in value:
+            raise self.fail(path, f"step {step_id}: reassign: a mapping with to (`login: NAME` or `role: NAME`), and pick, reason, with_tasks")
+        stray = [k for k in value if k not in _REASSIGN_KEYS]
+        if stray:
+            raise self.fail((*path, stray[0]), f"step {step_id}: reassign: unknown key {_shown(stray[0])} (it takes {', '.join(_REASSIGN_KEYS)})")
+        to = value["to"]
+        if not isinstance(to, str) or not _PERSON.fullmatch(to):
+            raise self.fail((*path, "to"), f"step {step_id}: reassign to {_shown(to)}: `login: NAME` or `role: NAME`")
+        self.person(to, (*path, "to"), step_id)
+        if "pick" in value and not to.startswith("role:"):
+            raise self.fail((*path, "pick"), f"step {step_id}: reassign: pick chooses among a role's users; `to` names one person")
+        pick = value.get("pick", PICKS[0])
+        if pick not in PICKS:
+            raise self.fail((*path, "pick"), f"step {step_id}: reassign pick {_shown(pick)}: {', '.join(PICKS)}")
+        reason = value.get("reason")
+        if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500 or "\n" in reason.strip()):
+            raise self.fail((*path, "reason"), f"step {step_id}: reassign reason: one line of text, at most 500 characters")
+        with_tasks = value.get("with_tasks", False)
+        if not isinstance(with_tasks, bool):
+            raise self.fail((*path, "with_tasks"), f"step {step_id}: reassign with_tasks: true or false")
+        return {"to": to, "pick": pick, "reason": reason.strip() if reason else None, "with_tasks": with_tasks}
+
+    def person(self, spec: str, path: tuple[Any, ...], step_id: str) -> None:
+        """A `role: NAME` must be one of `chains.roles`, a `login: NAME` one of the synced users (once there are any)."""
+        match = _PERSON.fullmatch(spec)
+        if self.checks is None or match is None:
+            return
+        kind, name = match.groups()
+        roles, logins = self.checks.roles, self.checks.logins
+        if kind == "role" and roles is not None and name not in roles:
+            raise self.fail(path, f"step {step_id}: no role {_shown(name)} in chains.roles (roles: {', '.join(sorted(roles)) or 'none'})")
+        if kind == "login" and logins is not None and name not in logins:
+            raise self.fail(path, f"step {step_id}: no ERP user with the login {_shown(name)}")
 
     def template_text(self, value: Any, path: tuple[Any, ...], step_id: str) -> jinja2.Template:
         if not isinstance(value, str) or not value.strip():

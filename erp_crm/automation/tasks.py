@@ -46,7 +46,7 @@ def chain_owner(conn: Connection, spec: str, partner_id: int) -> Owner:
         missing = "the partner has no salesperson"
     else:
         login = spec.partition(":")[2].strip()
-        found = _user(conn, login)
+        found = erp_user(conn, login)
         missing = f"no ERP user {login!r}"
     if found is None:
         return Owner(None, FALLBACK_ROLE, f"{missing}: given to the {FALLBACK_ROLE} role")
@@ -99,7 +99,7 @@ def postpone(conn: Connection, task_id: int, to: dt.date, reason: str, by: str, 
 def hand_over(conn: Connection, task_id: int, login: str, reason: str, by: str, now: dt.datetime) -> None:
     found = _open_task(conn, task_id)
     user = SYNCED["user"]
-    target = _user(conn, login)
+    target = erp_user(conn, login)
     if target is None:
         raise UserError(f"task {task_id}: no ERP user with the login {login!r}; nothing was changed")
     if target.active is False:
@@ -116,7 +116,7 @@ def finish(conn: Connection, task_id: int, by: str, note: str, now: dt.datetime,
     _event(conn, task_id, status, by, "open", status, note or None, now)
 
 
-def _user(conn: Connection, login: str) -> Any:
+def erp_user(conn: Connection, login: str) -> Any:
     """The ERP user with `login` still in the ERP (id, login, active), or None."""
     user = SYNCED["user"]
     return conn.execute(sa.select(user.c.id, user.c.login, user.c.active).where(user.c.login == login, user.c.erp_deleted_at.is_(None))).first()

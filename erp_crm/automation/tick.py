@@ -36,12 +36,14 @@ from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_event
 from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.outbox import utc_now
+from erp_crm.automation.owners import Actor, reassign
 from erp_crm.automation.sandbox import compile_text, render_text
 from erp_crm.automation.step_messages import Rules, Templates, queue_message, recipient
 from erp_crm.automation.tasks import chain_owner, create_task
 from erp_crm.errors import UserError
 from erp_crm.model.tables.chains import enrolment, step_log
 from erp_crm.model.tables.segments import segment
+from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
 from erp_crm.settings.sending import ChainsSection, ConsentSection, OutboxSection
@@ -102,9 +104,11 @@ def read_chains(conn: Connection, runtime: Runtime, now: dt.datetime, names: Seq
 
 
 def chain_checks(conn: Connection, runtime: Runtime, now: dt.datetime) -> Checks:
-    """What chain files are checked against: the filter fields, the segments the overlay knows, the home's templates."""
+    """What chain files are checked against: the filter fields, the segments the overlay knows, the home's templates, roles and ERP logins."""
     known = frozenset(conn.execute(sa.select(segment.c.name)).scalars())
-    return Checks(runtime.registry, known, runtime.home, now.date())
+    user = SYNCED["user"]
+    logins = frozenset(conn.execute(sa.select(user.c.login).where(user.c.login.is_not(None), user.c.erp_deleted_at.is_(None))).scalars())
+    return Checks(runtime.registry, known, runtime.home, now.date(), runtime.chains.roles, logins or None)
 
 
 def tick(overlay: Overlay, runtime: Runtime, *, now: dt.datetime | None = None, limit: int | None = None) -> TickReport:
@@ -285,6 +289,9 @@ class _Walk:
         if kind == "task":
             self.task(step)
             return step.next
+        if kind == "reassign":
+            self.reassign(step)
+            return step.next
         self.logged(step, "goto", step.next)  # goto
         return step.next
 
@@ -332,6 +339,15 @@ class _Walk:
         look_again = min(now + dt.timedelta(seconds=step.check_every), deadline)
         self.wait(step, step.id, look_again, deadline, f"for {step.value.text}, at most until {deadline:%Y-%m-%d %H:%M} UTC")
         return None
+
+    def reassign(self, step: Step) -> None:
+        """Hand the account to the person or role the step names, in the step's savepoint: once per enrolment step, like a message."""
+        spec = step.value
+        origin = f"{self.origin}, step {step.id}"
+        actor = Actor(origin, spec["reason"] or origin, self.runner.now, self.row.id, step.id)
+        change = reassign(self.conn, self.row.partner_id, spec["to"], self.runner.runtime.chains.roles, actor, with_tasks=spec["with_tasks"])
+        moved = f", {change.tasks_moved} open task(s) moved" if change.tasks_moved else ""
+        self.logged(step, change.outcome, change.detail + moved)
 
     def task(self, step: Step) -> None:
         spec = step.value

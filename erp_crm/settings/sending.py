@@ -16,6 +16,8 @@ from erp_crm.settings.base import Section, parse_duration
 from erp_crm.settings.databases import Secret
 
 _HOST = r"^[A-Za-z0-9.:\[\]-]{1,253}$"
+_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_LOGIN = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]{1,200}")
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")  # IANA names: Europe/Budapest, America/Argentina/Salta
 
 
@@ -62,12 +64,32 @@ class OutboxSection(Section):
     _durations = field_validator("retry_after", "retry_at_most", "expire_after", mode="before")(_seconds)
 
 
+def _default_roles() -> dict[str, tuple[str, ...]]:
+    """The roles the shipped chains name, with nobody in them until the settings say who."""
+    return {"sales": (), "finance": ()}
+
+
 class ChainsSection(Section):
     """How chains run: the company's time zone (waits until a weekday and hour), the messages' default language, the tick's batch."""
 
     time_zone: str = "Europe/Budapest"
     language: Literal["hu", "en"] = "hu"
     batch: int = Field(500, ge=1, le=100_000, description="enrolments taken at a time by the tick")
+    roles: dict[str, tuple[str, ...]] = Field(
+        default_factory=_default_roles,
+        description="role name -> ERP logins: whom a `role:` in a task owner or a reassign step means",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for role, logins in value.items():
+            if not _ROLE.fullmatch(role):
+                raise ValueError(f"role {role[:60]!r}: lower-case letters, digits, _ and -, starting with a letter, at most 40")
+            for login in logins:
+                if not _LOGIN.fullmatch(login):
+                    raise ValueError(f"role {role}: login {login[:60]!r}: 1 to 200 characters without spaces or control characters")
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -52,8 +52,8 @@ def home(tmp_path: Path) -> Path:
     return make_home(tmp_path)
 
 
-def checks_for(home: Path) -> Checks:
-    return Checks(REGISTRY, SEGMENTS, home, TODAY)
+def checks_for(home: Path, **known: Any) -> Checks:
+    return Checks(REGISTRY, SEGMENTS, home, TODAY, **known)
 
 
 def write(home: Path, name: str, content: str | bytes) -> Path:
@@ -93,7 +93,7 @@ def case(name: str, text: str | bytes, line: int | None, step: str | None, words
 
 WAIT_FORMAT = r"wait: a duration \(14d\), or `hour: 0-23` with an optional `weekday: monday\|"
 NOT_DURATION = r"is not a duration such as 30m, 2h, 14d \(up to ten years\)"
-KIND_NEEDED = r"one of email, sms, wait, wait_for, if, task, goto, exit is needed, found "
+KIND_NEEDED = r"one of email, sms, wait, wait_for, if, task, reassign, goto, exit is needed, found "
 OWNER = r"task owner .*: `salesperson` \(the partner's\), `login: NAME` or `role: NAME`"
 
 BAD_CHAINS = [
@@ -107,6 +107,32 @@ BAD_CHAINS = [
     case("exit-in-capitals", ONE + "  - EXIT\n", 4, "step-2", KIND_NEEDED + "'EXIT'"),
     case("kind-key-with-line-break", S + '  - "wait\\nnow": 1d\n', 3, "step-1", KIND_NEEDED),
     case("kind-key-with-line-separator", S + '  - "wait\\u2028now": 1d\n', 3, "step-1", KIND_NEEDED),
+    # reassign
+    case("reassign-without-to", S + "  - reassign: {reason: x}\n", 3, "step-1", r"reassign: a mapping with to \(`login: NAME` or `role: NAME`\)"),
+    case("reassign-to-text", S + "  - reassign: kovacs\n", 3, "step-1", r"reassign: a mapping with to"),
+    case("reassign-to-salesperson", S + "  - reassign: {to: salesperson}\n", 3, "step-1", r"reassign to 'salesperson': `login: NAME` or `role: NAME`"),
+    case(
+        "reassign-to-injection",
+        S + '  - reassign: {to: "login: x\'; DROP TABLE crm_user; --"}\n',
+        3,
+        "step-1",
+        r"reassign to .*: `login: NAME` or `role: NAME`",
+    ),
+    case("reassign-to-a-list", S + "  - reassign: {to: [role: sales]}\n", 3, "step-1", r"reassign to a list"),
+    case(
+        "reassign-unknown-key",
+        S + "  - reassign: {to: 'role: sales', whom: x}\n",
+        3,
+        "step-1",
+        r"reassign: unknown key 'whom' \(it takes to, pick, reason, with_tasks\)",
+    ),
+    case("reassign-unknown-pick", S + "  - reassign: {to: 'role: sales', pick: random}\n", 3, "step-1", r"reassign pick 'random': least_loaded"),
+    case("reassign-pick-for-a-login", S + "  - reassign: {to: 'login: kovacs', pick: least_loaded}\n", 3, "step-1", r"pick chooses among a role's users"),
+    case("reassign-empty-reason", S + "  - reassign: {to: 'role: sales', reason: ' '}\n", 3, "step-1", r"reassign reason: one line of text"),
+    case("reassign-huge-reason", S + "  - reassign: {to: 'role: sales', reason: " + "x" * 501 + "}\n", 3, "step-1", r"at most 500 characters"),
+    case("reassign-two-line-reason", S + "  - reassign: {to: 'role: sales', reason: \"a\\nb\"}\n", 3, "step-1", r"reassign reason: one line"),
+    case("reassign-with-tasks-text", S + "  - reassign: {to: 'role: sales', with_tasks: yes please}\n", 3, "step-1", r"with_tasks: true or false"),
+    case("reassign-nul-in-role", S + '  - reassign: {to: "role: sa\\0les"}\n', 3, None, r"control character"),
     # message templates
     case("unknown-template", S + "  - email: winback_offr\n", 3, "step-1", r"no template templates/messages/hu/winback_offr\.yaml"),
     case("unknown-template-in-chain-language", "language: en\n" + S + "  - sms: nope\n", 4, "step-1", r"no template templates/messages/en/nope\.yaml"),
@@ -559,6 +585,15 @@ GOOD_CHAINS = [
         id="task-owners-and-defaults",
     ),
     pytest.param(
+        S + "  - reassign: {to: 'role: sales'}\n  - reassign: {to: 'login: kovacs', reason: Nagy ügyfél, with_tasks: true}\n",
+        [("step-1", "reassign", "step-2", "exit"), ("step-2", "reassign", "exit", "exit")],
+        {
+            "step-1": {"to": "role: sales", "pick": "least_loaded", "reason": None, "with_tasks": False},
+            "step-2": {"to": "login: kovacs", "pick": "least_loaded", "reason": "Nagy ügyfél", "with_tasks": True},
+        },
+        id="reassign-to-a-role-and-a-login",
+    ),
+    pytest.param(
         "trigger: {manual: true}\nsteps:\n  - &offer {email: winback_offer}\n  - *offer\n",
         [("step-1", "email", "step-2", "exit"), ("step-2", "email", "exit", "exit")],
         {},
@@ -635,6 +670,7 @@ GOOD_VALUES: dict[str, list[Any]] = {
     "wait_for": CONDITIONS,
     "if": CONDITIONS,
     "task": [{"title": "Hívd fel"}, {"title": "x", "owner": "role: sales", "due": "3d", "priority": "high"}, {"title": "{{"}],
+    "reassign": [{"to": "role: sales"}, {"to": "login: kovacs", "reason": "x"}, {"to": "role: nosuch", "pick": "random"}, {"to": "salesperson"}],
     "exit": [True],
     "timeout": ["7d", "0d"],
     "check_every": ["1h", "1d"],
@@ -708,3 +744,38 @@ def test_random_data_is_a_chain_or_a_user_error(fuzz_checks: Checks, data: Any) 
 @example(data={"trigger": "manual", "steps": [{"goto": ["step-1"]}]})
 def test_random_data_with_any_jump_target_is_a_chain_or_a_user_error(fuzz_checks: Checks, data: Any) -> None:
     _parse_or_refuse(data, fuzz_checks)
+
+
+# ---------------------------------------------------------------- roles and logins
+
+
+PEOPLE = {"roles": {"sales": ("kovacs",), "finance": ()}, "logins": frozenset({"kovacs", "nagy"})}
+
+
+@pytest.mark.parametrize(
+    "step, words",
+    [
+        ("reassign: {to: 'role: nosuch'}", r"no role 'nosuch' in chains.roles \(roles: finance, sales\)"),
+        ("reassign: {to: 'login: szabo'}", r"no ERP user with the login 'szabo'"),
+        ("task: {title: a, owner: 'role: marketing'}", r"no role 'marketing' in chains.roles"),
+        ("task: {title: a, owner: 'login: senki'}", r"no ERP user with the login 'senki'"),
+        ('reassign: {to: "role: x\';DROP"}', r"no role \"x';DROP\" in chains.roles"),
+    ],
+)
+def test_roles_and_logins_a_step_names_must_exist(home: Path, step: str, words: str) -> None:
+    path = write(home, "people", S + f"  - {step}\n")
+    with pytest.raises(UserError) as caught:
+        load_chain(path, checks_for(home, **PEOPLE))
+    message = str(caught.value)
+    assert_readable(message, home)
+    assert message.startswith(f"{path}:3: step step-1: "), message
+    assert re.search(words, message), message
+
+
+def test_known_roles_and_logins_pass_and_unsynced_logins_are_not_checked(home: Path) -> None:
+    text = S + "  - reassign: {to: 'role: finance'}\n  - reassign: {to: 'login: nagy'}\n  - task: {title: a, owner: 'login: kovacs'}\n"
+    chain, _ = load_chain(write(home, "people", text), checks_for(home, **PEOPLE))
+    assert [s.kind for s in chain.steps] == ["reassign", "reassign", "task"]
+    unsynced = {"roles": PEOPLE["roles"], "logins": None}
+    chain, _ = load_chain(write(home, "people", S + "  - reassign: {to: 'login: whoever'}\n"), checks_for(home, **unsynced))
+    assert chain.steps[0].value["to"] == "login: whoever"

@@ -55,6 +55,17 @@ _REASSIGN_KEYS = ("to", "pick", "reason", "with_tasks")
 PICKS = ("least_loaded",)
 _PERSON = re.compile(r"(login|role):\s*(\S{1,100})")
 _MOST_STEPS = 200
+# ERP events a chain may start on, each with whether it takes `days` and its default (None: it must be given).
+EVENTS: dict[str, tuple[bool, int | None]] = {
+    "first_purchase": (False, 0),
+    "purchase": (False, 0),
+    "invoice_overdue": (True, None),
+    "quote_not_ordered": (True, None),
+    "complaint_closed": (True, 0),
+}
+DATES = ("birthday", "first_purchase_anniversary")
+MOST_DAYS = 3650  # ten years, as the longest duration
+_TRIGGER_FORMS = "`entered: SEGMENT`, `left: SEGMENT`, `manual`, `{event: EVENT, days: N}` or `{date: birthday|first_purchase_anniversary}`"
 
 Where = Callable[[tuple[Any, ...]], str]  # `file:line` of a place in the file
 _SHOWN = 60  # characters of a value quoted back in a message
@@ -105,8 +116,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # entered, left or manual
+    kind: str  # entered, left, manual, one of EVENTS or one of DATES
     segment: str | None = None
+    days: int = 0  # for the events that take it: days after the record's date
+
+    @property
+    def on_records(self) -> bool:
+        """Started by ERP records or dates (erp_triggers.py), not by segment events or by hand."""
+        return self.kind in EVENTS or self.kind in DATES
 
 
 @dataclass(frozen=True)
@@ -220,13 +237,45 @@ class _Reader:
     def trigger(self, value: Any) -> Trigger:
         if value == "manual" or value == {"manual": True}:
             return Trigger("manual")
+        if isinstance(value, dict) and ("event" in value or "date" in value):
+            return self.record_trigger(value)
         if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("entered", "left"):
-            raise self.fail(("trigger",), "trigger: `entered: SEGMENT`, `left: SEGMENT` or `manual`")
+            raise self.fail(("trigger",), f"trigger: {_TRIGGER_FORMS}")
         kind, segment = next(iter(value.items()))
         if not isinstance(segment, str):
             raise self.fail(("trigger", kind), f"trigger: {kind}: the name of one segment")
         (found,) = self.segments([segment], ("trigger", kind))
         return Trigger(kind, found)
+
+    def record_trigger(self, value: dict[Any, Any]) -> Trigger:
+        """`{event: NAME, days: N}` or `{date: NAME}`: a trigger on ERP records (docs/chains.md, "Triggers")."""
+        form = "event" if "event" in value else "date"
+        stray = [k for k in value if k not in (form, "days")]
+        if stray:
+            raise self.fail(
+                ("trigger", stray[0]), f"trigger: unknown key {_shown(stray[0])} beside {form} (it takes {form}{', days' if form == 'event' else ''})"
+            )
+        name = value[form]
+        default: int | None
+        if form == "date":
+            if name not in DATES:
+                raise self.fail(("trigger", "date"), f"trigger: date {_shown(name)}: one of {', '.join(DATES)}")
+            takes_days, default = False, 0
+        else:
+            if not isinstance(name, str) or name not in EVENTS:
+                raise self.fail(("trigger", "event"), f"trigger: event {_shown(name)}: one of {', '.join(EVENTS)}")
+            takes_days, default = EVENTS[name]
+        if "days" not in value:
+            if default is None:
+                raise self.fail(("trigger",), f"trigger: {name} needs days (how many days after the record's date, 1 to {MOST_DAYS})")
+            return Trigger(name, days=default)
+        days = value["days"]
+        if not takes_days:
+            raise self.fail(("trigger", "days"), f"trigger: {name} takes no days")
+        least = 0 if default == 0 else 1
+        if not isinstance(days, int) or isinstance(days, bool) or not least <= days <= MOST_DAYS:
+            raise self.fail(("trigger", "days"), f"trigger: {name}: days {_shown(days)} is not a whole number of days from {least} to {MOST_DAYS}")
+        return Trigger(name, days=days)
 
     def segments(self, value: Any, path: tuple[Any, ...]) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

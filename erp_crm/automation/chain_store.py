@@ -126,26 +126,52 @@ def _enrol_chunk(conn: Connection, published: Published, ids: Sequence[int], occ
         if reason:
             report.skipped[reason] += 1
             continue
-        rows.append(
-            {
-                "chain_id": published.chain_id,
-                "version_id": published.version_id,
-                "partner_id": partner,
-                "occurrence": occurrence if isinstance(occurrence, str) else occurrence[partner],
-                "status": "active",
-                "step": chain_def.first,
-                "steps_taken": 0,
-                "due_at": now,
-                "enrolled_at": now,
-                "enrolled_on": now.date(),
-            }
-        )
-    if rows:
-        inserted = conn.execute(dialect_insert(conn, enrolment).on_conflict_do_nothing().returning(enrolment.c.id), rows).all()
-        report.enrolled += len(inserted)
-        if len(inserted) < len(rows):
-            report.skipped["enrolled for this occurrence before"] += len(rows) - len(inserted)
+        rows.append(_enrolment_row(published, partner, occurrence if isinstance(occurrence, str) else occurrence[partner], now))
+    _insert(conn, rows, report)
     return report
+
+
+def enrol_occurrences(conn: Connection, published: Published, found: Sequence[tuple[int, str]], now: dt.datetime) -> Enrolled:
+    """Enrol each (partner, occurrence) of an ERP-record trigger; only a suppression segment skips one.
+
+    A record's occurrence enrols the partner even while it is in the chain for another
+    record (two overdue invoices are two reminders), and `re_entry` does not apply: the
+    occurrence names the record, so each record starts the chain once, ever (the caller
+    leaves out occurrences the chain had in any version).
+    """
+    report = Enrolled()
+    for start in range(0, len(found), _CHUNK):
+        chunk = found[start : start + _CHUNK]
+        suppressed = members(conn, published.chain.suppress, [p for p, _ in chunk]) if published.chain.suppress else set()
+        report.skipped["in a suppression segment"] += sum(1 for p, _ in chunk if p in suppressed)
+        _insert(conn, [_enrolment_row(published, p, occurrence, now) for p, occurrence in chunk if p not in suppressed], report)
+    report.skipped = +report.skipped  # no zero counts
+    return report
+
+
+def _enrolment_row(published: Published, partner: int, occurrence: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "chain_id": published.chain_id,
+        "version_id": published.version_id,
+        "partner_id": partner,
+        "occurrence": occurrence,
+        "status": "active",
+        "step": published.chain.first,
+        "steps_taken": 0,
+        "due_at": now,
+        "enrolled_at": now,
+        "enrolled_on": now.date(),
+    }
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]], report: Enrolled) -> None:
+    """Insert enrolment rows; one the unique constraint already holds is counted as skipped."""
+    if not rows:
+        return
+    inserted = conn.execute(dialect_insert(conn, enrolment).on_conflict_do_nothing().returning(enrolment.c.id), rows).all()
+    report.enrolled += len(inserted)
+    if len(inserted) < len(rows):
+        report.skipped["enrolled for this occurrence before"] += len(rows) - len(inserted)
 
 
 def _skip_reason(partner: int, suppressed: set[int], before: dict[int, tuple[bool, dt.datetime | None]], chain_def: ChainDef, now: dt.datetime) -> str | None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from erp_crm.automation.chain_store import enrol, enrol_from_events
+from erp_crm.automation.chain_store import enrol
+from erp_crm.automation.erp_triggers import enrol_from_triggers
 from erp_crm.automation.outbox import utc_now
 from erp_crm.automation.sms_text import measure
 from erp_crm.automation.tick import Runner, Runtime, TickReport, enrolments_by_id, publish_all
@@ -47,7 +49,10 @@ def dry_run(overlay: Overlay, runtime: Runtime, name: str, partner_ids: list[int
         with overlay.begin_writing() as conn:
             (published,) = publish_all(conn, runtime, moment, [name])
             preview = Preview(name, f"v{published.version}{' (not yet published)' if published.new else ''}")
-            done = enrol(conn, published, partner_ids, "dry-run", moment) if partner_ids is not None else enrol_from_events(conn, published, moment)
+            if partner_ids is not None:
+                done = enrol(conn, published, partner_ids, "dry-run", moment)
+            else:
+                done = enrol_from_triggers(conn, published, moment, ZoneInfo(runtime.chains.time_zone), runtime.purchases_from)
             preview.enrolled, preview.skipped = done.enrolled, dict(done.skipped)
             ids = (
                 conn.execute(

@@ -41,17 +41,23 @@ class Recipient:
     language: str | None  # the partner's language, when it is one erp-crm writes in
 
 
-def recipient(conn: Connection, partner_id: int) -> Recipient:
-    """The partner as templates see it (partner, contact, salesperson: the account's owner) and its addresses."""
+def recipient(conn: Connection, partner_id: int, contact_id: int | None = None) -> Recipient:
+    """The partner as templates see it (partner, contact, salesperson: the account's owner) and its addresses.
+
+    With `contact_id` (a birthday's contact) the message is that person's: `contact` is
+    them, and it goes to their own e-mail address or mobile only, never to the
+    partner's general address: a personal greeting read by the accounts office is worse
+    than none (it is then suppressed for want of an address).
+    """
     partner, contact, user = SYNCED["partner"], SYNCED["contact"], SYNCED["user"]
     owner = effective_owner_id(partner).label("owner_id")
     p = conn.execute(sa.select(*(partner.c[f] for f in PARTNER_FIELDS), owner).where(partner.c.id == partner_id)).one()
-    c = conn.execute(
-        sa.select(*(contact.c[f] for f in CONTACT_FIELDS))
-        .where(contact.c.partner_id == partner_id, contact.c.erp_deleted_at.is_(None), sa.func.coalesce(contact.c.active, True))
-        .order_by(contact.c.email.is_(None), contact.c.id)
-        .limit(1)
-    ).first()
+    live = sa.and_(contact.c.partner_id == partner_id, contact.c.erp_deleted_at.is_(None))
+    if contact_id is None:
+        chosen = live & sa.func.coalesce(contact.c.active, True)
+    else:
+        chosen = live & (contact.c.id == contact_id)
+    c = conn.execute(sa.select(*(contact.c[f] for f in CONTACT_FIELDS)).where(chosen).order_by(contact.c.email.is_(None), contact.c.id).limit(1)).first()
     s = conn.execute(sa.select(user.c.name, user.c.email).where(user.c.id == p.owner_id)).first() if p.owner_id else None
     contact_values = dict(c._mapping) if c else dict.fromkeys(CONTACT_FIELDS)
     context = {
@@ -59,10 +65,13 @@ def recipient(conn: Connection, partner_id: int) -> Recipient:
         "contact": contact_values,
         "salesperson": {"name": s.name if s else None, "email": s.email if s else None},
     }
+    language = (p.lang or "")[:2].lower()
+    language_found = language if language in LANGUAGES else None
+    if contact_id is not None:
+        return Recipient(context, contact_values["email"] or "", contact_values["mobile"] or "", contact_values["name"] or "", language_found)
     email = p.email or contact_values["email"] or ""
     phone = p.mobile or p.phone or contact_values["mobile"] or contact_values["phone"] or ""
-    language = (p.lang or "")[:2].lower()
-    return Recipient(context, email, phone, contact_values["name"] or p.name, language if language in LANGUAGES else None)
+    return Recipient(context, email, phone, contact_values["name"] or p.name, language_found)
 
 
 class Templates:
@@ -128,7 +137,9 @@ def queue_message(
     if channel == "email":
         mime = None
         if rules.email is not None and address.value is not None and not refused:
-            built = rules.email.build(key=key, to=address.value, name=to.name or "", subject=rendered.subject, text=rendered.text or "", html=rendered.html, unsubscribe_url=link)
+            built = rules.email.build(
+                key=key, to=address.value, name=to.name or "", subject=rendered.subject, text=rendered.text or "", html=rendered.html, unsubscribe_url=link
+            )
             try:
                 mime = built.as_bytes().decode("ascii")  # quoted-printable and RFC 2047 words: 7-bit
             except UnicodeDecodeError:

@@ -32,9 +32,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.automation.chain_definition import EXIT, WEEKDAYS, ChainDef, Checks, Condition, Step, chain_files, load_chain
-from erp_crm.automation.chain_store import Enrolled, Published, enrol_from_events, members, publish, stored_version
+from erp_crm.automation.chain_store import Enrolled, Published, members, publish, stored_version
 from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.email_builder import EmailBuilder
+from erp_crm.automation.erp_triggers import enrol_from_triggers
+from erp_crm.automation.occurrences import occurrence_contact
 from erp_crm.automation.outbox import utc_now
 from erp_crm.automation.owners import Actor, reassign
 from erp_crm.automation.sandbox import compile_text, render_text
@@ -46,12 +48,13 @@ from erp_crm.model.tables.segments import segment
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.fields import FieldRegistry
+from erp_crm.settings.metrics import PurchasesFrom
 from erp_crm.settings.sending import ChainsSection, ConsentSection, OutboxSection
 from erp_crm.store.overlay import Overlay
 
 ONE_AT_A_TIME = "chains-tick"
 MOST_STEPS_AT_ONCE = 100  # a chain without loops runs at most its length between waits; this only guards the impossible
-_DUE = ("id", "chain_id", "version_id", "partner_id", "step", "steps_taken", "waiting_until", "enrolled_at")
+_DUE = ("id", "chain_id", "version_id", "partner_id", "occurrence", "step", "steps_taken", "waiting_until", "enrolled_at")
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Runtime:
     consent: ConsentSection = field(default_factory=ConsentSection)
     links: UnsubscribeLinks | None = None  # None: `web.public_url` is not set, and messages carry no unsubscribe link
     email: EmailBuilder | None = None  # None: no `email.sender` yet; e-mails are then built when they are sent
+    purchases_from: PurchasesFrom = "invoices"  # what a purchase is, for the purchase triggers (metrics.purchases_from)
 
 
 def publish_all(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[Published]:
@@ -120,7 +124,7 @@ def tick(overlay: Overlay, runtime: Runtime, *, now: dt.datetime | None = None, 
             for published in publish_all(conn, runtime, moment):
                 if published.new:
                     report.published.append(f"{published.chain.name} v{published.version}")
-                report.enrolled.add(enrol_from_events(conn, published, moment))
+                report.enrolled.add(enrol_from_triggers(conn, published, moment, ZoneInfo(runtime.chains.time_zone), runtime.purchases_from))
         runner = Runner(runtime, moment, report)
         while limit is None or report.moved < limit:
             batch = runtime.chains.batch if limit is None else min(runtime.chains.batch, limit - report.moved)
@@ -301,7 +305,7 @@ class _Walk:
 
     def message(self, step: Step) -> None:
         runtime = self.runner.runtime
-        to = recipient(self.conn, self.row.partner_id)
+        to = recipient(self.conn, self.row.partner_id, occurrence_contact(self.row.occurrence))
         template = self.runner.templates.get(step.value, to.language, self.chain.language)
         queued, _ = queue_message(
             self.conn,
@@ -351,7 +355,7 @@ class _Walk:
 
     def task(self, step: Step) -> None:
         spec = step.value
-        to = recipient(self.conn, self.row.partner_id)
+        to = recipient(self.conn, self.row.partner_id, occurrence_contact(self.row.occurrence))
         context = {**to.context, "chain": {"name": self.chain.name, "title": self.chain.title}}
         title = render_text(compile_text(spec["title"], html=False), context).strip()
         note = render_text(compile_text(spec["note"], html=False), context) if spec.get("note") else None

@@ -48,18 +48,18 @@ class Documents:
         """The documents and their lines: a change of either in the change feed names the partner's day that changed."""
         return (self.entity, f"{self.entity}_line")
 
-    def credit(self) -> sa.ColumnElement[bool]:
-        """The credit notes among the documents (orders have none)."""
-        return self.table.c.kind == "credit_note" if self.credit_notes else sa.false()
+    def credit(self, table: sa.FromClause | None = None) -> sa.ColumnElement[bool]:
+        """The credit notes among the documents (orders have none); `table`: an alias of the documents to ask instead."""
+        return (self.table if table is None else table).c.kind == "credit_note" if self.credit_notes else sa.false()
 
     def signed(self, table: sa.Table) -> sa.ColumnElement[Any]:
         """The net amount of `table` (the documents or their lines), credit notes negative whatever sign the ERP stored."""
         amount = sa.func.coalesce(table.c.amount_net, 0)
         return sa.case((self.credit(), -sa.func.abs(amount)), else_=amount) if self.credit_notes else amount
 
-    def counted(self, as_of: dt.date | None) -> sa.ColumnElement[bool]:
-        """The documents that count: a counted status, not deleted in the ERP, dated by `as_of` (any day: None)."""
-        t = self.table
+    def counted(self, as_of: dt.date | None, table: sa.FromClause | None = None) -> sa.ColumnElement[bool]:
+        """The documents that count: a counted status, not deleted in the ERP, dated by `as_of` (any day: None); `table`: an alias to ask instead."""
+        t = self.table if table is None else table
         conditions: list[sa.ColumnElement[bool]] = [t.c.status.in_(self.statuses), t.c.erp_deleted_at.is_(None)]
         if self.credit_notes:  # an empty kind is an invoice; any other kind (a deposit, say) is not a sale
             conditions.append(sa.func.coalesce(t.c.kind, "invoice").in_(("invoice", "credit_note")))

@@ -267,7 +267,7 @@ BAD_CHAINS = [
     case("document-a-number", "42\n", None, None, r"a chain holds title, trigger"),
     case("title-a-list", ONE + "title: [Visszacsábítás]\n", 4, None, r"title must be text"),
     case("title-blank", ONE + "title: '  '\n", 4, None, r"title must be text"),
-    case("trigger-missing", "steps:\n  - wait: 1d\n", None, None, r"trigger: `entered: SEGMENT`, `left: SEGMENT` or `manual`"),
+    case("trigger-missing", "steps:\n  - wait: 1d\n", None, None, r"trigger: `entered: SEGMENT`, `left: SEGMENT`, `manual`, `{event: EVENT, days: N}`"),
     case("trigger-a-list", "trigger: [manual]\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: `entered: SEGMENT`"),
     case("trigger-unknown-kind", "trigger: {joined: lapsed}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: `entered: SEGMENT`"),
     case("trigger-two-kinds", "trigger: {entered: lapsed, left: vip}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: `entered: SEGMENT`"),
@@ -286,6 +286,93 @@ BAD_CHAINS = [
     case("suppress-text", ONE + "suppress: lapsed\n", 4, None, r"suppress: a list of segment names"),
     case("suppress-numbers", ONE + "suppress: [1]\n", 4, None, r"suppress: a list of segment names"),
     case("suppress-unknown-segment", ONE + "suppress:\n  - vip\n  - nosuch\n", 6, None, r"no segment named 'nosuch'"),
+    # ERP-event and date triggers
+    case(
+        "event-unknown",
+        "trigger: {event: first_buy}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"trigger: event 'first_buy': one of first_purchase, purchase, invoice_overdue, quote_not_ordered",
+    ),
+    case("event-a-number", "trigger: {event: 8}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: event 8: one of first_purchase"),
+    case("event-a-list", "trigger: {event: [purchase]}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: event a list: one of first_purchase"),
+    case("event-null", "trigger: {event: null}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: event None: one of first_purchase"),
+    case(
+        "event-sql",
+        'trigger: {event: "x\'; DROP TABLE crm_invoice; --"}\nsteps:\n  - wait: 1d\n',
+        1,
+        None,
+        r"trigger: event \"x'; DROP TABLE crm_invoice; --\": one of",
+    ),
+    case("event-template", "trigger: {event: '{{ 7*7 }}'}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: event '\{\{ 7\*7 \}\}': one of"),
+    case(
+        "days-negative",
+        "trigger: {event: invoice_overdue, days: -1}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"trigger: invoice_overdue: days -1 is not a whole number of days from 1 to 3650",
+    ),
+    case(
+        "days-zero-overdue",
+        "trigger: {event: invoice_overdue, days: 0}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"invoice_overdue: days 0 is not a whole number of days from 1 to 3650",
+    ),
+    case(
+        "days-absurd",
+        "trigger: {event: quote_not_ordered, days: 100000}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"quote_not_ordered: days 100000 is not a whole number of days from 1 to 3650",
+    ),
+    case(
+        "days-huge",
+        "trigger: {event: invoice_overdue, days: 1000000000000000000000000000000}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"days 1000000000000000000000000000000 is not a whole number",
+    ),
+    case("days-text", "trigger: {event: invoice_overdue, days: 8d}\nsteps:\n  - wait: 1d\n", 1, None, r"days '8d' is not a whole number of days"),
+    case("days-float", "trigger: {event: invoice_overdue, days: 8.5}\nsteps:\n  - wait: 1d\n", 1, None, r"days 8.5 is not a whole number of days"),
+    case("days-bool", "trigger: {event: invoice_overdue, days: true}\nsteps:\n  - wait: 1d\n", 1, None, r"days True is not a whole number of days"),
+    case("days-null", "trigger: {event: invoice_overdue, days: null}\nsteps:\n  - wait: 1d\n", 1, None, r"days None is not a whole number of days"),
+    case(
+        "days-negative-complaint",
+        "trigger: {event: complaint_closed, days: -3}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"complaint_closed: days -3 is not a whole number of days from 0 to 3650",
+    ),
+    case(
+        "days-missing-overdue",
+        "trigger: {event: invoice_overdue}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"trigger: invoice_overdue needs days \(how many days after the record's date, 1 to 3650\)",
+    ),
+    case("days-missing-quote", "trigger: {event: quote_not_ordered}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: quote_not_ordered needs days"),
+    case("days-on-purchase", "trigger: {event: purchase, days: 3}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: purchase takes no days"),
+    case("days-on-first-purchase", "trigger: {event: first_purchase, days: 0}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: first_purchase takes no days"),
+    case("days-on-birthday", "trigger: {date: birthday, days: 1}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: birthday takes no days"),
+    case("date-unknown", "trigger: {date: nameday}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: date 'nameday': one of birthday, first_purchase_anniversary"),
+    case("date-a-date", "trigger: {date: 2026-03-02}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: date datetime.date\(2026, 3, 2\): one of birthday"),
+    case(
+        "event-and-date",
+        "trigger: {event: purchase, date: birthday}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"trigger: unknown key 'date' beside event \(it takes event, days\)",
+    ),
+    case("event-and-segment", "trigger: {event: purchase, entered: lapsed}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: unknown key 'entered' beside event"),
+    case("event-stray-key", "trigger: {event: complaint_closed, hours: 2}\nsteps:\n  - wait: 1d\n", 1, None, r"trigger: unknown key 'hours' beside event"),
+    case(
+        "date-with-stray-key",
+        "trigger: {date: birthday, year: 2026}\nsteps:\n  - wait: 1d\n",
+        1,
+        None,
+        r"trigger: unknown key 'year' beside date \(it takes date\)",
+    ),
     case("steps-a-mapping", "trigger: manual\nsteps:\n  wait: 1d\n", 2, None, r"steps: a list of at least one step"),
     case("steps-empty", "trigger: manual\nsteps: []\n", 2, None, r"steps: a list of at least one step"),
     case("steps-null", "trigger: manual\nsteps:\n", 2, None, r"steps: a list of at least one step"),
@@ -448,6 +535,24 @@ def test_odd_data_given_to_parse_chain_is_one_line(home: Path, data: Any) -> Non
 def _shape(chain: ChainDef) -> list[tuple[str, str, str, str]]:
     """Each step as (id, kind, next, otherwise)."""
     return [(s.id, s.kind, s.next, s.otherwise) for s in chain.steps]
+
+
+@pytest.mark.parametrize(
+    "trigger, expected",
+    [
+        ("{event: first_purchase}", Trigger("first_purchase")),
+        ("{event: purchase}", Trigger("purchase")),
+        ("{event: invoice_overdue, days: 8}", Trigger("invoice_overdue", days=8)),
+        ("{event: quote_not_ordered, days: 3650}", Trigger("quote_not_ordered", days=3650)),
+        ("{event: complaint_closed}", Trigger("complaint_closed", days=0)),
+        ("{event: complaint_closed, days: 2}", Trigger("complaint_closed", days=2)),
+        ("{date: birthday}", Trigger("birthday")),
+        ("{date: first_purchase_anniversary}", Trigger("first_purchase_anniversary")),
+    ],
+)
+def test_event_and_date_triggers_are_read(home: Path, trigger: str, expected: Trigger) -> None:
+    chain, _ = load_chain(write(home, "on_record", f"trigger: {trigger}\nsteps:\n  - wait: 1d\n"), checks_for(home))
+    assert chain.trigger == expected and chain.trigger.on_records
 
 
 def test_the_shipped_win_back_chain(home: Path) -> None:

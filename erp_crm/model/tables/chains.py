@@ -21,6 +21,7 @@ chain = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("events_seen", sa.Integer, nullable=False, server_default="0", comment="the last crm_segment_event id its triggers looked at"),
+    sa.Column("days_seen", sa.Date, comment="the last day (company time) whose ERP records and dates its trigger looked at"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     comment="notification chains by name; what each does is in its versions",
 )

@@ -80,6 +80,7 @@ partner_metrics = sa.Table(
     sa.Column("partner_id", sa.Integer, sa.ForeignKey("crm_partner.id"), primary_key=True),
     sa.Column("as_of", sa.Date, nullable=False),
     *_metric_columns(),
+    sa.Index("ix_crm_partner_metrics_first_purchase", "first_purchase"),  # first-purchase anniversaries, looked up by day
     comment="each live partner's figures as of the last metrics run",
 )
 

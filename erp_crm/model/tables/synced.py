@@ -35,6 +35,9 @@ def ref_id_column(field_name: str) -> str:
 
 # The dates a metrics run on a new day looks up: documents dated since its last run start to count.
 DATED = {("quote", "date"), ("order", "date"), ("invoice", "date"), ("ticket", "opened_at")}
+# The dates chain triggers look up by day (erp_crm/automation/erp_triggers.py): invoices
+# falling due, tickets closed, birthdays; a tick reads the few rows of its new days.
+TRIGGER_DATES = {("invoice", "due_date"), ("ticket", "closed_at"), ("contact", "birth_date")}
 # References indexed together with the document's date: a metrics run recounts one
 # partner's invoices of one day (its `partner_id` alone is the index's first column).
 WITH_DATE = {("invoice", "partner")}
@@ -56,7 +59,7 @@ def _synced_table(entity: Entity) -> sa.Table:
             columns.append(sa.Column(ref_key_column(f.name), sa.String(KEY_LENGTH)))
             columns.append(sa.Column(ref_id_column(f.name), sa.Integer, index=indexed))  # the id of the referenced entity's row
         else:
-            columns.append(sa.Column(f.name, _TYPES[f.kind], index=(entity.name, f.name) in DATED))
+            columns.append(sa.Column(f.name, _TYPES[f.kind], index=(entity.name, f.name) in DATED | TRIGGER_DATES))
     columns += [
         sa.Column("row_hash", sa.String(32), nullable=False),
         sa.Column("synced_at", sa.DateTime, nullable=False),

@@ -1,0 +1,236 @@
+"""Chains triggered by ERP records and dates, over a real overlay (SQLite and PostgreSQL).
+
+Rows are written as the sync leaves them; each test runs `chains tick` at chosen
+moments and reads the enrolments, outbox rows and step log back: each record enrols
+once, across ticks and versions; a tick after days without one catches up; a new chain
+does not enrol old records; hostile ERP values (NULL dates, far-future dates) enrol no
+one and break nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from erp_crm.model.tables.chains import chain, enrolment
+from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.outbox import outbox
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.store.overlay import Overlay
+from tests.support.chain_overlay import T0, chain_overlay, make_home, row, run
+from tests.support.metrics_rows import metrics_row
+
+DAY = dt.timedelta(days=1)
+TODAY = T0.date()  # 2 March 2026, also in Budapest at 10:00
+WAIT = "steps:\n  - wait: 30d\n"
+BIRTHDAY_TEMPLATE = """email:
+  subject: "Boldog születésnapot, {{ contact.name }}!"
+  text: "Kedves {{ contact.first_name or contact.name }}, boldog születésnapot!"
+"""
+
+
+def add(overlay: Overlay, entity: str, *rows: dict[str, Any]) -> None:
+    """Rows of a synced entity, each with its id as its ERP key (columns one row names and another does not are NULL in that one)."""
+    table = SYNCED[entity]
+    named = {key for r in rows for key in r}
+    with overlay.begin() as conn:
+        conn.execute(sa.insert(table), [row(table, f"{entity}-{r['id']}", **(dict.fromkeys(named) | r)) for r in rows])
+
+
+def invoice(id: int, partner: int, due: dt.date | None, status: str = "posted", **more: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "partner_id": partner,
+        "number": f"SZ-{id}",
+        "date": (due or TODAY) - 8 * DAY,
+        "due_date": due,
+        "status": status,
+        "kind": "invoice",
+        **more,
+    }
+
+
+def enrolled(overlay: Overlay, name: str | None = None) -> list[tuple[int, str]]:
+    """(partner, occurrence) of every enrolment (of chain `name`), in the order made."""
+    query = sa.select(enrolment.c.partner_id, enrolment.c.occurrence).order_by(enrolment.c.id)
+    if name:
+        query = query.join(chain, chain.c.id == enrolment.c.chain_id).where(chain.c.name == name)
+    with overlay.connect() as conn:
+        return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def set_status(overlay: Overlay, entity: str, id: int, **values: Any) -> None:
+    table = SYNCED[entity]
+    with overlay.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.id == id).values(**values))
+
+
+def test_an_overdue_invoice_enrols_once_ever_and_old_ones_never(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\n" + WAIT})
+    due_today = TODAY - 8 * DAY
+    with chain_overlay(overlay_url) as overlay:
+        add(
+            overlay,
+            "invoice",
+            invoice(101, 1, due_today),
+            invoice(102, 1, due_today, status="paid"),
+            invoice(103, 1, due_today - 2 * DAY),  # overdue by 8 on Saturday: within the look-back of a new chain
+            invoice(104, 1, dt.date(2025, 6, 1)),  # a year overdue: before the chain existed
+            invoice(105, 1, due_today + 2 * DAY),  # overdue by 8 on Wednesday
+            invoice(106, 1, due_today, kind="credit_note"),
+            invoice(107, 1, due_today, erp_deleted_at=T0),
+            invoice(108, 1, None),  # no due date
+            invoice(109, 1, dt.date(2999, 12, 31)),
+            invoice(110, 2, due_today),
+            invoice(111, 3, due_today, status="cancelled"),
+            invoice(112, 3, due_today, status="draft"),
+            invoice(113, 3, due_today - 6 * DAY),  # overdue by 8 on 24 February: beyond the look-back
+        )
+        first = run(overlay, home, T0)
+        again = run(overlay, home, T0 + dt.timedelta(minutes=1))
+        assert enrolled(overlay) == [(1, "invoice:101"), (1, "invoice:103"), (2, "invoice:110")]
+        assert (first.enrolled.enrolled, again.enrolled.enrolled) == (3, 0)
+        run(overlay, home, T0 + 2 * DAY)
+        assert enrolled(overlay)[3:] == [(1, "invoice:105")], "two invoices of one partner: two enrolments"
+        (home / "jobs" / "chains" / "overdue.yaml").write_text("title: Lejárt számla\ntrigger: {event: invoice_overdue, days: 8}\n" + WAIT, encoding="utf-8")
+        changed = run(overlay, home, T0 + 2 * DAY + dt.timedelta(hours=1))
+        assert changed.published == ["overdue v2"] and changed.enrolled.enrolled == 0, "a new version does not enrol the same invoices again"
+        assert len(enrolled(overlay)) == 4
+
+
+def test_a_tick_after_days_without_one_catches_up_in_the_company_zone(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\n" + WAIT})
+    with chain_overlay(overlay_url) as overlay:
+        run(overlay, home, T0)  # published today, nothing due yet
+        add(overlay, "invoice", *(invoice(200 + n, 1 + n % 5, TODAY - 8 * DAY + n * DAY) for n in range(1, 6)))
+        run(overlay, home, T0 + 4 * DAY)  # no tick for four days: the overdue days of 3, 4, 5 and 6 March
+        assert [o for _, o in enrolled(overlay)] == ["invoice:201", "invoice:202", "invoice:203", "invoice:204"]
+        # 23:30 UTC on 6 March is already 7 March in Budapest: the invoice due 27 February is overdue by 8 there
+        run(overlay, home, dt.datetime(2026, 3, 6, 23, 30))
+        assert [o for _, o in enrolled(overlay)][4:] == ["invoice:205"]
+
+
+def test_a_quote_not_ordered_and_a_complaint_closed(overlay_url: str, tmp_path: Path) -> None:
+    chains = {
+        "quote": "trigger: {event: quote_not_ordered, days: 10}\n" + WAIT,
+        "complaint": "trigger: {event: complaint_closed}\n" + WAIT,
+        "later": "trigger: {event: complaint_closed, days: 3}\n" + WAIT,
+    }
+    home = make_home(tmp_path, chains)
+    sent = TODAY - 10 * DAY
+    with chain_overlay(overlay_url) as overlay:
+        add(
+            overlay,
+            "quote",
+            *(
+                {"id": id, "partner_id": partner, "number": f"AJ-{id}", "date": day, "status": status}
+                for id, partner, day, status in [
+                    (1, 1, sent, "sent"),
+                    (2, 2, sent, "sent"),  # ordered
+                    (3, 3, sent, "sent"),  # its only order was cancelled
+                    (4, 4, sent, "accepted"),
+                    (5, 5, sent, "draft"),
+                    (6, 5, sent, None),  # no status in the ERP: sent
+                    (7, 5, sent + DAY, "sent"),  # ten days old tomorrow
+                ]
+            ),
+        )
+        add(
+            overlay,
+            "order",
+            {"id": 1, "partner_id": 2, "date": TODAY, "status": "confirmed", "quote_id": 2},
+            {"id": 2, "partner_id": 3, "date": TODAY, "status": "cancelled", "quote_id": 3},
+        )
+        closed = T0 - dt.timedelta(hours=2)
+        add(
+            overlay,
+            "ticket",
+            *(
+                {"id": id, "partner_id": partner, "subject": f"Panasz {id}", "category": category, "status": status, "closed_at": at}
+                for id, partner, category, status, at in [
+                    (1, 1, "complaint", "closed", closed),
+                    (2, 2, "question", "closed", closed),
+                    (3, 3, "complaint", "open", closed),  # reopened
+                    (4, 4, "complaint", "closed", None),
+                    (5, 5, "complaint", "closed", T0 - 3 * DAY),
+                    (6, 5, "complaint", "closed", dt.datetime(2999, 1, 1)),
+                ]
+            ),
+        )
+        run(overlay, home, T0)
+        assert enrolled(overlay, "quote") == [(1, "quote:1"), (3, "quote:3"), (5, "quote:6")]
+        assert enrolled(overlay, "complaint") == [(1, "ticket:1"), (5, "ticket:5")]  # closed on Friday: within the look-back
+        assert enrolled(overlay, "later") == [(5, "ticket:5")]
+        run(overlay, home, T0 + DAY)
+        assert enrolled(overlay, "quote")[3:] == [(5, "quote:7")]
+        assert enrolled(overlay, "later") == [(5, "ticket:5")]
+
+
+def test_first_purchase_once_per_partner_and_every_purchase(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"welcome": "trigger: {event: first_purchase}\n" + WAIT, "thanks": "trigger: {event: purchase}\n" + WAIT})
+    with chain_overlay(overlay_url) as overlay:
+        bought = [
+            (1, 1, dt.date(2025, 5, 1), "paid", "invoice"),  # an old customer
+            (2, 1, TODAY, "posted", "invoice"),
+            (3, 3, TODAY, "posted", "invoice"),  # a new customer, two invoices on the first day
+            (4, 3, TODAY, "paid", "invoice"),
+            (5, 4, TODAY, "draft", "invoice"),
+            (6, 5, TODAY, "posted", "credit_note"),
+        ]
+        add(overlay, "invoice", *({"id": i, "partner_id": p, "date": d, "status": s, "kind": k, "number": f"SZ-{i}"} for i, p, d, s, k in bought))
+        run(overlay, home, T0)
+        run(overlay, home, T0 + dt.timedelta(hours=1))
+        assert enrolled(overlay, "welcome") == [(3, "first_purchase:invoice:3")]
+        assert enrolled(overlay, "thanks") == [(1, "purchase:invoice:2"), (3, "purchase:invoice:3"), (3, "purchase:invoice:4")]
+        set_status(overlay, "invoice", 3, erp_deleted_at=T0 + DAY)  # the first one is deleted: the second is first now, but the partner had its welcome
+        add(overlay, "invoice", {"id": 7, "partner_id": 5, "date": TODAY + DAY, "status": "posted", "kind": "invoice"})
+        run(overlay, home, T0 + DAY)
+        assert enrolled(overlay, "welcome") == [(3, "first_purchase:invoice:3"), (5, "first_purchase:invoice:7")]
+
+
+def test_birthdays_go_to_the_contact_and_29_february_is_kept_on_28(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"birthday": "trigger: {date: birthday}\nsteps:\n  - email: birthday_test\n"})
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "birthday_test.yaml").write_text(BIRTHDAY_TEMPLATE, encoding="utf-8")
+    with chain_overlay(overlay_url) as overlay:
+        people = [
+            (2, 1, "Kiss Péter", "peter@pelda.hu", dt.date(1980, 3, 2), True),
+            (3, 3, "John Smith", None, dt.date(1990, 3, 2), True),  # no address of his own: the partner's is not used
+            (4, 5, "Szökő Nap", "szoko@turo.hu", dt.date(2000, 2, 29), True),
+            (5, 5, "Nincs Dátum", "nincs@turo.hu", None, True),
+            (6, 5, "Jövő Béla", "jovo@turo.hu", dt.date(2030, 3, 2), True),
+            (7, 5, "Régi Kolléga", "regi@turo.hu", dt.date(1970, 3, 2), False),
+            (8, 4, "Ősi Ős", "osi@teszt.hu", dt.date(1, 3, 2), True),
+        ]
+        add(overlay, "contact", *({"id": i, "partner_id": p, "name": n, "email": e, "birth_date": b, "active": a} for i, p, n, e, b, a in people))
+        run(overlay, home, T0)
+        run(overlay, home, T0 + dt.timedelta(hours=3))
+        assert enrolled(overlay) == [(1, "birthday:2:2026"), (3, "birthday:3:2026")]
+        with overlay.connect() as conn:
+            sent = conn.execute(
+                sa.select(outbox.c.partner_id, outbox.c.recipient, outbox.c.status, outbox.c.subject, outbox.c.reason).order_by(outbox.c.id)
+            ).all()
+        assert [tuple(r)[:4] for r in sent] == [
+            (1, "peter@pelda.hu", "queued", "Boldog születésnapot, Kiss Péter!"),  # not info@pelda.hu, the company's
+            (3, "", "suppressed", "Boldog születésnapot, John Smith!"),
+        ]
+        assert sent[1].reason
+        run(overlay, home, dt.datetime(2027, 2, 28, 8))  # 2027 has no 29 February
+        assert enrolled(overlay)[2:] == [(5, "birthday:4:2027")]
+
+
+def test_first_purchase_anniversaries(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"anniversary": "trigger: {date: first_purchase_anniversary}\n" + WAIT})
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin() as conn:
+            firsts = {1: dt.date(2024, 3, 2), 2: TODAY, 3: None, 4: dt.date(2020, 2, 29), 5: dt.date(2025, 3, 3)}
+            conn.execute(sa.insert(partner_metrics), [metrics_row(p, TODAY, first_purchase=f) for p, f in firsts.items()])
+        run(overlay, home, T0)
+        assert enrolled(overlay) == [(1, "anniversary:2026")]
+        run(overlay, home, T0 + DAY)
+        assert enrolled(overlay)[1:] == [(5, "anniversary:2026")]
+        run(overlay, home, T0 + 2 * DAY)
+        assert len(enrolled(overlay)) == 2

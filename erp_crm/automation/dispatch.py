@@ -15,7 +15,9 @@ A dispatcher killed between 2 and 3 leaves a `sending` row. At its next start (o
 dispatcher's, on PostgreSQL, once the dead one's lock is gone) such a row becomes
 `unknown`: the server may have taken it, so it is never sent again without a person
 deciding (`erp-crm outbox review`). A server that asks to slow down makes the
-dispatcher pause, longer each time it asks again, and stop for this run past a limit.
+dispatcher pause (at least as long as its `Retry-After` says), longer each time it asks
+again, and stop for this run past a limit. A result marked `stop` (wrong credentials, a
+gateway that cannot be reached) ends the run at once: the next message would meet it too.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class DispatchReport:
     throttled: int = 0  # answers asking to slow down
     paused: str | None = None
     stopped: str | None = None  # why the run stopped before the queue was empty (slow-down limit)
-    error: str | None = None
+    error: str | None = None  # also: a server refused the credentials, which every further message would meet
     waiting: dict[str, int] = field(default_factory=dict)  # due messages of channels that are not set up
 
     def as_dict(self) -> dict[str, object]:
@@ -229,6 +231,9 @@ class _Run:
             return self.report.paused is None
         result = sender.send(prepared, row)
         self._record(row, result)
+        if result.stop:  # the same end waits for every further message (bad credentials, no server)
+            self.report.error = f"the {row.channel} server: {result.detail}"
+            return False
         return self._paced(result)
 
     def _mark_sending(self, row: Claimed) -> bool:
@@ -271,7 +276,7 @@ class _Run:
                 self._finish(row.id, "failed", said, conn, **answer)
                 self.report.failed += 1
             else:
-                wait = min(self.section.retry_after * 2**row.attempts, self.section.retry_at_most)
+                wait = result.retry_after or min(self.section.retry_after * 2**row.attempts, self.section.retry_at_most)
                 conn.execute(
                     sa.update(outbox)
                     .where(outbox.c.id == row.id)
@@ -285,7 +290,7 @@ class _Run:
             self.pause = self.pause / 2 if self.pause > self.section.throttle_pause else 0.0
             return True
         self.report.throttled += 1
-        self.pause = self.pause * 2 if self.pause else self.section.throttle_pause
+        self.pause = max(self.pause * 2 if self.pause else self.section.throttle_pause, result.retry_after or 0.0)
         if self.pause > self.section.throttle_pause_at_most:
             self.report.stopped = f"the server kept asking to slow down; the rest waits for the next run (last answer: {result.code} {result.detail})"
             return False

@@ -45,6 +45,9 @@ class SendResult:
     code: int | None = None  # the server's reply code, when there was one
     detail: str = ""  # the server's words, or what broke
     throttled: bool = False
+    retry_after: float | None = None  # seconds the server asked to be left alone (HTTP Retry-After)
+    stop: bool = False  # every further message would meet the same end (bad credentials, no server): the run stops
+    provider_id: str | None = None  # the gateway's own id of the message, for looking it up there
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 from erp_crm.errors import ConfigError
 from erp_crm.settings.base import Section, url_has_password
 from erp_crm.settings.databases import ErpSettings, OverlaySettings
+from erp_crm.settings.gateways import SmsSection, WebhookEndpoint, WebhookName
 from erp_crm.settings.home import CONFIG_FILE
 from erp_crm.settings.logs import LoggingSettings
 from erp_crm.settings.metrics import MetricsSection
@@ -35,6 +36,8 @@ class Settings(Section):
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     profile: ProfileSection = Field(default_factory=ProfileSection)
     email: EmailSection = Field(default_factory=EmailSection)
+    sms: SmsSection = Field(default_factory=SmsSection)
+    webhooks: dict[WebhookName, WebhookEndpoint] = Field(default_factory=dict)
     outbox: OutboxSection = Field(default_factory=OutboxSection)
     chains: ChainsSection = Field(default_factory=ChainsSection)
     consent: ConsentSection = Field(default_factory=ConsentSection)
@@ -45,16 +48,14 @@ class Settings(Section):
     @model_validator(mode="after")
     def _locate_sections(self) -> Settings:
         origin = str(self.config_file or "settings")
-        for section in (self.overlay, self.erp, self.email.smtp, self.web):
+        for section in (self.overlay, self.erp, self.email.smtp, self.sms, self.web):
             section.located_in(self.home, origin)
         return self
 
 
 def _env_overrides(environ: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
     return [
-        (tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__")), value)
-        for name, value in sorted(environ.items())
-        if name.startswith(ENV_PREFIX)
+        (tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__")), value) for name, value in sorted(environ.items()) if name.startswith(ENV_PREFIX)
     ]
 
 

@@ -34,6 +34,10 @@ def email(key: str, to: str, subject: str = "Rég nem láttuk!", **more: Any) ->
     return Outgoing(key=key, channel="email", origin="test", recipient=to, subject=subject, body=f"Kedves Vevő!\n{key}", **more)
 
 
+def sms(key: str, to: str, text: str = "Példa Kft.: 10% kedvezmény", **more: Any) -> Outgoing:
+    return Outgoing(key=key, channel="sms", origin="test", recipient=to, body=text, **more)
+
+
 def put(overlay: Overlay, *messages: Outgoing, now: dt.datetime | None = None, expire_after: int = 86400) -> list[Enqueued]:
     with overlay.begin() as conn:
         return [enqueue(conn, m, now=now or utc_now(), expire_after=expire_after) for m in messages]

@@ -33,7 +33,9 @@ def test_validate_list_dry_run_status(home: Path) -> None:
     shown = json.loads(preview.stdout)
     assert shown["chain"] == "winback" and shown["skipped"].get("was in the chain before (re_entry: never)") is None
     steps = json.loads(status.stdout)["versions"][0]["steps"]
-    assert set(steps) >= {"offer", "reminder", "give_it_a_week", "call", "end"}
+    assert list(steps) == ["offer", "step-2", "reminder", "give_it_a_week", "call", "end"], "in the chain's order, not the alphabet's"
+    printed = erp_crm("--home", home, "chains", "status", "winback").stdout.splitlines()
+    assert [line.split(":")[0].strip() for line in printed[1:]] == list(steps)
 
 
 def test_a_broken_chain_is_one_line_naming_file_line_and_step(home: Path, tmp_path: Path) -> None:

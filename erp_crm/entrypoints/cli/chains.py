@@ -225,7 +225,8 @@ def status(obj: Context, name: str, as_json: bool) -> None:
         click.echo(f"{name} v{version['version']} (published {version['published_at']:%Y-%m-%d %H:%M} UTC): {enrolments}")
         for step, outcomes in version["steps"].items():
             waiting = version["at_step"].get(step)
-            click.echo(f"  {step}: " + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + (f"; {waiting} waiting here" if waiting else ""))
+            done = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "not run yet"
+            click.echo(f"  {step}: {done}" + (f"; {waiting} waiting here" if waiting else ""))
 
 
 @chains.command()

@@ -117,7 +117,7 @@ def test_a_ready_chain_is_added_once_and_never_overwritten(home: Path) -> None:
         library.unlink()
         chain.unlink(missing_ok=True)
     assert "lapsed_call" in offered.stdout.split("ready to add")[-1]
-    assert added.returncode == 0 and added.stdout.strip() == "added jobs/chains/lapsed_call.yaml (2 steps, trigger entered); it starts at the next tick"
+    assert added.returncode == 0 and added.stdout.strip() == "added jobs/chains/lapsed_call.yaml (2 steps, checked); it starts at the next tick"
     assert again.returncode == 2 and again.stderr.strip().splitlines() == [
         f"error: {chain} exists already; nothing was changed (edit it, or remove it to add the ready one again)"
     ]

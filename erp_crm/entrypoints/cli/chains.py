@@ -103,9 +103,7 @@ def add(obj: Context, name: str) -> None:
         added.undo()
         raise UserError(f"{error} ({name} was not added)") from None
     copied = "".join(f"; copied {path.relative_to(obj.home)}" for path in added.templates)
-    click.echo(
-        f"added {added.chain.relative_to(obj.home)} ({len(chain_def.steps)} steps, trigger {chain_def.trigger.kind}){copied}; it starts at the next tick"
-    )
+    click.echo(f"added {added.chain.relative_to(obj.home)} ({len(chain_def.steps)} steps, checked){copied}; it starts at the next tick")
 
 
 @chains.command()

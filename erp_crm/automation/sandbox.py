@@ -23,11 +23,14 @@ Every mistake is a `TemplateProblem` naming the line and what is wrong in words.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 import operator
 import re
 import sys
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from types import FrameType
 from typing import Any
 
@@ -37,6 +40,7 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from erp_crm.automation.sms_text import to_gsm7
+from erp_crm.errors import UserError
 from erp_crm.i18n import LOCALES
 from erp_crm.i18n import formatting as fmt
 
@@ -64,9 +68,11 @@ def _refuse(message: str) -> jinja2.exceptions.SecurityError:
 
 def _amount(value: Any) -> float:
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
     except (TypeError, ValueError):
-        raise _refuse(f"{str(value)[:40]!r} is not a number, and number and huf format numbers") from None
+        raise _refuse(f"{str(value)[:40]!r} is not a number, and number, huf and money format numbers") from None
     if not math.isfinite(number) or abs(number) >= 1e15:
         raise _refuse(f"{value!r} is not an amount the number formats show")
     return number
@@ -88,11 +94,49 @@ def _huf(value: Any, locale: str = "hu") -> str:
     return fmt.huf(_amount(value), _locale(locale))
 
 
-def _bounded(name: str, filter_: Callable[..., Any], size: Callable[..., int]) -> Callable[..., Any]:
-    """`filter_`, refused when `size` (of its arguments) says its result would pass MAX_OUTPUT, before it is built."""
+def _money(value: Any, currency: Any = "HUF", locale: str = "hu") -> str:
+    """An amount in its currency; nothing for an empty amount (a preview without the invoice), so a template need not test for it."""
+    if value is None:
+        return ""
+    code = currency.upper() if isinstance(currency, str) else currency
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+        raise _refuse(f"money: {str(currency)[:40]!r} is not a currency code (ISO 4217, such as HUF or EUR)")
+    amount = _amount(value)
+    exact = value if isinstance(value, int | Decimal) else Decimal(repr(amount))
+    try:
+        return fmt.money(exact, code, _locale(locale))
+    except UserError as error:
+        raise _refuse(f"money: {error}") from None
 
+
+def _day(value: Any, locale: str = "hu") -> str:
+    """A date as a letter writes it; nothing for an empty one. A date, a time stamp, or a date written YYYY-MM-DD (as SQLite hands it back)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            raise _refuse(f"day: {value[:40]!r} is not a date (YYYY-MM-DD)") from None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise _refuse(f"day: {str(value)[:40]!r} is not a date")
+    return fmt.long_day(value, _locale(locale))
+
+
+def _bounded(name: str, filter_: Callable[..., Any], size: Callable[..., int]) -> Callable[..., Any]:
+    """`filter_`, refused when `size` (of its arguments) says its result would pass MAX_OUTPUT, before it is built.
+
+    Jinja2 hands some filters its environment or evaluation context first (`join`, `replace`,
+    `wordwrap`): the marker that asks for it is kept on the wrapper, and `size` sees the
+    template's own arguments only.
+    """
+    passed_first = getattr(filter_, "jinja_pass_arg", None) is not None
+
+    @functools.wraps(filter_)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if size(*args, **kwargs) > MAX_OUTPUT:
+        if size(*args[passed_first:], **kwargs) > MAX_OUTPUT:
             raise _refuse(f"{name} would make a text longer than {MAX_OUTPUT:,} characters")
         return filter_(*args, **kwargs)
 
@@ -127,13 +171,15 @@ _BUILTIN_FILTERS = (
 )  # fmt: skip
 _GROWING: dict[str, Callable[..., int]] = {
     "center": lambda value, width=80: max(len(str(value)), int(width)),
-    "join": lambda value, d="", attribute=None: sum(len(str(v)) + len(str(d)) for v in value) if isinstance(value, list | tuple | str) else 0,
+    "join": lambda value, d="", attribute=None: (
+        sum(len(_string(v) if attribute is None else "") + len(str(d)) for v in value) if isinstance(value, list | tuple | str) else 0
+    ),
     "replace": lambda value, old, new, count=None: (
         len(str(value)) + str(value).count(str(old)) * len(str(new)) if str(old) else len(str(value)) * (len(str(new)) + 1)
     ),
     "wordwrap": lambda value, width=79, *args, **kwargs: len(str(value)) * 2,
 }
-_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "string": _string, "gsm7": _gsm7}
+_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "money": _money, "day": _day, "string": _string, "gsm7": _gsm7}
 _TESTS = ("defined", "undefined", "none", "number", "integer", "float", "string", "boolean", "true", "false", "even", "odd", "divisibleby",
           "eq", "ne", "lt", "le", "gt", "ge", "==", "!=", "<", "<=", ">", ">=", "in", "lower", "upper")  # fmt: skip
 _REFUSED_NODES: tuple[tuple[type[nodes.Node] | tuple[type[nodes.Node], ...], str], ...] = (

@@ -31,17 +31,22 @@ def chains_overview(conn: Connection) -> dict[str, dict[str, Any]]:
 
 
 def chain_status(conn: Connection, name: str) -> dict[str, Any] | None:
-    """Per version: enrolments by state, how many wait at each step now, and each step's outcomes so far."""
+    """Per version: enrolments by state, how many wait at each step now, and each step's outcomes so far.
+
+    `steps` holds every step of the version in the chain's order (a step no one has
+    reached yet with no outcomes), then `end`, where enrolments that ended are counted.
+    """
     chain_id = conn.execute(sa.select(chain.c.id).where(chain.c.name == name)).scalar()
     if chain_id is None:
         return None
     versions: dict[int, dict[str, Any]] = {}
-    for version_id, number, published_at in conn.execute(
-        sa.select(chain_version.c.id, chain_version.c.version, chain_version.c.published_at)
+    for version_id, number, published_at, definition in conn.execute(
+        sa.select(chain_version.c.id, chain_version.c.version, chain_version.c.published_at, chain_version.c.definition)
         .where(chain_version.c.chain_id == chain_id)
         .order_by(chain_version.c.version)
     ):
-        versions[version_id] = {"version": number, "published_at": published_at, "enrolments": {}, "at_step": {}, "steps": {}}
+        steps: dict[str, dict[str, int]] = {step: {} for step in _step_ids(definition)}
+        versions[version_id] = {"version": number, "published_at": published_at, "enrolments": {}, "at_step": {}, "steps": steps}
     e = enrolment.c
     for version_id, status, n in conn.execute(
         sa.select(e.version_id, e.status, sa.func.count()).where(e.chain_id == chain_id).group_by(e.version_id, e.status)
@@ -60,3 +65,11 @@ def chain_status(conn: Connection, name: str) -> dict[str, Any] | None:
     for version_id, step, outcome, n in conn.execute(outcomes):
         versions[version_id]["steps"].setdefault(step, {})[outcome] = n
     return {"chain": name, "versions": list(versions.values())}
+
+
+def _step_ids(definition: Any) -> list[str]:
+    """The step ids of a published definition in its order, named as the chain reader names them (`step-3` for the third without an id)."""
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    if not isinstance(steps, list):
+        return []
+    return [str(step["id"]) if isinstance(step, dict) and step.get("id") is not None else f"step-{n}" for n, step in enumerate(steps, 1)]

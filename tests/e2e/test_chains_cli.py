@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_validate_list_dry_run_status(home: Path) -> None:
     shown = json.loads(preview.stdout)
     assert shown["chain"] == "winback" and shown["skipped"].get("was in the chain before (re_entry: never)") is None
     steps = json.loads(status.stdout)["versions"][0]["steps"]
-    assert set(steps) >= {"offer", "reminder", "give_it_a_week", "call", "end"}
+    assert list(steps) == ["offer", "step-2", "reminder", "give_it_a_week", "call", "end"], "in the chain's order, not the alphabet's"
+    printed = erp_crm("--home", home, "chains", "status", "winback").stdout.splitlines()
+    assert [line.split(":")[0].strip() for line in printed[1:]] == list(steps)
 
 
 def test_a_broken_chain_is_one_line_naming_file_line_and_step(home: Path, tmp_path: Path) -> None:
@@ -64,3 +67,80 @@ def test_tasks_templates_and_consent(home: Path) -> None:
     assert [line.split(" ")[2] for line in history.stdout.splitlines()] == ["created", "postponed", "done"]
     assert preview["sms_encoding"] == "GSM-7" and preview["sms_segments"] == 1, preview
     assert recorded.returncode == 0 and "UTC email opt_out phone: kérte telefonon" in shown.stdout
+
+
+READY = ("anniversary", "birthday", "interest", "invoice_overdue", "satisfaction", "welcome")
+
+
+def a_partner(home: Path) -> str:
+    with sqlite3.connect(home / "var" / "demo_crm.sqlite") as db:
+        (key,) = db.execute("SELECT erp_key FROM crm_partner WHERE email IS NOT NULL ORDER BY id LIMIT 1").fetchone()
+    return str(key)
+
+
+@pytest.mark.parametrize("name", READY)
+def test_each_ready_chain_adds_validates_and_dry_runs(home: Path, name: str) -> None:
+    listed = erp_crm("--home", home, "chains", "list")
+    assert f"ready to add (erp-crm chains add NAME): {', '.join(READY)}" in listed.stdout
+    try:
+        added = erp_crm("--home", home, "chains", "add", name)
+        assert added.returncode == 0, added.stderr
+        valid = erp_crm("--home", home, "chains", "validate", name)
+        preview = erp_crm("--home", home, "chains", "dry-run", name, "--partner", a_partner(home), "--json")
+        relisted = erp_crm("--home", home, "chains", "list")
+    finally:
+        (home / "jobs" / "chains" / f"{name}.yaml").unlink(missing_ok=True)
+    assert added.stdout.startswith(f"added jobs/chains/{name}.yaml (") and valid.stdout.startswith(f"ok: {name} (")
+    assert preview.returncode == 0 and json.loads(preview.stdout)["chain"] == name, preview.stderr
+    assert name not in relisted.stdout.split("ready to add")[-1], "an added chain is no longer offered"
+
+
+LAPSED_CALL = """\
+# A home's own ready chain: the salesperson calls whoever became lapsed.
+trigger: {entered: lapsed}
+steps:
+  - email: winback_offer
+  - task: {title: "Hívd fel: {{ partner.name }}", due: 2d}
+"""
+
+
+def test_a_ready_chain_is_added_once_and_never_overwritten(home: Path) -> None:
+    library, chain = home / "jobs" / "ready_chains" / "lapsed_call.yaml", home / "jobs" / "chains" / "lapsed_call.yaml"
+    library.write_text(LAPSED_CALL, encoding="utf-8")
+    try:
+        offered = erp_crm("--home", home, "chains", "list")
+        added = erp_crm("--home", home, "chains", "add", "lapsed_call")
+        chain.write_text(LAPSED_CALL.replace("2d", "5d"), encoding="utf-8")  # the home's own edit
+        again = erp_crm("--home", home, "chains", "add", "lapsed_call")
+        kept = chain.read_text(encoding="utf-8")
+    finally:
+        library.unlink()
+        chain.unlink(missing_ok=True)
+    assert "lapsed_call" in offered.stdout.split("ready to add")[-1]
+    assert added.returncode == 0 and added.stdout.strip() == "added jobs/chains/lapsed_call.yaml (2 steps, checked); it starts at the next tick"
+    assert again.returncode == 2 and again.stderr.strip().splitlines() == [
+        f"error: {chain} exists already; nothing was changed (edit it, or remove it to add the ready one again)"
+    ]
+    assert "due: 5d" in kept, "the home's edit is kept"
+
+
+def test_an_invalid_ready_chain_is_removed_again_with_the_reason(home: Path) -> None:
+    library = home / "jobs" / "ready_chains" / "broken_ready.yaml"
+    library.write_text(LAPSED_CALL.replace("winback_offer", "nincs_ilyen"), encoding="utf-8")
+    try:
+        added = erp_crm("--home", home, "chains", "add", "broken_ready")
+    finally:
+        library.unlink()
+    assert added.returncode == 2 and len(added.stderr.strip().splitlines()) == 1
+    assert "broken_ready.yaml:4: step step-1: no template templates/messages/hu/nincs_ilyen.yaml (broken_ready was not added)" in added.stderr
+    assert not (home / "jobs" / "chains" / "broken_ready.yaml").exists()
+
+
+@pytest.mark.parametrize("name", ["../x", "../../config/erp_crm", "/etc/passwd", "x/../welcome", "..", "", "Welcome", "welcome.yaml", "welcome;rm -rf ~"])
+def test_names_that_leave_the_library_are_refused(home: Path, name: str) -> None:
+    before = sorted(p.name for p in (home / "jobs" / "chains").iterdir())
+    refused = erp_crm("--home", home, "chains", "add", name)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "is not the name of a ready chain" in refused.stderr or "no ready chain named" in refused.stderr
+    assert "the ready chains: anniversary, birthday" in refused.stderr
+    assert sorted(p.name for p in (home / "jobs" / "chains").iterdir()) == before

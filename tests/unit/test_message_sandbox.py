@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -88,6 +91,23 @@ PAYLOADS = {
     "{{ 'nan'|number }}": "'nan' is not an amount",
     "{{ 1e308|huf }}": "is not an amount",
     "{{ 1 / 0 }}": "cannot be rendered: division by zero",
+    # money and day: values no ERP record holds, and codes no currency has
+    "{{ 5|money('XYZ') }}": "money: 'XYZ' is not a currency code",
+    "{{ 5|money('<script>') }}": "money: '<script>' is not a currency code",
+    '{{ 5|money("HUF\'; DROP TABLE crm_partner; --") }}': "is not a currency code",
+    "{{ 5|money(5) }}": "money: '5' is not a currency code",
+    "{{ 5|money('HUF', 'de') }}": "the language 'de' is not one of hu, en",
+    "{{ 'sok'|money }}": "'sok' is not a number",
+    "{{ true|money }}": "'True' is not a number",
+    "{{ partner|money }}": "is not a number",
+    "{{ 1e300|money }}": "is not an amount",
+    "{{ 'inf'|money('EUR') }}": "is not an amount",
+    "{{ 'tegnap'|day }}": "day: 'tegnap' is not a date (YYYY-MM-DD)",
+    "{{ '2026-02-30'|day }}": "day: '2026-02-30' is not a date",
+    "{{ 20261202|day }}": "day: '20261202' is not a date",
+    "{{ products|day }}": "is not a date",
+    "{{ '2026-12-02'|day('xx') }}": "the language 'xx' is not one of hu, en",
+    "{{ [partner]|join(', ') }}": "a whole record or list cannot be printed",
 }
 
 
@@ -107,6 +127,41 @@ def test_known_escapes_and_mistakes_are_refused_in_words(source: str) -> None:
 def test_what_python_cannot_compile_is_a_template_problem(source: str) -> None:
     with pytest.raises(TemplateProblem):
         render(source)
+
+
+FORMATTED = {
+    "{{ 12345|money('HUF') }}": f"12{NBSP}345{NBSP}Ft",
+    "{{ 12345|money('HUF', 'en') }}": f"HUF{NBSP}12,345",
+    "{{ amount|money('eur', 'hu') }}": f"12{NBSP}345,50{NBSP}EUR",
+    "{{ amount|money('EUR', 'en') }}": "€12,345.50",
+    "{{ -1234.5|money('USD', 'en') }}": "-$1,234.50",
+    "{{ '99.5'|money('HUF') }}": f"100{NBSP}Ft",
+    "{{ 999999999999999|money('HUF', 'en') }}": f"HUF{NBSP}999,999,999,999,999",
+    "{{ none|money(none) }}": "",
+    "{{ day|day }}": "2026. december 2.",
+    "{{ day|day('en') }}": "2 December 2026",
+    "{{ '2026-12-02 10:30:00'|day('en') }}": "2 December 2026",
+    "{{ stamp|day }}": "2026. december 2.",
+    "{{ none|day }}": "",
+    "{{ products|join(', ') }}": "a, b",
+    "{{ products|join }}": "ab",
+    "{{ partner.name|replace('Kft', 'Zrt') }}": "Alfa <b>Zrt</b> & Tsa",
+    "{{ 'egy ketto'|wordwrap(5) }}": "egy\nketto",
+}
+
+
+VALUES = {**CONTEXT, "amount": Decimal("12345.50"), "day": dt.date(2026, 12, 2), "stamp": dt.datetime(2026, 12, 2, 23, 59), "none": None}
+
+
+@pytest.mark.parametrize(("source", "expected"), FORMATTED.items())
+def test_money_day_and_the_filters_jinja_hands_its_context(source: str, expected: str) -> None:
+    assert render_text(compile_text(source), VALUES) == expected
+
+
+def test_joined_and_formatted_values_are_escaped_in_html() -> None:
+    context = {"products": ["<script>alert(1)</script>", "Csavar & anya"]}
+    assert render_text(compile_text("{{ products|join(', ') }}", html=True), context) == "&lt;script&gt;alert(1)&lt;/script&gt;, Csavar &amp; anya"
+    assert render_text(compile_text("<b>{{ 5|money('HUF') }}</b>", html=True), {}) == f"<b>5{NBSP}Ft</b>"
 
 
 def test_an_empty_field_prints_nothing() -> None:

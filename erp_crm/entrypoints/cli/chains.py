@@ -46,6 +46,7 @@ def chains() -> None:
 def list_(obj: Context, as_json: bool) -> None:
     """The chain files, whether each is valid, its published version and its enrolments."""
     from erp_crm.automation.chain_definition import chain_files
+    from erp_crm.automation.ready_chains import not_added
 
     with obj.overlay.connect() as conn:
         overview = chains_overview(conn)
@@ -66,6 +67,9 @@ def list_(obj: Context, as_json: bool) -> None:
         enrolments = ", ".join(f"{n} {status}" for status, n in sorted(row["enrolments"].items())) or "no enrolments"
         state = "ok" if row["valid"] else f"INVALID: {row['problem']}" if row["valid"] is False else row["problem"]
         click.echo(f"{row['name']}: {published}, {enrolments}; {state}")
+    ready = not_added(obj.home)
+    if ready:
+        click.echo(f"ready to add (erp-crm chains add NAME): {', '.join(ready)}")
 
 
 def _problem(obj: Context, name: str) -> str | None:
@@ -83,6 +87,23 @@ def _validated(obj: Context, names: tuple[str, ...]) -> list[Any]:
 
     with obj.overlay.connect() as conn:
         return [chain_def for chain_def, _data, _path in read_chains(conn, chain_runtime(obj.settings), utc_now(), names)]
+
+
+@chains.command()
+@click.argument("name")
+@pass_ctx
+def add(obj: Context, name: str) -> None:
+    """Copy the ready chain NAME (jobs/ready_chains/) into jobs/chains/ and check it; an invalid copy is removed again. Never overwrites."""
+    from erp_crm.automation.ready_chains import add_ready_chain
+
+    added = add_ready_chain(obj.home, name)
+    try:
+        (chain_def,) = _validated(obj, (name,))
+    except UserError as error:
+        added.undo()
+        raise UserError(f"{error} ({name} was not added)") from None
+    copied = "".join(f"; copied {path.relative_to(obj.home)}" for path in added.templates)
+    click.echo(f"added {added.chain.relative_to(obj.home)} ({len(chain_def.steps)} steps, checked){copied}; it starts at the next tick")
 
 
 @chains.command()
@@ -202,7 +223,8 @@ def status(obj: Context, name: str, as_json: bool) -> None:
         click.echo(f"{name} v{version['version']} (published {version['published_at']:%Y-%m-%d %H:%M} UTC): {enrolments}")
         for step, outcomes in version["steps"].items():
             waiting = version["at_step"].get(step)
-            click.echo(f"  {step}: " + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + (f"; {waiting} waiting here" if waiting else ""))
+            done = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "not run yet"
+            click.echo(f"  {step}: {done}" + (f"; {waiting} waiting here" if waiting else ""))
 
 
 @chains.command()

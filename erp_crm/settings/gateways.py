@@ -140,8 +140,8 @@ class SmsSection(Located):
     @model_validator(mode="before")
     @classmethod
     def _preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("preset") not in PRESETS:
-            return data
+        if not isinstance(data, dict) or not isinstance(data.get("preset"), str) or data["preset"] not in PRESETS:
+            return data  # an unknown or malformed preset is left to the field's own check, which names it
         preset = PRESETS[data["preset"]]
         account = data.get("account")
         if "{account}" in preset["url"] and not (isinstance(account, str) and _ACCOUNT.fullmatch(account)):

@@ -142,7 +142,7 @@ def test_a_step_that_fails_for_one_partner_fails_that_enrolment_alone(overlay_ur
     assert ended == {1: "done", 2: "failed", 3: "done", 4: "done", 5: "failed"}, "partners 2 and 5 have lang 'hu': their name is not an amount"
     assert queued == [1, 3, 4] and report.ended == {"done": 3, "failed": 2}
     assert len(report.failures) == 2 and "fragile.yaml:3: email.text" in report.failures[0]
-    assert "'Minta Bt.' is not a number, and number and huf format numbers" in report.failures[0]
+    assert "'Minta Bt.' is not a number, and number, huf and money format numbers" in report.failures[0]
 
 
 def test_ticks_racing_on_postgresql_move_each_enrolment_once(pg_url: str, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,19 @@ def test_a_name_that_is_not_a_ready_chain_s_writes_nothing(tmp_path: Path, name:
         add_ready_chain(tmp_path, name)
     assert "\n" not in str(refused.value) and len(str(refused.value)) < 400
     assert not (tmp_path / "jobs").exists()
+
+
+def test_additions_at_the_same_moment_write_the_chain_once(tmp_path: Path) -> None:
+    start = threading.Barrier(8)
+
+    def add() -> str:
+        start.wait()
+        try:
+            return str(add_ready_chain(tmp_path, "birthday").chain)
+        except UserError as error:
+            return str(error)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: add(), range(8)))
+    assert sorted(outcomes).count(str(tmp_path / "jobs" / "chains" / "birthday.yaml")) == 1
+    assert sum("exists already; nothing was changed" in outcome for outcome in outcomes) == 7

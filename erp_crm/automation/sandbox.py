@@ -23,6 +23,7 @@ Every mistake is a `TemplateProblem` naming the line and what is wrong in words.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import operator
 import re
@@ -88,6 +89,15 @@ def _huf(value: Any, locale: str = "hu") -> str:
     return fmt.huf(_amount(value), _locale(locale))
 
 
+def _day(value: Any, locale: str = "hu") -> str:
+    """A date (or a moment's day) as the language writes it: 2026. márc. 2. / Mar 2, 2026; nothing for an empty field."""
+    if value is None:
+        return ""
+    if not isinstance(value, dt.date):
+        raise _refuse(f"{str(value)[:40]!r} is not a date, and day formats dates")
+    return fmt.day(value.date() if isinstance(value, dt.datetime) else value, _locale(locale))
+
+
 def _bounded(name: str, filter_: Callable[..., Any], size: Callable[..., int]) -> Callable[..., Any]:
     """`filter_`, refused when `size` (of its arguments) says its result would pass MAX_OUTPUT, before it is built."""
 
@@ -133,7 +143,7 @@ _GROWING: dict[str, Callable[..., int]] = {
     ),
     "wordwrap": lambda value, width=79, *args, **kwargs: len(str(value)) * 2,
 }
-_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "string": _string, "gsm7": _gsm7}
+_OWN_FILTERS: dict[str, Callable[..., str]] = {"number": _number, "huf": _huf, "day": _day, "string": _string, "gsm7": _gsm7}
 _TESTS = ("defined", "undefined", "none", "number", "integer", "float", "string", "boolean", "true", "false", "even", "odd", "divisibleby",
           "eq", "ne", "lt", "le", "gt", "ge", "==", "!=", "<", "<=", ">", ">=", "in", "lower", "upper")  # fmt: skip
 _REFUSED_NODES: tuple[tuple[type[nodes.Node] | tuple[type[nodes.Node], ...], str], ...] = (

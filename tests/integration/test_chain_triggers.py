@@ -304,3 +304,51 @@ def test_the_trigger_fields_of_every_kind_of_occurrence(overlay_url: str) -> Non
     assert pick["invoice:999"] == {"kind": "invoice_overdue"}, "a record gone from the overlay: the fields are empty"
     assert pick["birthday:9:99999"] == {"kind": "manual"}
     assert {k: v for k, v in stranger.items() if v not in (None, [])} == {"kind": "invoice_overdue"}, "never another partner's document"
+
+
+def test_a_settled_record_ends_its_enrolment(overlay_url: str, tmp_path: Path) -> None:
+    """trigger_settled: an invoice paid, cancelled or deleted; a quote ordered or refused; a complaint reopened; never a birthday."""
+    remind = "steps:\n  - wait: 2d\n  - if: trigger_settled\n    then: exit\n    else: again\n  - id: again\n    wait: 30d\n"
+    chains = {
+        "overdue": "trigger: {event: invoice_overdue, days: 8}\ngoal: trigger_settled\n" + WAIT,
+        "quote": "trigger: {event: quote_not_ordered, days: 10}\nexit_when: trigger_settled\n" + WAIT,
+        "complaint": "trigger: {event: complaint_closed}\n" + remind,
+        "birthday": "trigger: {date: birthday}\ngoal: trigger_settled\n" + WAIT,
+    }
+    home = make_home(tmp_path, chains)
+    due = TODAY - 8 * DAY
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "invoice", invoice(1, 1, due), invoice(2, 2, due), invoice(3, 3, due), invoice(4, 4, due))
+        add(overlay, "quote", *({"id": i, "partner_id": i, "date": TODAY - 10 * DAY, "status": "sent"} for i in (1, 2, 3, 4)))
+        add(overlay, "ticket", *({"id": i, "partner_id": i, "category": "complaint", "status": "closed", "closed_at": T0} for i in (1, 2)))
+        add(overlay, "contact", {"id": 2, "partner_id": 1, "name": "Kiss Péter", "birth_date": dt.date(1980, 3, 2)})
+        run(overlay, home, T0)
+        assert len(enrolled(overlay)) == 4 + 4 + 2 + 1
+        set_status(overlay, "invoice", 1, status="paid")
+        set_status(overlay, "invoice", 2, status="cancelled")
+        set_status(overlay, "invoice", 3, erp_deleted_at=T0 + DAY)
+        add(
+            overlay,
+            "order",
+            {"id": 1, "partner_id": 1, "date": TODAY, "status": "confirmed", "quote_id": 1},
+            {"id": 2, "partner_id": 2, "date": TODAY, "status": "cancelled", "quote_id": 2},
+        )
+        set_status(overlay, "quote", 3, status="refused")
+        set_status(overlay, "ticket", 1, status="open")
+        run(overlay, home, T0 + 31 * DAY)
+        with overlay.connect() as conn:
+            query = sa.select(chain.c.name, enrolment.c.occurrence, enrolment.c.status).join(chain, chain.c.id == enrolment.c.chain_id).order_by(enrolment.c.id)
+            ended = {(name, occurrence): status for name, occurrence, status in conn.execute(query)}
+    assert ended == {
+        ("overdue", "invoice:1"): "goal",
+        ("overdue", "invoice:2"): "goal",
+        ("overdue", "invoice:3"): "goal",
+        ("overdue", "invoice:4"): "done",
+        ("quote", "quote:1"): "exited",
+        ("quote", "quote:2"): "done",  # its order was cancelled: still not ordered
+        ("quote", "quote:3"): "exited",
+        ("quote", "quote:4"): "done",
+        ("complaint", "ticket:1"): "done",  # reopened: the if took `then: exit` after two days
+        ("complaint", "ticket:2"): "active",
+        ("birthday", "birthday:2:2026"): "done",
+    }

@@ -306,16 +306,18 @@ def test_the_trigger_fields_of_every_kind_of_occurrence(overlay_url: str) -> Non
     assert {k: v for k, v in stranger.items() if v not in (None, [])} == {"kind": "invoice_overdue"}, "never another partner's document"
 
 
+REMIND = "steps:\n  - wait: 2d\n  - if: trigger_settled\n    then: exit\n    else: again\n  - id: again\n    wait: 30d\n"
+SETTLING = {
+    "overdue": "trigger: {event: invoice_overdue, days: 8}\ngoal: trigger_settled\n" + WAIT,
+    "quote": "trigger: {event: quote_not_ordered, days: 10}\nexit_when: trigger_settled\n" + WAIT,
+    "complaint": "trigger: {event: complaint_closed}\n" + REMIND,
+    "birthday": "trigger: {date: birthday}\ngoal: trigger_settled\n" + WAIT,
+}
+
+
 def test_a_settled_record_ends_its_enrolment(overlay_url: str, tmp_path: Path) -> None:
     """trigger_settled: an invoice paid, cancelled or deleted; a quote ordered or refused; a complaint reopened; never a birthday."""
-    remind = "steps:\n  - wait: 2d\n  - if: trigger_settled\n    then: exit\n    else: again\n  - id: again\n    wait: 30d\n"
-    chains = {
-        "overdue": "trigger: {event: invoice_overdue, days: 8}\ngoal: trigger_settled\n" + WAIT,
-        "quote": "trigger: {event: quote_not_ordered, days: 10}\nexit_when: trigger_settled\n" + WAIT,
-        "complaint": "trigger: {event: complaint_closed}\n" + remind,
-        "birthday": "trigger: {date: birthday}\ngoal: trigger_settled\n" + WAIT,
-    }
-    home = make_home(tmp_path, chains)
+    home = make_home(tmp_path, SETTLING)
     due = TODAY - 8 * DAY
     with chain_overlay(overlay_url) as overlay:
         add(overlay, "invoice", invoice(1, 1, due), invoice(2, 2, due), invoice(3, 3, due), invoice(4, 4, due))

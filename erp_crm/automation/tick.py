@@ -35,13 +35,14 @@ from erp_crm.automation.chain_definition import EXIT, WEEKDAYS, ChainDef, Checks
 from erp_crm.automation.chain_store import Enrolled, Published, members, publish, stored_version
 from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.email_builder import EmailBuilder
-from erp_crm.automation.erp_triggers import enrol_from_triggers
+from erp_crm.automation.erp_triggers import enrol_from_triggers, local_day
 from erp_crm.automation.occurrences import occurrence_contact
 from erp_crm.automation.outbox import utc_now
 from erp_crm.automation.owners import Actor, reassign
 from erp_crm.automation.sandbox import compile_text, render_text
 from erp_crm.automation.step_messages import Rules, Templates, queue_message, recipient
 from erp_crm.automation.tasks import chain_owner, create_task
+from erp_crm.automation.trigger_records import trigger_context
 from erp_crm.errors import UserError
 from erp_crm.model.tables.chains import enrolment, step_log
 from erp_crm.model.tables.segments import segment
@@ -257,6 +258,14 @@ class _Walk:
         self.runner, self.conn, self.row, self.chain = runner, conn, row, chain_def
         self.seq = row.steps_taken
         self.origin = f"chain {chain_def.name}"
+        self._context: dict[str, Any] | None = None
+
+    def context(self) -> dict[str, Any]:
+        """What this enrolment's templates read besides the partner's fields: the chain and the triggering record (read once per walk)."""
+        if self._context is None:
+            trigger = trigger_context(self.conn, self.row.partner_id, self.row.occurrence, local_day(self.runner.now, self.runner.zone))
+            self._context = {"chain": {"name": self.chain.name, "title": self.chain.title}, "trigger": trigger}
+        return self._context
 
     def run(self) -> None:
         current: str = self.row.step
@@ -312,7 +321,7 @@ class _Walk:
             channel=step.kind,
             template=template,
             to=to,
-            extra={"chain": {"name": self.chain.name, "title": self.chain.title}},
+            extra=self.context(),
             key=f"chain:{self.row.id}:{self.seq}",
             origin=f"{self.origin}, step {step.id}",
             partner_id=self.row.partner_id,
@@ -356,7 +365,7 @@ class _Walk:
     def task(self, step: Step) -> None:
         spec = step.value
         to = recipient(self.conn, self.row.partner_id, occurrence_contact(self.row.occurrence))
-        context = {**to.context, "chain": {"name": self.chain.name, "title": self.chain.title}}
+        context = {**to.context, **self.context()}
         title = render_text(compile_text(spec["title"], html=False), context).strip()
         note = render_text(compile_text(spec["note"], html=False), context) if spec.get("note") else None
         owner = chain_owner(self.conn, spec["owner"], self.row.partner_id)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -144,3 +147,43 @@ def test_names_that_leave_the_library_are_refused(home: Path, name: str) -> None
     assert "is not the name of a ready chain" in refused.stderr or "no ready chain named" in refused.stderr
     assert "the ready chains: anniversary, birthday" in refused.stderr
     assert sorted(p.name for p in (home / "jobs" / "chains").iterdir()) == before
+
+
+OVERDUE_CHAIN = """title: Lejárt számla (overdue invoice)
+trigger: {event: invoice_overdue, days: 8}
+goal: trigger_settled
+steps:
+  - email: overdue_test
+"""
+OVERDUE_TEMPLATE = """email:
+  subject: "{{ trigger.number }}: {{ trigger.days_overdue }} napja lejárt"
+  text: "Kedves {{ partner.name }}! A(z) {{ trigger.number }} számla ({{ trigger.amount_total | huf }}) {{ trigger.due_date | day }} napon lejárt."
+"""
+
+
+def test_an_overdue_invoice_synced_from_the_erp_gets_its_e_mail_from_chains_tick(home: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "home"
+    shutil.copytree(home, mine)
+    today = dt.datetime.now(ZoneInfo("Europe/Budapest")).date()
+    with sqlite3.connect(mine / "var" / "demo_erp.sqlite") as erp:  # the ERP books an invoice that fell due eight days ago
+        columns = [row[1] for row in erp.execute("PRAGMA table_info(llx_facture)")]
+        newest = dict(zip(columns, erp.execute("SELECT * FROM llx_facture WHERE type = 0 ORDER BY rowid DESC LIMIT 1").fetchone()))
+        newest |= {
+            "rowid": newest["rowid"] + 1000, "ref": "FA-TESZT-0042", "fk_statut": 1, "total_ttc": 127000, "paye": 0,
+            "datef": str(today - dt.timedelta(days=16)), "date_lim_reglement": str(today - dt.timedelta(days=8)),
+            "tms": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        }  # fmt: skip
+        erp.execute(f"INSERT INTO llx_facture ({', '.join(newest)}) VALUES ({', '.join('?' * len(newest))})", list(newest.values()))
+    (mine / "jobs" / "chains" / "overdue_test.yaml").write_text(OVERDUE_CHAIN, encoding="utf-8")
+    for lang in ("hu", "en"):
+        (mine / "templates" / "messages" / lang / "overdue_test.yaml").write_text(OVERDUE_TEMPLATE, encoding="utf-8")
+    synced = erp_crm("--home", mine, "sync")
+    tick = erp_crm("--home", mine, "chains", "tick", "--json")
+    again = erp_crm("--home", mine, "chains", "tick", "--json")
+    listed = erp_crm("--home", mine, "outbox", "list", "--limit", "1000", "--json")
+    assert synced.returncode == 0, synced.stderr
+    assert tick.returncode == 0, tick.stderr
+    assert json.loads(tick.stdout)["enrolled"] >= 1 and json.loads(again.stdout)["enrolled"] == 0
+    ours = [m for m in json.loads(listed.stdout)["messages"] if "FA-TESZT-0042" in (m.get("subject") or "")]
+    assert len(ours) == 1, listed.stdout
+    assert ours[0]["subject"] == "FA-TESZT-0042: 8 napja lejárt"

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from erp_crm.model.tables.chains import chain, enrolment
+from erp_crm.model.tables.chains import chain, enrolment, task
 from erp_crm.model.tables.metrics import partner_metrics
 from erp_crm.model.tables.outbox import outbox
 from erp_crm.model.tables.synced import SYNCED
@@ -234,3 +234,123 @@ def test_first_purchase_anniversaries(overlay_url: str, tmp_path: Path) -> None:
         assert enrolled(overlay)[1:] == [(5, "anniversary:2026")]
         run(overlay, home, T0 + 2 * DAY)
         assert len(enrolled(overlay)) == 2
+
+
+FIELDS_TEMPLATE = """email:
+  subject: "Lejárt számla: {{ trigger.number }}"
+  text: "{{ trigger.kind }}|{{ trigger.number }}|{{ trigger.date }}|{{ trigger.status }}|{{ trigger.currency }}|{{ trigger.amount_total | huf }}|{{ trigger.due_date | day }}|{{ trigger.days_overdue }}|{% for p in trigger.products %}{{ p }};{% endfor %}|{{ trigger.subject }}|{{ trigger.valid_until }}|{{ trigger.years }}"
+  html: "<p>{% for p in trigger.products %}<b>{{ p }}</b>{% endfor %}</p>"
+"""
+
+
+def test_a_message_and_a_task_know_the_invoice_that_started_them(overlay_url: str, tmp_path: Path) -> None:
+    chain_text = (
+        "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: fields_test\n"
+        "  - task:\n      title: 'Fizetési felszólítás: {{ trigger.number }} ({{ trigger.days_overdue }} napja lejárt)'\n      owner: 'role: finance'\n"
+    )
+    home = make_home(tmp_path, {"overdue": chain_text})
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "product", {"id": 1, "name": "Csavar <M8>"})
+        add(overlay, "invoice", invoice(101, 1, TODAY - 8 * DAY, currency="HUF", amount_total=127000))
+        lines = [(1, 1, None), (2, None, "Szállítás"), (3, None, None)] + [(n, 1, None) for n in range(4, 16)]
+        add(overlay, "invoice_line", *({"id": i, "invoice_id": 101, "product_id": p, "description": d} for i, p, d in lines))
+        report = run(overlay, home, T0)
+        with overlay.connect() as conn:
+            message = conn.execute(sa.select(outbox.c.subject, outbox.c.body, outbox.c.html)).one()
+            task_title = conn.execute(sa.select(task.c.title)).scalar_one()
+    assert report.failures == []
+    assert message.subject == "Lejárt számla: SZ-101"
+    products = "Csavar <M8>;Szállítás;" + "Csavar <M8>;" * 8
+    assert message.body.replace("\xa0", " ") == f"invoice_overdue|SZ-101|2026-02-14|posted|HUF|127 000 Ft|2026. február 22.|8|{products}|||"
+    assert "<b>Csavar &lt;M8&gt;</b><b>Szállítás</b>" in message.html, "an ERP's product name arrives as text in HTML"
+    assert task_title == "Fizetési felszólítás: SZ-101 (8 napja lejárt)"
+
+
+def test_the_trigger_fields_of_every_kind_of_occurrence(overlay_url: str) -> None:
+    from erp_crm.automation.trigger_records import TRIGGER_FIELDS, trigger_context
+    from erp_crm.model.tables.segments import segment_event
+
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "quote", {"id": 1, "partner_id": 1, "number": "AJ-1", "date": TODAY, "status": "sent", "valid_until": TODAY + 30 * DAY, "amount_total": 5})
+        add(overlay, "quote_line", {"id": 1, "quote_id": 1, "description": "Beépítés"})
+        add(overlay, "order", {"id": 1, "partner_id": 1, "number": "R-1", "date": TODAY, "status": "confirmed"})
+        add(overlay, "ticket", {"id": 1, "partner_id": 1, "number": "T-1", "subject": "Késett", "status": "closed", "opened_at": T0 - DAY, "closed_at": T0})
+        add(overlay, "contact", {"id": 9, "partner_id": 1, "name": "Szökő Nap", "birth_date": dt.date(2000, 2, 29)})
+        add(overlay, "invoice", invoice(5, 2, TODAY + 5 * DAY))  # partner 2's, not yet due
+        with overlay.begin() as conn:
+            conn.execute(sa.insert(partner_metrics).values(metrics_row(1, TODAY, first_purchase=dt.date(2020, 2, 29))))
+            event = conn.execute(sa.insert(segment_event).values(segment_id=1, partner_id=1, kind="entered", at=T0).returning(segment_event.c.id)).scalar_one()
+            seen = {o: trigger_context(conn, 2 if o == "invoice:5" else 1, o, TODAY) for o in [
+                "quote:1", "first_purchase:order:1", "ticket:1", "birthday:9:2027", "anniversary:2027", "anniversary:2019",
+                f"segment-event:{event}", "manual:2026-03-02", "invoice:5", "invoice:999", "birthday:9:99999",
+            ]}  # fmt: skip
+            stranger = trigger_context(conn, 1, "invoice:5", TODAY)  # partner 2's invoice, asked for partner 1
+    assert all(tuple(fields) == TRIGGER_FIELDS for fields in seen.values())
+    pick = {o: {k: v for k, v in fields.items() if v not in (None, [])} for o, fields in seen.items()}
+    assert pick["quote:1"] == {
+        "kind": "quote_not_ordered", "number": "AJ-1", "date": TODAY, "status": "sent", "amount_total": 5,
+        "valid_until": TODAY + 30 * DAY, "products": ["Beépítés"],
+    }  # fmt: skip
+    assert pick["first_purchase:order:1"] == {"kind": "first_purchase", "number": "R-1", "date": TODAY, "status": "confirmed"}
+    assert pick["ticket:1"] == {"kind": "complaint_closed", "number": "T-1", "subject": "Késett", "status": "closed", "date": TODAY - DAY, "closed_at": T0}
+    assert pick["birthday:9:2027"] == {"kind": "birthday", "date": dt.date(2027, 2, 28), "years": 27}
+    assert pick["anniversary:2027"] == {"kind": "first_purchase_anniversary", "first_purchase": dt.date(2020, 2, 29), "date": dt.date(2027, 2, 28), "years": 7}
+    assert pick["anniversary:2019"] == {"kind": "first_purchase_anniversary", "first_purchase": dt.date(2020, 2, 29)}
+    assert pick[f"segment-event:{event}"] == {"kind": "entered", "date": TODAY}
+    assert pick["manual:2026-03-02"] == {"kind": "manual"}
+    assert pick["invoice:5"]["days_overdue"] == 0 and pick["invoice:5"]["due_date"] == TODAY + 5 * DAY
+    assert pick["invoice:999"] == {"kind": "invoice_overdue"}, "a record gone from the overlay: the fields are empty"
+    assert pick["birthday:9:99999"] == {"kind": "manual"}
+    assert {k: v for k, v in stranger.items() if v not in (None, [])} == {"kind": "invoice_overdue"}, "never another partner's document"
+
+
+REMIND = "steps:\n  - wait: 2d\n  - if: trigger_settled\n    then: exit\n    else: again\n  - id: again\n    wait: 30d\n"
+SETTLING = {
+    "overdue": "trigger: {event: invoice_overdue, days: 8}\ngoal: trigger_settled\n" + WAIT,
+    "quote": "trigger: {event: quote_not_ordered, days: 10}\nexit_when: trigger_settled\n" + WAIT,
+    "complaint": "trigger: {event: complaint_closed}\n" + REMIND,
+    "birthday": "trigger: {date: birthday}\ngoal: trigger_settled\n" + WAIT,
+}
+
+
+def test_a_settled_record_ends_its_enrolment(overlay_url: str, tmp_path: Path) -> None:
+    """trigger_settled: an invoice paid, cancelled or deleted; a quote ordered or refused; a complaint reopened; never a birthday."""
+    home = make_home(tmp_path, SETTLING)
+    due = TODAY - 8 * DAY
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "invoice", invoice(1, 1, due), invoice(2, 2, due), invoice(3, 3, due), invoice(4, 4, due))
+        add(overlay, "quote", *({"id": i, "partner_id": i, "date": TODAY - 10 * DAY, "status": "sent"} for i in (1, 2, 3, 4)))
+        add(overlay, "ticket", *({"id": i, "partner_id": i, "category": "complaint", "status": "closed", "closed_at": T0} for i in (1, 2)))
+        add(overlay, "contact", {"id": 2, "partner_id": 1, "name": "Kiss Péter", "birth_date": dt.date(1980, 3, 2)})
+        run(overlay, home, T0)
+        assert len(enrolled(overlay)) == 4 + 4 + 2 + 1
+        set_status(overlay, "invoice", 1, status="paid")
+        set_status(overlay, "invoice", 2, status="cancelled")
+        set_status(overlay, "invoice", 3, erp_deleted_at=T0 + DAY)
+        add(
+            overlay,
+            "order",
+            {"id": 1, "partner_id": 1, "date": TODAY, "status": "confirmed", "quote_id": 1},
+            {"id": 2, "partner_id": 2, "date": TODAY, "status": "cancelled", "quote_id": 2},
+        )
+        set_status(overlay, "quote", 3, status="refused")
+        set_status(overlay, "ticket", 1, status="open")
+        run(overlay, home, T0 + 31 * DAY)
+        with overlay.connect() as conn:
+            query = sa.select(chain.c.name, enrolment.c.occurrence, enrolment.c.status).join(chain, chain.c.id == enrolment.c.chain_id).order_by(enrolment.c.id)
+            ended = {(name, occurrence): status for name, occurrence, status in conn.execute(query)}
+    assert ended == {
+        ("overdue", "invoice:1"): "goal",
+        ("overdue", "invoice:2"): "goal",
+        ("overdue", "invoice:3"): "goal",
+        ("overdue", "invoice:4"): "done",
+        ("quote", "quote:1"): "exited",
+        ("quote", "quote:2"): "done",  # its order was cancelled: still not ordered
+        ("quote", "quote:3"): "exited",
+        ("quote", "quote:4"): "done",
+        ("complaint", "ticket:1"): "done",  # reopened: the if took `then: exit` after two days
+        ("complaint", "ticket:2"): "active",
+        ("birthday", "birthday:2:2026"): "done",
+    }

@@ -113,7 +113,7 @@ def validate(obj: Context, names: tuple[str, ...]) -> None:
     """Check chain files (default: all): steps, templates, conditions, paths. Exit 2 at the first mistake, naming file, line and step."""
     for chain_def in _validated(obj, names):
         click.echo(
-            f"ok: {chain_def.name} ({len(chain_def.steps)} steps, trigger {chain_def.trigger.kind}{' ' + chain_def.trigger.segment if chain_def.trigger.segment else ''})"
+            f"ok: {chain_def.name} ({len(chain_def.steps)} steps, trigger {chain_def.trigger.kind}{' ' + chain_def.trigger.segment if chain_def.trigger.segment else ''}{f', {chain_def.trigger.days} days' if chain_def.trigger.days else ''})"
         )
 
 

@@ -27,13 +27,21 @@ def preview(obj: Context, name: str, partner: str, lang: str | None, as_json: bo
     from erp_crm.automation.chain_store import partner_by_key
     from erp_crm.automation.sms_text import measure
     from erp_crm.automation.step_messages import Templates, recipient
+    from erp_crm.automation.trigger_records import empty_trigger
 
     if not (obj.home / MESSAGES_DIR).is_dir() or not any((obj.home / MESSAGES_DIR).glob(f"*/{name}.yaml")):
         raise UserError(f"no template {name!r} in {obj.home / MESSAGES_DIR} (one file per language: <lang>/{name}.yaml)")
     with obj.overlay.connect() as conn:
         to = recipient(conn, partner_by_key(conn, partner))
     template = Templates(obj.home).get(name, lang or to.language, lang or obj.settings.chains.language)
-    rendered = template.render({**to.context, "chain": {"name": "preview", "title": "preview"}, "links": {"unsubscribe": "https://example.invalid/u/preview"}})
+    rendered = template.render(
+        {
+            **to.context,
+            "chain": {"name": "preview", "title": "preview"},
+            "trigger": empty_trigger(),
+            "links": {"unsubscribe": "https://example.invalid/u/preview"},
+        }
+    )
     shown: dict[str, object] = {"template": str(template.path), "language": template.locale, "email_to": to.email or None, "sms_to": to.phone or None}
     shown |= {k: v for k, v in rendered.__dict__.items() if v is not None}
     if rendered.sms is not None:

@@ -26,8 +26,16 @@ def owners() -> None:
     """Account owners: the CRM's choice of who looks after a partner, over the ERP's salesperson."""
 
 
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+def _read(obj: Context, partner_key: str, as_json: bool, query: Callable[[Connection, int], Any]) -> Any:
+    """What `query` says of the partner; printed as JSON (and None returned) when asked for JSON."""
+    from erp_crm.automation.chain_store import partner_by_key
+
+    with obj.overlay.connect() as conn:
+        found = query(conn, partner_by_key(conn, partner_key))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
+        return None
+    return found
 
 
 @owners.command()
@@ -36,13 +44,10 @@ def _print_json(value: Any) -> None:
 @pass_ctx
 def show(obj: Context, partner_key: str, as_json: bool) -> None:
     """Whose the partner is: the CRM's owner while active, else the ERP's salesperson."""
-    from erp_crm.automation.chain_store import partner_by_key
     from erp_crm.queries.owners import account_owner
 
-    with obj.overlay.connect() as conn:
-        found = account_owner(conn, partner_by_key(conn, partner_key))
-    if as_json:
-        _print_json(found)
+    found = _read(obj, partner_key, as_json, account_owner)
+    if found is None:
         return
     source = {"crm": "set in the CRM", "erp": "the ERP's salesperson", None: "nobody"}[found["from"]]
     click.echo(f"{found['partner']} {found['name']}: {found['owner'] or 'nobody'} ({source})")
@@ -103,13 +108,10 @@ def _change(obj: Context, partner_key: str, reason: str, login: str | None, chan
 @pass_ctx
 def history(obj: Context, partner_key: str, as_json: bool) -> None:
     """Every change of the partner's owner: from, to, when, by whom, why, which chain step."""
-    from erp_crm.automation.chain_store import partner_by_key
     from erp_crm.queries.owners import owner_history
 
-    with obj.overlay.connect() as conn:
-        rows = owner_history(conn, partner_by_key(conn, partner_key))
-    if as_json:
-        _print_json(rows)
+    rows = _read(obj, partner_key, as_json, owner_history)
+    if rows is None:
         return
     if not rows:
         click.echo(f"{partner_key}: no change of owner yet")

@@ -73,7 +73,8 @@ def set_owner(conn: Connection, partner_id: int, login: str, actor: Actor, *, wi
     """Make the active ERP user `login` the partner's owner (a person asked: refused with a UserError for anyone else)."""
     target = erp_user(conn, login) if LOGIN.fullmatch(login) else None
     if target is None:
-        raise UserError(f"no ERP user with the login {login!r}; nothing was changed")
+        shown = repr(login) if len(login) <= 60 else repr(login[:59] + "…")
+        raise UserError(f"no ERP user with the login {shown}; nothing was changed")
     if target.active is False:
         raise UserError(f"{target.login} is not an active ERP user; nothing was changed")
     return _assign(conn, partner_id, target, actor, with_tasks)
@@ -93,21 +94,28 @@ def release_owner(conn: Connection, partner_id: int, actor: Actor, *, with_tasks
 
 
 def reassign(conn: Connection, partner_id: int, to: str, roles: Mapping[str, Sequence[str]], actor: Actor, *, with_tasks: bool = False) -> OwnerChange:
-    """A chain's `reassign` step: `to` is `login: NAME` or `role: NAME` (its least loaded active user); nobody to take it is an outcome, not an error."""
+    """A chain's `reassign` step: `to` is `login: NAME` or `role: NAME`; nobody to take it is an outcome, not an error.
+
+    For a role, an owner who is an active user of it keeps the account: the step asks for
+    someone of the role, and moving customers between colleagues for the sake of a count
+    of tasks would only churn them. Otherwise the least loaded active user of the role takes it.
+    """
     kind, _, name = to.partition(":")
     name = name.strip()
+    current = _locked_owner(conn, partner_id)
     if kind == "login":
         target = erp_user(conn, name)
         if target is None or target.active is False:
-            shown = _effective(conn, partner_id).login
             why = f"no ERP user {name!r}" if target is None else f"{name} is not an active user"
-            return OwnerChange("not_reassigned", shown, shown, why)
+            return OwnerChange("not_reassigned", current.login, current.login, why)
     else:
-        target = least_loaded(conn, roles.get(name, ()))
+        members = roles.get(name, ())
+        if current.active and current.login in members:
+            return OwnerChange("unchanged", current.login, current.login, f"the account is {current.login}'s already, of the role {name}")
+        target = least_loaded(conn, members)
         if target is None:
-            shown = _effective(conn, partner_id).login
             why = f"no role {name!r} in chains.roles" if name not in roles else f"no active user of the role {name}"
-            return OwnerChange("not_reassigned", shown, shown, why)
+            return OwnerChange("not_reassigned", current.login, current.login, why)
     return _assign(conn, partner_id, target, actor, with_tasks)
 
 
@@ -132,6 +140,7 @@ def least_loaded(conn: Connection, logins: Sequence[str]) -> Any:
 class _Owner:
     id: int | None
     login: str | None
+    active: bool = False
 
 
 def _assign(conn: Connection, partner_id: int, target: Any, actor: Actor, with_tasks: bool) -> OwnerChange:
@@ -141,7 +150,7 @@ def _assign(conn: Connection, partner_id: int, target: Any, actor: Actor, with_t
     values = {"user_id": target.id, "since": actor.now, "by": actor.by[:200], "reason": actor.reason}
     if conn.execute(sa.update(partner_owner).where(partner_owner.c.partner_id == partner_id).values(values)).rowcount == 0:
         conn.execute(sa.insert(partner_owner).values(partner_id=partner_id, **values))
-    after = _Owner(target.id, target.login)
+    after = _Owner(target.id, target.login, True)
     moved = _move_tasks(conn, partner_id, before, after, actor) if with_tasks else 0
     _record(conn, partner_id, "assigned", before, after, actor, moved)
     return OwnerChange("reassigned", before.login, after.login, f"{before.login or 'nobody'} → {after.login}", moved)
@@ -158,8 +167,9 @@ def _locked_owner(conn: Connection, partner_id: int) -> _Owner:
 def _effective(conn: Connection, partner_id: int) -> _Owner:
     partner, user = SYNCED["partner"], SYNCED["user"]
     owner_id = effective_owner_id(partner)
-    found = conn.execute(sa.select(owner_id, user.c.login).select_from(partner).outerjoin(user, user.c.id == owner_id).where(partner.c.id == partner_id)).one()
-    return _Owner(found[0], found[1])
+    query = sa.select(owner_id, user.c.login, active_user(user)).select_from(partner).outerjoin(user, user.c.id == owner_id).where(partner.c.id == partner_id)
+    found = conn.execute(query).one()
+    return _Owner(found[0], found[1], bool(found[1] is not None and found[2]))
 
 
 def _move_tasks(conn: Connection, partner_id: int, before: _Owner, after: _Owner, actor: Actor) -> int:

@@ -21,6 +21,7 @@ from erp_crm.entrypoints.cli.demo import demo
 from erp_crm.entrypoints.cli.home import init
 from erp_crm.entrypoints.cli.metrics import metrics
 from erp_crm.entrypoints.cli.outbox import outbox
+from erp_crm.entrypoints.cli.owners import owners
 from erp_crm.entrypoints.cli.segments import segments
 from erp_crm.entrypoints.cli.serve import serve
 from erp_crm.entrypoints.cli.sync import check, sync
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, templates, consent, outbox, serve):
+for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve):
     cli.add_command(command)
 
 

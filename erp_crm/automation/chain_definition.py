@@ -37,11 +37,12 @@ CHAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 STEP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 EXIT = "exit"  # as a jump target: end the enrolment
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-KINDS = ("email", "sms", "wait", "wait_for", "if", "task", "goto", "exit")
+KINDS = ("email", "sms", "webhook", "wait", "wait_for", "if", "task", "goto", "exit")
 _TOP = ("title", "trigger", "re_entry", "exit_when", "goal", "suppress", "language", "steps")
 _STEP_KEYS = {
     "email": (),
     "sms": (),
+    "webhook": ("payload",),
     "wait": (),
     "wait_for": ("timeout", "check_every", "then", "else"),
     "if": ("then", "else"),
@@ -50,6 +51,8 @@ _STEP_KEYS = {
     "exit": (),
 }
 _TASK_KEYS = ("title", "note", "owner", "due", "priority")
+_PAYLOAD_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_MOST_PAYLOAD_FIELDS = 50
 _MOST_STEPS = 200
 
 Where = Callable[[tuple[Any, ...]], str]  # `file:line` of a place in the file
@@ -134,6 +137,7 @@ class Checks:
     segments: frozenset[str]
     home: Path
     today: Any  # datetime.date: relative dates in conditions are compiled for it once, to check them
+    webhooks: frozenset[str] = frozenset()  # the endpoints under `webhooks:` in the settings
 
     def message(self, name: str, language: str) -> MessageTemplate | None:
         path = self.home / MESSAGES_DIR / language / f"{name}.yaml"
@@ -322,6 +326,8 @@ class _Reader:
             return Step(step_id, kind, self.condition(value, here, step_id), target("then", following), target("else", following))
         if kind == "task":
             return Step(step_id, kind, self.task(value, here, step_id), following)
+        if kind == "webhook":
+            return Step(step_id, kind, self.webhook(value, raw.get("payload"), path, step_id), following)
         if kind == "goto":
             return Step(step_id, kind, None, target("goto", following))
         if value is not True:
@@ -368,6 +374,22 @@ class _Reader:
             raise self.fail((*path, "priority"), f"step {step_id}: task priority {_shown(priority)}: low, normal or high")
         due = self.duration(value.get("due", "1d"), (*path, "due"), f"step {step_id}: task due")
         return {"title": value["title"], "note": value.get("note"), "owner": owner, "due_days": max(1, round(due / 86400)), "priority": priority}
+
+    def webhook(self, name: Any, payload: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
+        """{'endpoint': name, 'payload': {field: template}}: only the fields listed are sent, each rendered in the sandbox."""
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
+            raise self.fail((*path, "webhook"), f"step {step_id}: webhook: the name of an endpoint under webhooks: in the settings")
+        if self.checks is not None and name not in self.checks.webhooks:
+            known = ", ".join(sorted(self.checks.webhooks)) or "none is set up"
+            raise self.fail((*path, "webhook"), f"step {step_id}: no webhook endpoint {_shown(name)} in the settings (webhooks: {known})")
+        payload = {} if payload is None else payload
+        if not isinstance(payload, dict) or len(payload) > _MOST_PAYLOAD_FIELDS:
+            raise self.fail((*path, "payload"), f"step {step_id}: payload: a mapping of at most {_MOST_PAYLOAD_FIELDS} fields to templates")
+        for key, text in payload.items():
+            if not isinstance(key, str) or not _PAYLOAD_FIELD.fullmatch(key):
+                raise self.fail((*path, "payload"), f"step {step_id}: payload field {_shown(key)}: letters, digits and _, starting with a letter")
+            self.template_text(text, (*path, "payload", key), step_id)
+        return {"endpoint": name, "payload": payload}
 
     def template_text(self, value: Any, path: tuple[Any, ...], step_id: str) -> jinja2.Template:
         if not isinstance(value, str) or not value.strip():

@@ -37,11 +37,12 @@ CHAIN_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 STEP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 EXIT = "exit"  # as a jump target: end the enrolment
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-KINDS = ("email", "sms", "wait", "wait_for", "if", "task", "reassign", "goto", "exit")
+KINDS = ("email", "sms", "webhook", "wait", "wait_for", "if", "task", "reassign", "goto", "exit")
 _TOP = ("title", "trigger", "re_entry", "exit_when", "goal", "suppress", "language", "steps")
 _STEP_KEYS = {
     "email": (),
     "sms": (),
+    "webhook": ("payload",),
     "wait": (),
     "wait_for": ("timeout", "check_every", "then", "else"),
     "if": ("then", "else"),
@@ -54,6 +55,8 @@ _TASK_KEYS = ("title", "note", "owner", "due", "priority")
 _REASSIGN_KEYS = ("to", "pick", "reason", "with_tasks")
 PICKS = ("least_loaded",)
 _PERSON = re.compile(r"(login|role):\s*(\S{1,100})")
+_PAYLOAD_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_MOST_PAYLOAD_FIELDS = 50
 _MOST_STEPS = 200
 # ERP events a chain may start on, each with whether it takes `days` and its default (None: it must be given).
 EVENTS: dict[str, tuple[bool, int | None]] = {
@@ -157,6 +160,7 @@ class Checks:
     today: Any  # datetime.date: relative dates in conditions are compiled for it once, to check them
     roles: Mapping[str, Sequence[str]] | None = None  # `chains.roles`; None: roles are not checked
     logins: frozenset[str] | None = None  # the synced ERP users' logins; None: none synced yet, logins are not checked
+    webhooks: frozenset[str] = frozenset()  # the endpoints under `webhooks:` in the settings
 
     def message(self, name: str, language: str) -> MessageTemplate | None:
         path = self.home / MESSAGES_DIR / language / f"{name}.yaml"
@@ -379,6 +383,8 @@ class _Reader:
             return Step(step_id, kind, self.task(value, here, step_id), following)
         if kind == "reassign":
             return Step(step_id, kind, self.reassign(value, here, step_id), following)
+        if kind == "webhook":
+            return Step(step_id, kind, self.webhook(value, raw.get("payload"), path, step_id), following)
         if kind == "goto":
             return Step(step_id, kind, None, target("goto", following))
         if value is not True:
@@ -461,6 +467,22 @@ class _Reader:
             raise self.fail(path, f"step {step_id}: no role {_shown(name)} in chains.roles (roles: {', '.join(sorted(roles)) or 'none'})")
         if kind == "login" and logins is not None and name not in logins:
             raise self.fail(path, f"step {step_id}: no ERP user with the login {_shown(name)}")
+
+    def webhook(self, name: Any, payload: Any, path: tuple[Any, ...], step_id: str) -> dict[str, Any]:
+        """{'endpoint': name, 'payload': {field: template}}: only the fields listed are sent, each rendered in the sandbox."""
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
+            raise self.fail((*path, "webhook"), f"step {step_id}: webhook: the name of an endpoint under webhooks: in the settings")
+        if self.checks is not None and name not in self.checks.webhooks:
+            known = ", ".join(sorted(self.checks.webhooks)) or "none is set up"
+            raise self.fail((*path, "webhook"), f"step {step_id}: no webhook endpoint {_shown(name)} in the settings (webhooks: {known})")
+        payload = {} if payload is None else payload
+        if not isinstance(payload, dict) or len(payload) > _MOST_PAYLOAD_FIELDS:
+            raise self.fail((*path, "payload"), f"step {step_id}: payload: a mapping of at most {_MOST_PAYLOAD_FIELDS} fields to templates")
+        for key, text in payload.items():
+            if not isinstance(key, str) or not _PAYLOAD_FIELD.fullmatch(key):
+                raise self.fail((*path, "payload"), f"step {step_id}: payload field {_shown(key)}: letters, digits and _, starting with a letter")
+            self.template_text(text, (*path, "payload", key), step_id)
+        return {"endpoint": name, "payload": payload}
 
     def template_text(self, value: Any, path: tuple[Any, ...], step_id: str) -> jinja2.Template:
         if not isinstance(value, str) or not value.strip():

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
 from erp_crm.model.tables.consent import CONSENT_CHANNELS, consent, suppression
-from erp_crm.model.tables.outbox import outbox
+from erp_crm.model.tables.outbox import TEST_KEY, outbox
 from erp_crm.settings.sending import ConsentSection
 from erp_crm.store.driver import dialect_insert
 
@@ -60,7 +60,11 @@ def over_cap(conn: Connection, partner_id: int, channel: str, section: ConsentSe
         return None
     o = outbox.c
     counted = sa.select(sa.func.count()).where(
-        o.partner_id == partner_id, o.channel == channel, o.status.in_(("queued", "sending", "sent", "unknown")), o.created_at > now - dt.timedelta(days=7)
+        o.partner_id == partner_id,
+        o.channel == channel,
+        o.status.in_(("queued", "sending", "sent", "unknown")),
+        o.created_at > now - dt.timedelta(days=7),
+        ~o.key.startswith(TEST_KEY, autoescape=True),  # a test send to a person's own address is not a message to the partner
     )
     sent = conn.execute(counted).scalar_one()
     return f"{sent} {channel} messages in the last seven days (consent.max_per_week: {section.max_per_week})" if sent >= section.max_per_week else None

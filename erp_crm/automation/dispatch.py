@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -114,20 +114,28 @@ def dispatch(
     consent: ConsentSection | None = None,
     clock: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
+    only: Collection[str] | None = None,
+    keys: Collection[str] | None = None,
 ) -> DispatchReport:
-    """Send due messages of the channels in `senders` until none is due, `limit` were handled, or a stop."""
+    """Send due messages of the channels in `senders` until none is due, `limit` were handled, or a stop.
+
+    `only`: just these channels (`outbox dispatch --channel sms`); `keys`: just these
+    messages (a test send, which must not take the queue's other messages with it).
+    """
     me = uuid.uuid4().hex
     report = DispatchReport()
+    if only is not None:
+        senders = {channel: sender for channel, sender in senders.items() if channel in only}
     with _alive(overlay, me):
         report.recovered, report.released = recover(overlay, me)
-        run = _Run(overlay, section, consent or ConsentSection(), senders, me, report, clock, sleep)
+        run = _Run(overlay, section, consent or ConsentSection(), senders, me, report, clock, sleep, keys)
         try:
             run.until_done(limit)
         finally:
             for sender in senders.values():
                 sender.close()
     with overlay.connect() as conn:
-        report.waiting = _waiting(conn, senders, clock())
+        report.waiting = _waiting(conn, senders, clock(), only)
     return report
 
 
@@ -173,9 +181,10 @@ class _Run:
         report: DispatchReport,
         clock: Clock,
         sleep: Callable[[float], None],
+        keys: Collection[str] | None = None,
     ) -> None:
         self.overlay, self.section, self.consent, self.senders, self.me = overlay, section, consent, senders, me
-        self.report, self.clock, self.sleep = report, clock, sleep
+        self.report, self.clock, self.sleep, self.keys = report, clock, sleep, keys
         self.pause = 0.0
         self.switch_read_at = -SWITCH_EVERY  # the kill switch is read before the first message, then once a second
 
@@ -198,6 +207,7 @@ class _Run:
             ids = (
                 sa.select(outbox.c.id)
                 .where(outbox.c.status == "queued", outbox.c.claimed_by.is_(None), outbox.c.due_at <= now, outbox.c.channel.in_(list(self.senders)))
+                .where(outbox.c.key.in_(list(self.keys)) if self.keys is not None else sa.true())
                 .order_by(outbox.c.due_at, outbox.c.id)
                 .limit(batch)
                 .with_for_update(skip_locked=True)
@@ -316,11 +326,12 @@ class _Run:
             ).rowcount
 
 
-def _waiting(conn: sa.Connection, senders: Mapping[str, Sender], now: dt.datetime) -> dict[str, int]:
+def _waiting(conn: sa.Connection, senders: Mapping[str, Sender], now: dt.datetime, only: Collection[str] | None) -> dict[str, int]:
     """Due messages of channels this run could not send (not set up), so the report does not hide them."""
     counts = conn.execute(
         sa.select(outbox.c.channel, sa.func.count())
         .where(outbox.c.status == "queued", outbox.c.due_at <= now, outbox.c.channel.not_in(list(senders)))
+        .where(outbox.c.channel.in_(list(only)) if only is not None else sa.true())
         .group_by(outbox.c.channel)
     )
     return {str(channel): int(n) for channel, n in counts}

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.automation.addresses import Address, email_address, sms_number
 from erp_crm.errors import UserError
-from erp_crm.model.tables.outbox import SENDING_SWITCH, communication, outbox, switch
+from erp_crm.model.tables.outbox import SENDING_SWITCH, TEST_KEY, communication, outbox, switch
 from erp_crm.store.driver import dialect_insert
 
 Channel = Literal["email", "sms", "webhook"]
@@ -127,7 +127,8 @@ def _check_key(key: str) -> None:
 def log_sent(conn: Connection, outbox_id: int, at: dt.datetime) -> None:
     """Write the sent message into its partner's communication log (once: the log's outbox_id is unique); one statement."""
     o = outbox.c
-    subject = sa.func.coalesce(o.subject, sa.func.substr(o.body, 1, 80))
+    words = sa.func.coalesce(o.subject, sa.func.substr(o.body, 1, 80))
+    subject = sa.case((o.key.startswith(TEST_KEY, autoescape=True), sa.literal("[test] ") + words), else_=words)
     chosen = sa.select(o.partner_id, o.contact_id, o.channel, sa.literal("out"), sa.literal(at, sa.DateTime()), subject, o.id).where(o.id == outbox_id)
     columns = ["partner_id", "contact_id", "channel", "direction", "at", "subject", "outbox_id"]
     conn.execute(dialect_insert(conn, communication).from_select(columns, chosen).on_conflict_do_nothing(index_elements=["outbox_id"]))

@@ -20,8 +20,9 @@ for the whole batch at once, in the filter language the segments use.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,9 @@ from erp_crm.automation.consent import UnsubscribeLinks
 from erp_crm.automation.email_builder import EmailBuilder
 from erp_crm.automation.erp_triggers import enrol_from_triggers, local_day
 from erp_crm.automation.occurrences import occurrence_contact
-from erp_crm.automation.outbox import utc_now
+from erp_crm.automation.outbox import Outgoing, enqueue, utc_now
 from erp_crm.automation.owners import Actor, reassign
-from erp_crm.automation.sandbox import compile_text, render_text
+from erp_crm.automation.sandbox import TemplateProblem, compile_text, render_text
 from erp_crm.automation.step_messages import Rules, Templates, queue_message, recipient
 from erp_crm.automation.tasks import chain_owner, create_task
 from erp_crm.automation.trigger_records import trigger_context
@@ -91,6 +92,7 @@ class Runtime:
     links: UnsubscribeLinks | None = None  # None: `web.public_url` is not set, and messages carry no unsubscribe link
     email: EmailBuilder | None = None  # None: no `email.sender` yet; e-mails are then built when they are sent
     purchases_from: PurchasesFrom = "invoices"  # what a purchase is, for the purchase triggers (metrics.purchases_from)
+    webhooks: Mapping[str, str] = field(default_factory=dict)  # endpoint name: its URL (`webhooks:` in the settings)
 
 
 def publish_all(conn: Connection, runtime: Runtime, now: dt.datetime, names: Sequence[str] = ()) -> list[Published]:
@@ -113,7 +115,7 @@ def chain_checks(conn: Connection, runtime: Runtime, now: dt.datetime) -> Checks
     known = frozenset(conn.execute(sa.select(segment.c.name)).scalars())
     user = SYNCED["user"]
     logins = frozenset(conn.execute(sa.select(user.c.login).where(user.c.login.is_not(None), user.c.erp_deleted_at.is_(None))).scalars())
-    return Checks(runtime.registry, known, runtime.home, now.date(), runtime.chains.roles, logins or None)
+    return Checks(runtime.registry, known, runtime.home, now.date(), roles=runtime.chains.roles, logins=logins or None, webhooks=frozenset(runtime.webhooks))
 
 
 def tick(overlay: Overlay, runtime: Runtime, *, now: dt.datetime | None = None, limit: int | None = None) -> TickReport:
@@ -305,6 +307,9 @@ class _Walk:
         if kind == "reassign":
             self.reassign(step)
             return step.next
+        if kind == "webhook":
+            self.webhook(step)
+            return step.next
         self.logged(step, "goto", step.next)  # goto
         return step.next
 
@@ -329,6 +334,25 @@ class _Walk:
             rules=Rules(runtime.outbox.expire_after, runtime.consent, self.runner.zone, runtime.links, runtime.email),
         )
         self.logged(step, queued.status, f"{step.kind} {template.locale}/{template.name}", outbox_id=queued.id)
+
+    def webhook(self, step: Step) -> None:
+        """Queue the endpoint's signed request: the listed payload fields only, rendered for the partner; no consent or cap (not a message to them)."""
+        name, payload = step.value["endpoint"], step.value["payload"]
+        url = self.runner.runtime.webhooks.get(name)
+        if url is None:  # published while the endpoint was in the settings, since removed
+            raise UserError(f"no webhook endpoint {name!r} in the settings any more")
+        to = recipient(self.conn, self.row.partner_id)
+        context = {**to.context, "chain": {"name": self.chain.name, "title": self.chain.title}}
+        try:
+            data = {key: render_text(compile_text(text), context) for key, text in payload.items()}
+        except TemplateProblem as problem:
+            raise UserError(f"webhook payload: {problem}") from None
+        body = json.dumps({"chain": self.chain.name, "step": step.id, "partner_id": self.row.partner_id, "data": data}, ensure_ascii=False, sort_keys=True)
+        message = Outgoing(
+            f"chain:{self.row.id}:{self.seq}", "webhook", f"{self.origin}, step {step.id}", url, body, recipient_name=name, partner_id=self.row.partner_id
+        )
+        queued = enqueue(self.conn, message, now=self.runner.now, expire_after=self.runner.runtime.outbox.expire_after)
+        self.logged(step, queued.status, f"webhook {name}", outbox_id=queued.id)
 
     def wait(self, step: Step, then: str, until: dt.datetime, waiting_until: dt.datetime | None, detail: str) -> None:
         self.logged(step, "waiting", detail)

@@ -69,4 +69,4 @@ def test_messages_of_a_channel_that_is_not_set_up_are_reported_waiting(tmp_path:
     with outbox_overlay(url) as overlay:
         put(overlay, email("k1", "a@vevo.hu"))
     done = erp_crm("--home", home, "outbox", "dispatch")
-    assert done.returncode == 0 and "1 email messages are due and no email sending is set up" in done.stdout
+    assert done.returncode == 0 and "E-mail is not set up: 1 messages wait; see docs/sending.md" in done.stdout

@@ -22,8 +22,10 @@ def cli_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ERP_CRM")}
 
 
-def erp_crm(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ERP_CRM, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=cli_environment(), timeout=timeout)
+def erp_crm(*args: str | Path, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one command; `env`: variables the command is given (secrets a user would export)."""
+    environment = {**cli_environment(), **(env or {})}
+    return subprocess.run([*ERP_CRM, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=environment, timeout=timeout)
 
 
 # A process that has imported the CLI and what its commands use, and forks a child per

@@ -53,7 +53,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def checks_for(home: Path, **known: Any) -> Checks:
-    return Checks(REGISTRY, SEGMENTS, home, TODAY, **known)
+    return Checks(REGISTRY, SEGMENTS, home, TODAY, **{"webhooks": frozenset({"crm_hook"}), **known})
 
 
 def write(home: Path, name: str, content: str | bytes) -> Path:
@@ -93,7 +93,7 @@ def case(name: str, text: str | bytes, line: int | None, step: str | None, words
 
 WAIT_FORMAT = r"wait: a duration \(14d\), or `hour: 0-23` with an optional `weekday: monday\|"
 NOT_DURATION = r"is not a duration such as 30m, 2h, 14d \(up to ten years\)"
-KIND_NEEDED = r"one of email, sms, wait, wait_for, if, task, reassign, goto, exit is needed, found "
+KIND_NEEDED = r"one of email, sms, webhook, wait, wait_for, if, task, reassign, goto, exit is needed, found "
 OWNER = r"task owner .*: `salesperson` \(the partner's\), `login: NAME` or `role: NAME`"
 
 BAD_CHAINS = [
@@ -771,6 +771,8 @@ CONDITIONS = ["replied", "bought_since_enrolment", 'in_segment("vip")', "nosuch 
 GOOD_VALUES: dict[str, list[Any]] = {
     "email": ["winback_offer", "winback_reminder", "nope"],
     "sms": ["winback_reminder", "winback_offer"],
+    "webhook": ["crm_hook", "nope", "Rossz Név"],
+    "payload": [{"name": "{{ partner.name }}", "tier": "vip"}, {"bad key": 1}, {"x": "{{"}, "text", None],
     "wait": ["1d", "2h", 60, "0d", {"hour": 9}, {"weekday": "monday", "hour": 9}, {"weekday": "someday", "hour": 9}],
     "wait_for": CONDITIONS,
     "if": CONDITIONS,
@@ -791,7 +793,7 @@ def chains(targets: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -> st.
 
     def step(kind: str) -> st.SearchStrategy[Any]:
         value = jump if kind == "goto" else _mostly(GOOD_VALUES[kind], values)
-        extra = {k: _mostly(GOOD_VALUES[k], values) for k in ("id", "timeout", "check_every")}
+        extra = {k: _mostly(GOOD_VALUES[k], values) for k in ("id", "timeout", "check_every", "payload")}
         return st.fixed_dictionaries({kind: value}, optional={**extra, "then": jump, "else": jump, "title": values})
 
     steps = st.lists(st.one_of(st.sampled_from(KINDS).flatmap(step), st.just("exit"), values), min_size=1, max_size=6)

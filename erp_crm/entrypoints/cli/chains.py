@@ -32,7 +32,8 @@ def chain_runtime(settings: Settings) -> Runtime:
     registry = with_chain_words(segment_registry(settings.profile, settings.metrics.rfm, purchases_from), purchases_from)
     links = UnsubscribeLinks(settings.web.public_url, settings.web.secret()) if settings.web.public_url else None
     email = EmailBuilder.of(settings.email) if settings.email.sender else None
-    return Runtime(settings.home, registry, settings.chains, settings.outbox, settings.consent, links, email, purchases_from)
+    webhooks = {name: endpoint.url for name, endpoint in settings.webhooks.items()}
+    return Runtime(settings.home, registry, settings.chains, settings.outbox, settings.consent, links, email, purchases_from, webhooks)
 
 
 @click.group()

@@ -10,13 +10,14 @@ import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import Count
-from erp_crm.model.tables.outbox import STATUSES
+from erp_crm.model.tables.outbox import CHANNELS, STATUSES
 from erp_crm.queries.outbox import messages, sending_switch, status_counts
 
 if TYPE_CHECKING:
     from erp_crm.automation.outbox import Settle
 
-UNREACHABLE = 3  # the exit code of a dispatch that stopped because a server could not be reached
+UNREACHABLE = 3  # the exit code of a dispatch that stopped because a server could not be reached or refused the credentials
+CHANNEL_NAMES = {"email": "E-mail", "sms": "SMS", "webhook": "Webhook sending"}
 
 
 @click.group()
@@ -26,16 +27,18 @@ def outbox() -> None:
 
 @outbox.command()
 @click.option("--limit", type=Count(1, 10_000_000, "messages"), help="Handle at most this many messages, then stop.")
+@click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only this channel (may be repeated); default: all.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
-def dispatch(obj: Context, limit: int | None, as_json: bool) -> None:
-    """Send the due messages (e-mail through the SMTP server of the settings' email section)."""
+def dispatch(obj: Context, limit: int | None, channels: tuple[str, ...], as_json: bool) -> None:
+    """Send the due messages: e-mail over SMTP, text messages through the SMS gateway, webhooks to their endpoints."""
     from erp_crm.automation.dispatch import dispatch as run_dispatch
-    from erp_crm.automation.email_channel import email_sender
+    from erp_crm.automation.senders import configured_senders
 
     settings = obj.settings
-    senders = {"email": email_sender(settings.email)} if settings.email.sender else {}
-    report = run_dispatch(obj.overlay, settings.outbox, senders, limit=limit, consent=settings.consent)
+    only = channels or CHANNELS
+    senders = configured_senders(email=settings.email, sms=settings.sms, webhooks=settings.webhooks, only=only)
+    report = run_dispatch(obj.overlay, settings.outbox, senders, limit=limit, consent=settings.consent, only=only)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_dispatch(report.as_dict()))
     if report.error:
         sys.exit(UNREACHABLE)
@@ -54,7 +57,7 @@ def format_dispatch(report: dict[str, Any]) -> str:
         if report[why]:
             lines.append(f"  stopped: {report[why]}")
     for channel, due in report["waiting"].items():
-        lines.append(f"  {due} {channel} messages are due and no {channel} sending is set up (docs/sending.md)")
+        lines.append(f"  {CHANNEL_NAMES.get(channel, channel)} is not set up: {due} messages wait; see docs/sending.md")
     return "\n".join(lines)
 
 

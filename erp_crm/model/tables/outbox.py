@@ -16,6 +16,7 @@ from erp_crm.model.tables.base import KEY_LENGTH, metadata
 STATUSES = ("queued", "sending", "sent", "failed", "unknown", "suppressed", "expired")
 CHANNELS = ("email", "sms", "webhook")
 SENDING_SWITCH = "sending"  # the kill switch's row in crm_switch
+TEST_KEY = "test:"  # how a test send's key starts: marked in the communication log, not counted by the weekly cap
 
 outbox = sa.Table(
     "crm_outbox",

@@ -10,6 +10,7 @@ one and break nothing.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,12 @@ def add(overlay: Overlay, entity: str, *rows: dict[str, Any]) -> None:
 
 
 def invoice(id: int, partner: int, due: dt.date | None, status: str = "posted", **more: Any) -> dict[str, Any]:
+    day = more.pop("date") if "date" in more else (due or TODAY) - 8 * DAY
     return {
         "id": id,
         "partner_id": partner,
         "number": f"SZ-{id}",
-        "date": (due or TODAY) - 8 * DAY,
+        "date": day,
         "due_date": due,
         "status": status,
         "kind": "invoice",
@@ -354,3 +356,29 @@ def test_a_settled_record_ends_its_enrolment(overlay_url: str, tmp_path: Path) -
         ("complaint", "ticket:2"): "active",
         ("birthday", "birthday:2:2026"): "done",
     }
+
+
+def test_hostile_erp_values_are_text_and_a_ten_year_trigger_works(overlay_url: str, tmp_path: Path) -> None:
+    """An ERP's number or product holding template or SQL syntax is printed as it is (escaped in HTML); days: 3650 reaches back ten years."""
+    chains = {"overdue": "trigger: {event: invoice_overdue, days: 3650}\nsteps:\n  - email: fields_test\n"}
+    home = make_home(tmp_path, chains)
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
+    hostile = "{{ 7*7 }}'; DROP TABLE crm_invoice; --<script>"
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "product", {"id": 1, "name": hostile})
+        add(
+            overlay,
+            "invoice",
+            invoice(1, 1, TODAY - 3650 * DAY, number=hostile, amount_total=Decimal("99999999999999.9999")),
+            invoice(2, 1, dt.date(1, 1, 1), date=dt.date(1, 1, 1)),
+        )
+        add(overlay, "invoice_line", {"id": 1, "invoice_id": 1, "product_id": 1})
+        report = run(overlay, home, T0)
+        with overlay.connect() as conn:
+            message = conn.execute(sa.select(outbox.c.subject, outbox.c.body, outbox.c.html)).one()
+            invoices = conn.execute(sa.select(sa.func.count()).select_from(SYNCED["invoice"])).scalar_one()
+    assert report.failures == [] and enrolled(overlay) == [(1, "invoice:1")] and invoices == 2
+    assert message.subject == f"Lejárt számla: {hostile}"
+    assert f"|3650|{hostile};|" in message.body
+    assert "&lt;script&gt;" in message.html and "<script>" not in message.html

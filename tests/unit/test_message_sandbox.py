@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,7 +11,11 @@ from hypothesis import strategies as st
 from erp_crm.automation.sandbox import MAX_OUTPUT, TemplateProblem, compile_text, render_text
 
 NBSP = "\u00a0"
-CONTEXT = {"partner": {"name": "Alfa <b>Kft</b> & Tsa", "revenue": 1234567.5, "values": "v"}, "products": ["a", "b"]}
+CONTEXT = {
+    "partner": {"name": "Alfa <b>Kft</b> & Tsa", "revenue": 1234567.5, "values": "v"},
+    "products": ["a", "b"],
+    "trigger": {"due_date": dt.date(2026, 3, 2), "closed_at": dt.datetime(2026, 2, 28, 23, 59), "none": None},
+}
 
 
 def render(source: str, *, html: bool = False) -> str:
@@ -25,6 +31,7 @@ def test_fields_filters_and_formats() -> None:
     assert render("{% for p in products %}{{ loop.index }}{{ p }} {% endfor %}") == "1a 2b "
     assert render("{% if partner.revenue > 1000 %}big{% else %}small{% endif %}") == "big"
     assert render("{{ partner['values'] }}") == "v", "a field named like a dict method is read with brackets"
+    assert render("{{ trigger.due_date|day }}|{{ trigger.closed_at|day('en') }}|{{ trigger.none|day }}") == "2026. márc. 2.|Feb 28, 2026|"
 
 
 # Known Jinja2 sandbox escapes and their families, and what a careless template could do.
@@ -88,6 +95,9 @@ PAYLOADS = {
     "{{ 'nan'|number }}": "'nan' is not an amount",
     "{{ 1e308|huf }}": "is not an amount",
     "{{ 1 / 0 }}": "cannot be rendered: division by zero",
+    "{{ '2026-03-02'|day }}": "'2026-03-02' is not a date, and day formats dates",
+    "{{ trigger.due_date|day('de') }}": "the language 'de' is not one of hu, en",
+    "{{ trigger.due_date.year }}": "reading 'year'",
 }
 
 

@@ -382,3 +382,24 @@ def test_hostile_erp_values_are_text_and_a_ten_year_trigger_works(overlay_url: s
     assert message.subject == f"Lejárt számla: {hostile}"
     assert f"|3650|{hostile};|" in message.body
     assert "&lt;script&gt;" in message.html and "<script>" not in message.html
+
+
+def test_a_dry_run_shows_whom_the_records_would_enrol_and_keeps_nothing(overlay_url: str, tmp_path: Path) -> None:
+    from erp_crm.automation.dry_run import dry_run
+    from erp_crm.automation.message_templates import load_message
+    from erp_crm.automation.trigger_records import empty_trigger
+    from tests.support.chain_overlay import runtime
+
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: fields_test\n"})
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "invoice", invoice(1, 1, TODAY - 8 * DAY), invoice(2, 3, TODAY - 8 * DAY))
+        preview = dry_run(overlay, runtime(home), "overdue", None, now=T0)
+        with overlay.connect() as conn:
+            kept = conn.execute(sa.select(chain.c.days_seen)).all()
+        assert enrolled(overlay) == [] and kept == []
+    assert preview.enrolled == 2
+    assert [p["steps"][0]["subject"] for p in preview.partners] == ["Lejárt számla: SZ-1", "Lejárt számla: SZ-2"]
+    without_record = load_message(home / "templates" / "messages" / "hu" / "fields_test.yaml").render({"trigger": empty_trigger()})
+    assert without_record.text == "|" * 11, "a template renders in a preview, with no record behind it"

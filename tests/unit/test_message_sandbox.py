@@ -31,6 +31,7 @@ def test_fields_filters_and_formats() -> None:
     assert render("{% for p in products %}{{ loop.index }}{{ p }} {% endfor %}") == "1a 2b "
     assert render("{% if partner.revenue > 1000 %}big{% else %}small{% endif %}") == "big"
     assert render("{{ partner['values'] }}") == "v", "a field named like a dict method is read with brackets"
+    assert render("{{ trigger.none|huf }}{{ trigger.none|number('en', 2) }}") == "", "an empty field prints nothing, formatted or not"
     assert render("{{ trigger.due_date|day }}|{{ trigger.closed_at|day('en') }}|{{ trigger.none|day }}") == "2026. márc. 2.|Feb 28, 2026|"
 
 

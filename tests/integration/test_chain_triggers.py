@@ -10,18 +10,24 @@ one and break nothing.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from erp_crm.automation.dry_run import dry_run
+from erp_crm.automation.message_templates import load_message
+from erp_crm.automation.tick import TickReport, tick
+from erp_crm.automation.trigger_records import TRIGGER_FIELDS, empty_trigger, trigger_context
 from erp_crm.model.tables.chains import chain, enrolment, task
 from erp_crm.model.tables.metrics import partner_metrics
 from erp_crm.model.tables.outbox import outbox
+from erp_crm.model.tables.segments import segment_event
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, make_home, row, run
+from tests.support.chain_overlay import T0, chain_overlay, make_home, row, run, runtime
 from tests.support.metrics_rows import metrics_row
 
 DAY = dt.timedelta(days=1)
@@ -271,9 +277,6 @@ def test_a_message_and_a_task_know_the_invoice_that_started_them(overlay_url: st
 
 
 def test_the_trigger_fields_of_every_kind_of_occurrence(overlay_url: str) -> None:
-    from erp_crm.automation.trigger_records import TRIGGER_FIELDS, trigger_context
-    from erp_crm.model.tables.segments import segment_event
-
     with chain_overlay(overlay_url) as overlay:
         add(overlay, "quote", {"id": 1, "partner_id": 1, "number": "AJ-1", "date": TODAY, "status": "sent", "valid_until": TODAY + 30 * DAY, "amount_total": 5})
         add(overlay, "quote_line", {"id": 1, "quote_id": 1, "description": "Beépítés"})
@@ -385,11 +388,6 @@ def test_hostile_erp_values_are_text_and_a_ten_year_trigger_works(overlay_url: s
 
 
 def test_a_dry_run_shows_whom_the_records_would_enrol_and_keeps_nothing(overlay_url: str, tmp_path: Path) -> None:
-    from erp_crm.automation.dry_run import dry_run
-    from erp_crm.automation.message_templates import load_message
-    from erp_crm.automation.trigger_records import empty_trigger
-    from tests.support.chain_overlay import runtime
-
     home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: fields_test\n"})
     for lang in ("hu", "en"):
         (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
@@ -403,3 +401,21 @@ def test_a_dry_run_shows_whom_the_records_would_enrol_and_keeps_nothing(overlay_
     assert [p["steps"][0]["subject"] for p in preview.partners] == ["Lejárt számla: SZ-1", "Lejárt számla: SZ-2"]
     without_record = load_message(home / "templates" / "messages" / "hu" / "fields_test.yaml").render({"trigger": empty_trigger()})
     assert without_record.text == "|" * 11, "a template renders in a preview, with no record behind it"
+
+
+def test_ticks_racing_on_postgresql_enrol_each_record_once(pg_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: winback_offer\n  - wait: 30d\n"})
+    with chain_overlay(pg_url) as overlay:
+        add(overlay, "invoice", *(invoice(i, 1 + i % 5, TODAY - 8 * DAY - (i % 4) * DAY) for i in range(1, 301)))
+        reports: list[TickReport] = []
+        rt = runtime(home, batch=7)
+        threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=T0))) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with overlay.connect() as conn:
+            keys = conn.execute(sa.select(outbox.c.key)).scalars().all()
+    assert len(reports) == 3 and sum(r.enrolled.enrolled for r in reports) == 300
+    assert sorted(o for _, o in enrolled(overlay)) == sorted(f"invoice:{i}" for i in range(1, 301))
+    assert len(keys) == len(set(keys)) == 300

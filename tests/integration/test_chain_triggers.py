@@ -27,7 +27,7 @@ from erp_crm.model.tables.outbox import outbox
 from erp_crm.model.tables.segments import segment_event
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, make_home, row, run, runtime
+from tests.support.chain_overlay import T0, chain_overlay, enter, make_home, row, run, runtime
 from tests.support.metrics_rows import metrics_row
 
 DAY = dt.timedelta(days=1)
@@ -419,3 +419,21 @@ def test_ticks_racing_on_postgresql_enrol_each_record_once(pg_url: str, tmp_path
     assert len(reports) == 3 and sum(r.enrolled.enrolled for r in reports) == 300
     assert sorted(o for _, o in enrolled(overlay)) == sorted(f"invoice:{i}" for i in range(1, 301))
     assert len(keys) == len(set(keys)) == 300
+
+
+def test_a_chain_that_changes_its_kind_of_trigger_starts_afresh(overlay_url: str, tmp_path: Path) -> None:
+    """From invoices to a segment: the segment's old events do not enrol; back to invoices: only today's look-back does."""
+    path = tmp_path / "home" / "jobs" / "chains" / "switch.yaml"
+    home = make_home(tmp_path, {"switch": "trigger: {event: invoice_overdue, days: 8}\n" + WAIT})
+    with chain_overlay(overlay_url) as overlay:
+        run(overlay, home, T0)
+        enter(overlay, "vip", 1, T0 + DAY)  # while the chain looked at invoices
+        add(overlay, "invoice", invoice(1, 2, TODAY - 6 * DAY), invoice(2, 3, TODAY + 12 * DAY))
+        run(overlay, home, T0 + 2 * DAY)
+        path.write_text("trigger: {entered: vip}\n" + WAIT, encoding="utf-8")
+        run(overlay, home, T0 + 3 * DAY)
+        enter(overlay, "vip", 4, T0 + 4 * DAY)
+        run(overlay, home, T0 + 4 * DAY)
+        path.write_text("trigger: {event: invoice_overdue, days: 8}\n" + WAIT, encoding="utf-8")
+        run(overlay, home, T0 + 20 * DAY)  # invoice 2 fell overdue by 8 on day 20
+        assert [(p, o.split(":")[0]) for p, o in enrolled(overlay)] == [(2, "invoice"), (4, "segment-event"), (3, "invoice")]

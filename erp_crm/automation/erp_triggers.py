@@ -36,6 +36,7 @@ from erp_crm.automation.occurrences import document_prefix
 from erp_crm.metrics.purchases import PURCHASES
 from erp_crm.model.tables.chains import chain, enrolment
 from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.segments import segment_event
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.metrics import PurchasesFrom
 
@@ -51,7 +52,8 @@ Found = list[tuple[int, str]]  # (partner id, occurrence)
 
 def enrol_from_triggers(conn: Connection, published: Published, now: dt.datetime, zone: ZoneInfo, purchases_from: PurchasesFrom) -> Enrolled:
     """Enrol from the chain's trigger: segment events, or the ERP records and dates of the days not yet looked at."""
-    if not published.chain.trigger.on_records:
+    if not published.chain.trigger.on_records:  # a later version on records starts from its own first day, not from this one's
+        conn.execute(sa.update(chain).where(chain.c.id == published.chain_id, chain.c.days_seen.is_not(None)).values(days_seen=None))
         return enrol_from_events(conn, published, now)
     today = local_day(now, zone)
     trigger = published.chain.trigger
@@ -64,7 +66,9 @@ def enrol_from_triggers(conn: Connection, published: Published, now: dt.datetime
     report = Enrolled()
     for found in _FINDERS[trigger.kind](conn, published.chain_id, trigger, start, today, purchases_from):
         report.add(enrol_occurrences(conn, published, found, now))
-    conn.execute(sa.update(chain).where(chain.c.id == published.chain_id).values(days_seen=today))
+    newest_event = sa.select(sa.func.coalesce(sa.func.max(segment_event.c.id), 0)).scalar_subquery()
+    # the segment events of these days are not this trigger's: a later version on a segment starts after them
+    conn.execute(sa.update(chain).where(chain.c.id == published.chain_id).values(days_seen=today, events_seen=newest_event))
     return report
 
 

@@ -85,12 +85,16 @@ def _locale(locale: Any) -> str:
 
 
 def _number(value: Any, locale: str = "hu", decimals: int = 0) -> str:
+    if value is None:  # an empty field prints nothing, formatted or not: a template renders without its record (a preview)
+        return ""
     if not isinstance(decimals, int) or not 0 <= decimals <= MAX_DECIMALS:
         raise _refuse(f"number: decimals from 0 to {MAX_DECIMALS}, not {decimals!r}")
     return fmt.number(_amount(value), _locale(locale), decimals)
 
 
 def _huf(value: Any, locale: str = "hu") -> str:
+    if value is None:
+        return ""
     return fmt.huf(_amount(value), _locale(locale))
 
 

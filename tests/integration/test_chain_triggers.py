@@ -10,17 +10,24 @@ one and break nothing.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from erp_crm.automation.dry_run import dry_run
+from erp_crm.automation.message_templates import load_message
+from erp_crm.automation.tick import TickReport, tick
+from erp_crm.automation.trigger_records import TRIGGER_FIELDS, empty_trigger, trigger_context
 from erp_crm.model.tables.chains import chain, enrolment, task
 from erp_crm.model.tables.metrics import partner_metrics
 from erp_crm.model.tables.outbox import outbox
+from erp_crm.model.tables.segments import segment_event
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, make_home, row, run
+from tests.support.chain_overlay import T0, chain_overlay, enter, make_home, row, run, runtime
 from tests.support.metrics_rows import metrics_row
 
 DAY = dt.timedelta(days=1)
@@ -41,11 +48,12 @@ def add(overlay: Overlay, entity: str, *rows: dict[str, Any]) -> None:
 
 
 def invoice(id: int, partner: int, due: dt.date | None, status: str = "posted", **more: Any) -> dict[str, Any]:
+    day = more.pop("date") if "date" in more else (due or TODAY) - 8 * DAY
     return {
         "id": id,
         "partner_id": partner,
         "number": f"SZ-{id}",
-        "date": (due or TODAY) - 8 * DAY,
+        "date": day,
         "due_date": due,
         "status": status,
         "kind": "invoice",
@@ -269,9 +277,6 @@ def test_a_message_and_a_task_know_the_invoice_that_started_them(overlay_url: st
 
 
 def test_the_trigger_fields_of_every_kind_of_occurrence(overlay_url: str) -> None:
-    from erp_crm.automation.trigger_records import TRIGGER_FIELDS, trigger_context
-    from erp_crm.model.tables.segments import segment_event
-
     with chain_overlay(overlay_url) as overlay:
         add(overlay, "quote", {"id": 1, "partner_id": 1, "number": "AJ-1", "date": TODAY, "status": "sent", "valid_until": TODAY + 30 * DAY, "amount_total": 5})
         add(overlay, "quote_line", {"id": 1, "quote_id": 1, "description": "Beépítés"})
@@ -354,3 +359,81 @@ def test_a_settled_record_ends_its_enrolment(overlay_url: str, tmp_path: Path) -
         ("complaint", "ticket:2"): "active",
         ("birthday", "birthday:2:2026"): "done",
     }
+
+
+def test_hostile_erp_values_are_text_and_a_ten_year_trigger_works(overlay_url: str, tmp_path: Path) -> None:
+    """An ERP's number or product holding template or SQL syntax is printed as it is (escaped in HTML); days: 3650 reaches back ten years."""
+    chains = {"overdue": "trigger: {event: invoice_overdue, days: 3650}\nsteps:\n  - email: fields_test\n"}
+    home = make_home(tmp_path, chains)
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
+    hostile = "{{ 7*7 }}'; DROP TABLE crm_invoice; --<script>"
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "product", {"id": 1, "name": hostile})
+        add(
+            overlay,
+            "invoice",
+            invoice(1, 1, TODAY - 3650 * DAY, number=hostile, amount_total=Decimal("99999999999999.9999")),
+            invoice(2, 1, dt.date(1, 1, 1), date=dt.date(1, 1, 1)),
+        )
+        add(overlay, "invoice_line", {"id": 1, "invoice_id": 1, "product_id": 1})
+        report = run(overlay, home, T0)
+        with overlay.connect() as conn:
+            message = conn.execute(sa.select(outbox.c.subject, outbox.c.body, outbox.c.html)).one()
+            invoices = conn.execute(sa.select(sa.func.count()).select_from(SYNCED["invoice"])).scalar_one()
+    assert report.failures == [] and enrolled(overlay) == [(1, "invoice:1")] and invoices == 2
+    assert message.subject == f"Lejárt számla: {hostile}"
+    assert f"|3650|{hostile};|" in message.body
+    assert "&lt;script&gt;" in message.html and "<script>" not in message.html
+
+
+def test_a_dry_run_shows_whom_the_records_would_enrol_and_keeps_nothing(overlay_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: fields_test\n"})
+    for lang in ("hu", "en"):
+        (home / "templates" / "messages" / lang / "fields_test.yaml").write_text(FIELDS_TEMPLATE, encoding="utf-8")
+    with chain_overlay(overlay_url) as overlay:
+        add(overlay, "invoice", invoice(1, 1, TODAY - 8 * DAY), invoice(2, 3, TODAY - 8 * DAY))
+        preview = dry_run(overlay, runtime(home), "overdue", None, now=T0)
+        with overlay.connect() as conn:
+            kept = conn.execute(sa.select(chain.c.days_seen)).all()
+        assert enrolled(overlay) == [] and kept == []
+    assert preview.enrolled == 2
+    assert [p["steps"][0]["subject"] for p in preview.partners] == ["Lejárt számla: SZ-1", "Lejárt számla: SZ-2"]
+    without_record = load_message(home / "templates" / "messages" / "hu" / "fields_test.yaml").render({"trigger": empty_trigger()})
+    assert without_record.text == "|" * 11, "a template renders in a preview, with no record behind it"
+
+
+def test_ticks_racing_on_postgresql_enrol_each_record_once(pg_url: str, tmp_path: Path) -> None:
+    home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: winback_offer\n  - wait: 30d\n"})
+    with chain_overlay(pg_url) as overlay:
+        add(overlay, "invoice", *(invoice(i, 1 + i % 5, TODAY - 8 * DAY - (i % 4) * DAY) for i in range(1, 301)))
+        reports: list[TickReport] = []
+        rt = runtime(home, batch=7)
+        threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=T0))) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with overlay.connect() as conn:
+            keys = conn.execute(sa.select(outbox.c.key)).scalars().all()
+    assert len(reports) == 3 and sum(r.enrolled.enrolled for r in reports) == 300
+    assert sorted(o for _, o in enrolled(overlay)) == sorted(f"invoice:{i}" for i in range(1, 301))
+    assert len(keys) == len(set(keys)) == 300
+
+
+def test_a_chain_that_changes_its_kind_of_trigger_starts_afresh(overlay_url: str, tmp_path: Path) -> None:
+    """From invoices to a segment: the segment's old events do not enrol; back to invoices: only today's look-back does."""
+    path = tmp_path / "home" / "jobs" / "chains" / "switch.yaml"
+    home = make_home(tmp_path, {"switch": "trigger: {event: invoice_overdue, days: 8}\n" + WAIT})
+    with chain_overlay(overlay_url) as overlay:
+        run(overlay, home, T0)
+        enter(overlay, "vip", 1, T0 + DAY)  # while the chain looked at invoices
+        add(overlay, "invoice", invoice(1, 2, TODAY - 6 * DAY), invoice(2, 3, TODAY + 12 * DAY))
+        run(overlay, home, T0 + 2 * DAY)
+        path.write_text("trigger: {entered: vip}\n" + WAIT, encoding="utf-8")
+        run(overlay, home, T0 + 3 * DAY)
+        enter(overlay, "vip", 4, T0 + 4 * DAY)
+        run(overlay, home, T0 + 4 * DAY)
+        path.write_text("trigger: {event: invoice_overdue, days: 8}\n" + WAIT, encoding="utf-8")
+        run(overlay, home, T0 + 20 * DAY)  # invoice 2 fell overdue by 8 on day 20
+        assert [(p, o.split(":")[0]) for p, o in enrolled(overlay)] == [(2, "invoice"), (4, "segment-event"), (3, "invoice")]

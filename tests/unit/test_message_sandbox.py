@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from erp_crm.automation.sandbox import MAX_OUTPUT, TemplateProblem, compile_text, render_text
 
 NBSP = "\u00a0"
-CONTEXT = {"partner": {"name": "Alfa <b>Kft</b> & Tsa", "revenue": 1234567.5, "values": "v"}, "products": ["a", "b"]}
+CONTEXT = {
+    "partner": {"name": "Alfa <b>Kft</b> & Tsa", "revenue": 1234567.5, "values": "v"},
+    "products": ["a", "b"],
+    "trigger": {"due_date": dt.date(2026, 3, 2), "closed_at": dt.datetime(2026, 2, 28, 23, 59), "none": None},
+}
 
 
 def render(source: str, *, html: bool = False) -> str:
@@ -28,6 +32,8 @@ def test_fields_filters_and_formats() -> None:
     assert render("{% for p in products %}{{ loop.index }}{{ p }} {% endfor %}") == "1a 2b "
     assert render("{% if partner.revenue > 1000 %}big{% else %}small{% endif %}") == "big"
     assert render("{{ partner['values'] }}") == "v", "a field named like a dict method is read with brackets"
+    assert render("{{ trigger.none|huf }}{{ trigger.none|number('en', 2) }}") == "", "an empty field prints nothing, formatted or not"
+    assert render("{{ trigger.due_date|day }}|{{ trigger.closed_at|day('en') }}|{{ trigger.none|day }}") == "2026. március 2.|28 February 2026|"
 
 
 # Known Jinja2 sandbox escapes and their families, and what a careless template could do.
@@ -108,6 +114,8 @@ PAYLOADS = {
     "{{ products|day }}": "is not a date",
     "{{ '2026-12-02'|day('xx') }}": "the language 'xx' is not one of hu, en",
     "{{ [partner]|join(', ') }}": "a whole record or list cannot be printed",
+    "{{ trigger.due_date|day('de') }}": "the language 'de' is not one of hu, en",
+    "{{ trigger.due_date.year }}": "reading 'year'",
 }
 
 

@@ -189,4 +189,5 @@ def _record(conn: Connection, partner_id: int, kind: str, before: _Owner, after:
             reason=actor.reason, enrolment_id=actor.enrolment_id, step=actor.step, tasks_moved=moved,
         )
     )  # fmt: skip
-    record_partners(conn, FEED_ENTITY, [partner_id], actor.now)
+    # The feed is stamped on the machine's clock, as the sync and the segment refresh that reads it stamp theirs.
+    record_partners(conn, FEED_ENTITY, [partner_id], dt.datetime.now())

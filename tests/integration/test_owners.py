@@ -300,3 +300,24 @@ def test_a_segment_on_owner_follows_a_change_of_owner(overlay_url: str, tmp_path
             )
             entered = conn.execute(sa.select(segment_event.c.partner_id).join(segment).where(segment.c.name == "nagy_accounts").order_by(segment_event.c.id))
             assert (sorted(members.scalars()), list(entered.scalars())) == ([1, 4], [4, 1]), "the change of owner reached the segment, and chains see P1 enter"
+
+
+@pytest.mark.parametrize(
+    ("to", "roles", "why"),
+    [
+        ("role: key_accounts", ROLES, "no role 'key_accounts' in chains.roles"),  # the settings changed after the chain was published
+        ("role: nobody", ROLES, "no active user of the role nobody"),
+        ("role: finance", ROLES, "no active user of the role finance"),  # szabo only, and szabo has left
+        ("login: szabo", ROLES, "szabo is not an active user"),
+        ("login: senki", ROLES, "no ERP user 'senki'"),
+    ],
+)
+def test_a_step_that_finds_nobody_changes_nothing_and_says_why(overlay_url: str, to: str, roles: dict[str, tuple[str, ...]], why: str) -> None:
+    from erp_crm.automation.owners import reassign
+
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin_writing() as conn:
+            change = reassign(conn, 1, to, roles, by())
+        with overlay.connect() as conn:
+            events = conn.execute(sa.select(sa.func.count()).select_from(partner_owner_event)).scalar()
+    assert (change.outcome, change.before, change.after, change.detail, events) == ("not_reassigned", "kovacs", "kovacs", why, 0)

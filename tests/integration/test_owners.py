@@ -321,3 +321,14 @@ def test_a_step_that_finds_nobody_changes_nothing_and_says_why(overlay_url: str,
         with overlay.connect() as conn:
             events = conn.execute(sa.select(sa.func.count()).select_from(partner_owner_event)).scalar()
     assert (change.outcome, change.before, change.after, change.detail, events) == ("not_reassigned", "kovacs", "kovacs", why, 0)
+
+
+def test_naming_the_salesperson_while_a_departed_crm_owner_stands_replaces_that_owner(overlay_url: str) -> None:
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin_writing() as conn:
+            set_owner(conn, 1, "nagy", by())
+        set_active(overlay, "nagy", False)
+        with overlay.begin_writing() as conn:
+            change = set_owner(conn, 1, "kovacs", by(reason="kovacs marad"))
+        set_active(overlay, "nagy", True)  # nagy comes back: P1 stays kovacs's, as the last change said
+        assert (change.outcome, owner_login(overlay, 1)) == ("reassigned", "kovacs")

@@ -145,7 +145,8 @@ class _Owner:
 
 def _assign(conn: Connection, partner_id: int, target: Any, actor: Actor, with_tasks: bool) -> OwnerChange:
     before = _locked_owner(conn, partner_id)
-    if before.id == target.id:
+    crm_user = conn.execute(sa.select(partner_owner.c.user_id).where(partner_owner.c.partner_id == partner_id)).scalar()
+    if before.id == target.id and crm_user in (None, target.id):  # a CRM owner who left would come back with the user: replaced
         return OwnerChange("unchanged", before.login, before.login, f"the account is {target.login}'s already")
     values = {"user_id": target.id, "since": actor.now, "by": actor.by[:200], "reason": actor.reason}
     if conn.execute(sa.update(partner_owner).where(partner_owner.c.partner_id == partner_id).values(values)).rowcount == 0:
@@ -189,4 +190,5 @@ def _record(conn: Connection, partner_id: int, kind: str, before: _Owner, after:
             reason=actor.reason, enrolment_id=actor.enrolment_id, step=actor.step, tasks_moved=moved,
         )
     )  # fmt: skip
-    record_partners(conn, FEED_ENTITY, [partner_id], actor.now)
+    # The feed is stamped on the machine's clock, as the sync and the segment refresh that reads it stamp theirs.
+    record_partners(conn, FEED_ENTITY, [partner_id], dt.datetime.now())

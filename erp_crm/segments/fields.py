@@ -26,7 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from erp_crm.metrics.purchases import PURCHASES, Documents
-from erp_crm.model.account_owner import effective_owner_id
+from erp_crm.model.account_owner import effective_owner
 from erp_crm.model.canonical import BY_NAME
 from erp_crm.model.canonical import Kind as CanonicalKind
 from erp_crm.model.tables.consent import CONSENT_CHANNELS, consent
@@ -341,7 +341,7 @@ def _overlay_fields(custom: Mapping[str, Kind]) -> Iterator[FieldDef]:
     yield FieldDef(
         "owner",
         "text",
-        lambda ctx: sa.select(user.c.login).where(user.c.id == effective_owner_id(ctx.partner)).scalar_subquery(),
+        lambda ctx: effective_owner(ctx.partner, "login"),
         doc="login of the account's owner: the CRM's while that user is active, else the ERP's salesperson",
         tracked=True,  # a change of owner tells the feed (erp_crm.automation.owners)
     )

@@ -11,15 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.cli import erp_crm
+from tests.support.cli import demo_home, erp_crm
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("chains") / "home"
-    assert erp_crm("init", folder).returncode == 0
-    demo = erp_crm("--home", folder, "demo", "--customers", "40", "--years", "2")
-    assert demo.returncode == 0, demo.stderr
+    demo = demo_home(folder)
     assert "win-back chain (winback v1)" in demo.stdout and "tasks for the sales reps" in demo.stdout
     assert list((folder / "var" / "demo_mail" / "new").iterdir()), "the demo mail server kept the e-mails"
     return folder

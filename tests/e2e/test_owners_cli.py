@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import erp_crm
+from tests.support.cli import demo_home, erp_crm
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("owners") / "home"
-    assert erp_crm("init", folder).returncode == 0
-    demo = erp_crm("--home", folder, "demo", "--customers", "40", "--years", "2")
-    assert demo.returncode == 0, demo.stderr
+    demo_home(folder)
     return folder
 
 

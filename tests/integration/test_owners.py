@@ -20,10 +20,12 @@ from erp_crm.automation.tick import publish_all, tick
 from erp_crm.errors import UserError
 from erp_crm.model.tables.chains import step_log, task
 from erp_crm.model.tables.owners import partner_owner, partner_owner_event
+from erp_crm.model.tables.segments import segment, segment_event, segment_member
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.queries.owners import account_owner, owner_history
 from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.language import parse_filter
+from erp_crm.segments.refresh import refresh_segments
 from erp_crm.store.overlay import Overlay
 from tests.support.chain_overlay import T0, chain_overlay, journey, make_home, runtime
 
@@ -279,3 +281,54 @@ def test_two_ticks_reassigning_one_partner_at_once_on_postgresql(pg_url: str, tm
         if history:
             assert owners[partner_id] == history[-1]["to"]
             assert all(a["to"] == b["from"] for a, b in pairwise(history)), history
+
+
+def test_a_segment_on_owner_follows_a_change_of_owner(overlay_url: str, tmp_path: Path) -> None:
+    registry = runtime(Path("."), roles=ROLES).registry
+    config = tmp_path / "no_built_in_segments.yaml"  # no such file: no built-in segments
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin() as conn:
+            # a user's segment, as `segments save` keeps it (the seeded segments took the first ids by hand)
+            conn.execute(sa.insert(segment).values(id=10, name="nagy_accounts", filter='owner = "nagy"', source="user", updated_at=T0))
+        refresh_segments(overlay, config, registry, ["nagy_accounts"], as_of=T0.date())
+        with overlay.begin_writing() as conn:
+            set_owner(conn, 1, "nagy", by())
+        refresh_segments(overlay, config, registry, ["nagy_accounts"], as_of=T0.date())
+        with overlay.connect() as conn:
+            members = conn.execute(
+                sa.select(segment_member.c.partner_id).join(segment).where(segment.c.name == "nagy_accounts", segment_member.c.left_at.is_(None))
+            )
+            entered = conn.execute(sa.select(segment_event.c.partner_id).join(segment).where(segment.c.name == "nagy_accounts").order_by(segment_event.c.id))
+            assert (sorted(members.scalars()), list(entered.scalars())) == ([1, 4], [4, 1]), "the change of owner reached the segment, and chains see P1 enter"
+
+
+@pytest.mark.parametrize(
+    ("to", "roles", "why"),
+    [
+        ("role: key_accounts", ROLES, "no role 'key_accounts' in chains.roles"),  # the settings changed after the chain was published
+        ("role: nobody", ROLES, "no active user of the role nobody"),
+        ("role: finance", ROLES, "no active user of the role finance"),  # szabo only, and szabo has left
+        ("login: szabo", ROLES, "szabo is not an active user"),
+        ("login: senki", ROLES, "no ERP user 'senki'"),
+    ],
+)
+def test_a_step_that_finds_nobody_changes_nothing_and_says_why(overlay_url: str, to: str, roles: dict[str, tuple[str, ...]], why: str) -> None:
+    from erp_crm.automation.owners import reassign
+
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin_writing() as conn:
+            change = reassign(conn, 1, to, roles, by())
+        with overlay.connect() as conn:
+            events = conn.execute(sa.select(sa.func.count()).select_from(partner_owner_event)).scalar()
+    assert (change.outcome, change.before, change.after, change.detail, events) == ("not_reassigned", "kovacs", "kovacs", why, 0)
+
+
+def test_naming_the_salesperson_while_a_departed_crm_owner_stands_replaces_that_owner(overlay_url: str) -> None:
+    with chain_overlay(overlay_url) as overlay:
+        with overlay.begin_writing() as conn:
+            set_owner(conn, 1, "nagy", by())
+        set_active(overlay, "nagy", False)
+        with overlay.begin_writing() as conn:
+            change = set_owner(conn, 1, "kovacs", by(reason="kovacs marad"))
+        set_active(overlay, "nagy", True)  # nagy comes back: P1 stays kovacs's, as the last change said
+        assert (change.outcome, owner_login(overlay, 1)) == ("reassigned", "kovacs")

@@ -115,3 +115,11 @@ class ForkServer:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=60)
+
+
+def demo_home(folder: Path) -> subprocess.CompletedProcess[str]:
+    """`erp-crm init` a home in `folder` and run a small demo in it (40 customers over two years); the demo's run, to check."""
+    assert erp_crm("init", folder).returncode == 0
+    demo = erp_crm("--home", folder, "demo", "--customers", "40", "--years", "2")
+    assert demo.returncode == 0, demo.stderr
+    return demo

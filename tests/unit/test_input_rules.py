@@ -141,3 +141,23 @@ def test_an_unquoted_colon_in_a_list_item_gets_the_hint_too(tmp_path: Path) -> N
     path.write_text("segments:\n  a:\n    filter:\n      any:\n        - key_account\n        - note contains a: b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"segments.yaml:6: .*unknown key 'note contains a'; a text filter holding ': ' must be quoted"):
         load_config_segments(path, REGISTRY, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("roles", "words"),
+    [
+        ("    Sales: [a]\n", r"erp_crm.yaml:2: chains.roles: role 'Sales': lower-case letters"),
+        ("    sales: ['a b']\n", r"erp_crm.yaml:2: chains.roles: role sales: login 'a b': 1 to 200 characters without spaces"),
+        ('    sales: ["x\\0y"]\n', r"erp_crm.yaml:3: character U\+0000 is not allowed"),
+        ("    sales: kovacs\n", r"erp_crm.yaml:3: chains.roles.sales: "),
+        ("    " + "r" * 41 + ": []\n", r"at most 40"),
+    ],
+)
+def test_roles_are_names_with_lists_of_logins(tmp_path: Path, roles: str, words: str) -> None:
+    refused(settings_file(tmp_path, "chains:\n  roles:\n" + roles), words)
+
+
+def test_roles_default_to_sales_and_finance_with_nobody_in_them(tmp_path: Path) -> None:
+    assert load_settings(settings_file(tmp_path, "logging: {}\n"), environ={}).chains.roles == {"sales": (), "finance": ()}
+    given = load_settings(settings_file(tmp_path, "chains:\n  roles:\n    key_accounts: [kovacs.anna, nagy.eva]\n"), environ={})
+    assert given.chains.roles == {"key_accounts": ("kovacs.anna", "nagy.eva")}

@@ -13,30 +13,36 @@ show as possibly delivered.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from erp_crm.automation.email_message import message_id
+from erp_crm.automation.outbox import Outgoing
 from erp_crm.model.tables.outbox import outbox
-from tests.support.outbox import SENDER, email, outbox_overlay, put
+from tests.support.http_gateway import LoopbackGateway, Reply, Request
+from tests.support.outbox import SENDER, email, outbox_overlay, put, sms
 from tests.support.smtp import LoopbackSmtp
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 50
 PER_ROUND = 12
+REFUSED_NUMBER = "+36709999999"
 
 
-def start(url: str, port: int) -> subprocess.Popen[str]:
+def start(url: str, port: int, channel: str = "email") -> subprocess.Popen[str]:
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.dispatch_child", url, str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.support.dispatch_child", url, str(port), channel], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert child.stdout is not None
     line = child.stdout.readline()
@@ -59,20 +65,20 @@ def kill_at_random(children: list[subprocess.Popen[str]], rng: random.Random) ->
     return killed
 
 
-@pytest.mark.slow
-def test_dispatchers_killed_at_random_never_send_a_message_twice(overlay_url: str) -> None:
+def kill_rounds(overlay_url: str, port: int, channel: str, make: Callable[[int, int], Outgoing]) -> tuple[list[Any], int]:
+    """Rounds of queued messages and dispatchers killed at random, then a dispatcher run to the end: the outbox rows and the rounds."""
     rng = random.Random(20261202)
     side_by_side = 1 if overlay_url.startswith("sqlite") else 2
-    with outbox_overlay(overlay_url) as overlay, LoopbackSmtp(refuse={"nincs@vevo.hu"}, answer_after=0.004) as smtp:
+    with outbox_overlay(overlay_url) as overlay:
         kills = rounds = 0
         while kills < KILLS:
-            put(overlay, *(email(f"r{rounds}-{i}", "nincs@vevo.hu" if i == 0 else f"v{rounds}-{i}@vevo.hu") for i in range(PER_ROUND)))
-            kills += kill_at_random([start(overlay_url, smtp.port) for _ in range(side_by_side)], rng)
+            put(overlay, *(make(rounds, i) for i in range(PER_ROUND)))
+            kills += kill_at_random([start(overlay_url, port, channel) for _ in range(side_by_side)], rng)
             rounds += 1
         deadline = time.monotonic() + 30  # PostgreSQL ends a killed client's session (and frees its lock) a moment later
         while True:
             final = subprocess.run(
-                [sys.executable, "-m", "tests.support.dispatch_child", overlay_url, str(smtp.port)], cwd=ROOT, capture_output=True, text=True, timeout=120
+                [sys.executable, "-m", "tests.support.dispatch_child", overlay_url, str(port), channel], cwd=ROOT, capture_output=True, text=True, timeout=120
             )
             assert final.returncode == 0, final.stderr
             with overlay.connect() as conn:
@@ -80,15 +86,43 @@ def test_dispatchers_killed_at_random_never_send_a_message_twice(overlay_url: st
             if all(r.status not in ("queued", "sending") and r.claimed_by is None for r in rows) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-    arrived = collections.Counter(r.message["Message-ID"] for r in smtp.received)
+    print(f"{kills} kills in {rounds} rounds: {dict(collections.Counter(r.status for r in rows))}")
+    return rows, rounds
+
+
+def check_at_most_once(rows: list[Any], rounds: int, arrived: collections.Counter[str], key_of: Callable[[str], str]) -> collections.Counter[str]:
+    """Every row sent, unknown, failed or suppressed; a sent one arrived once, an unknown one at most once, nothing else arrived."""
     by_status = collections.Counter(r.status for r in rows)
     assert len(rows) == rounds * PER_ROUND and set(by_status) <= {"sent", "unknown", "failed", "suppressed"}, by_status
     assert max(arrived.values()) == 1, "a message arrived twice"
     for row in rows:
-        times = arrived.pop(message_id(row.key, SENDER.rpartition("@")[2]), 0)
+        times = arrived.pop(key_of(row.key), 0)
         expected = {"sent": {1}, "unknown": {0, 1}, "failed": {0}, "suppressed": {0}}[row.status]
         assert times in expected, f"{row.key} is {row.status} and arrived {times} times"
     assert not arrived, "messages arrived that the outbox does not show as sent or unknown"
     assert all(r.key.endswith("-0") for r in rows if r.status in ("failed", "suppressed")), "only the refused recipient's messages failed"
+    return by_status
+
+
+@pytest.mark.slow
+def test_dispatchers_killed_at_random_never_send_a_message_twice(overlay_url: str) -> None:
+    with LoopbackSmtp(refuse={"nincs@vevo.hu"}, answer_after=0.004) as smtp:
+        rows, rounds = kill_rounds(overlay_url, smtp.port, "email", lambda r, i: email(f"r{r}-{i}", "nincs@vevo.hu" if i == 0 else f"v{r}-{i}@vevo.hu"))
+    arrived = collections.Counter(r.message["Message-ID"] for r in smtp.received)
+    by_status = check_at_most_once(rows, rounds, arrived, lambda key: message_id(key, SENDER.rpartition("@")[2]))
     assert by_status["suppressed"] >= 1, "after its first hard bounce the refused address is struck out"
-    print(f"{kills} kills in {rounds} rounds: {dict(by_status)}")
+
+
+def gateway_answer(request: Request) -> Reply:
+    """A gateway that takes a moment between reading a message and answering (the window a kill should land in); one number it refuses."""
+    if request.json()["to"] == REFUSED_NUMBER:
+        return Reply(400, '{"error": "invalid number"}')
+    return Reply(200, json.dumps({"status": "queued", "id": "gw-" + request.headers["idempotency-key"]}), delay=0.004)
+
+
+@pytest.mark.slow
+def test_sms_dispatchers_killed_at_random_never_send_a_text_twice(overlay_url: str) -> None:
+    with LoopbackGateway(gateway_answer) as gateway:
+        rows, rounds = kill_rounds(overlay_url, gateway.port, "sms", lambda r, i: sms(f"r{r}-{i}", REFUSED_NUMBER if i == 0 else f"+3630{r:03d}{i:04d}"))
+        taken = [r.headers["idempotency-key"] for r in gateway.received if r.json()["to"] != REFUSED_NUMBER]
+    check_at_most_once(rows, rounds, collections.Counter(taken), lambda key: key)

@@ -189,3 +189,18 @@ def test_settings_that_cannot_work_are_one_line() -> None:
     for url in ("file:///etc/passwd", "ftp://gw.example/", "gopher://x", "https://gw.example/a b"):
         with pytest.raises(ValueError, match="only http|one line"):
             section(url=url)
+
+
+def test_a_test_send_is_marked_in_the_log_and_not_counted_by_the_weekly_cap(overlay_url: str, tmp_path: Any) -> None:
+    from erp_crm.automation.consent import over_cap
+    from erp_crm.settings.sending import ConsentSection
+    from tests.support.chain_overlay import chain_overlay
+
+    with chain_overlay(overlay_url) as overlay:
+        put(overlay, sms("test:abc", "+36301234567", partner_id=1), sms("chain:1:0", "+36301234567", partner_id=1))
+        send(overlay, section(log_folder=str(tmp_path / "sms")))
+        with overlay.connect() as conn:
+            cap = over_cap(conn, 1, "sms", ConsentSection(max_per_week=2), utc_now())
+            logged = sorted(conn.execute(sa.select(communication.c.subject)).scalars())
+    assert cap is None, "one message this week: the test send does not count"
+    assert logged == ["Példa Kft.: 10% kedvezmény", "[test] Példa Kft.: 10% kedvezmény"]

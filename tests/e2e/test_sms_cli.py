@@ -5,19 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from erp_crm.automation.outbox import Outgoing
-from erp_crm.automation.webhook_signing import WebhookRejected, verify
 from erp_crm.model.tables.outbox import communication, outbox
 from tests.support.chain_overlay import ROOT, chain_overlay
 from tests.support.cli import erp_crm
 from tests.support.homes import make_home
-from tests.support.http_gateway import LoopbackGateway, Reply, Request
+from tests.support.http_gateway import LoopbackGateway, Reply, signed_by
 from tests.support.outbox import SENDER, email, outbox_overlay, put, sms
 from tests.support.smtp import LoopbackSmtp
 
@@ -120,15 +118,7 @@ def test_test_send_mistakes_are_one_line_and_send_nothing(tmp_path: Path) -> Non
 def test_dispatch_sends_signed_webhooks_from_the_settings(tmp_path: Path) -> None:
     key = b"0123456789abcdef0123456789abcdef"
     secret = {"ERP_CRM_HOOK_SECRET": "whsec_" + base64.b64encode(key).decode()}
-
-    def receiver(request: Request) -> Reply:
-        try:
-            verify(key, request.headers, request.body, int(time.time()))
-        except WebhookRejected as error:
-            return Reply(401, str(error))
-        return Reply(204)
-
-    with LoopbackGateway(receiver) as gateway:
+    with LoopbackGateway(signed_by(key)) as gateway:
         url = f"sqlite:///{tmp_path / 'overlay.sqlite'}"
         made = make_home(tmp_path, overlay_url=url, extra={"webhooks": {"crm_hook": {"url": gateway.url + "/hook", "secret_env": "ERP_CRM_HOOK_SECRET"}}})
         hook = Outgoing("chain:1:0", "webhook", "test", gateway.url + "/hook", '{"data": {"name": "Példa Kft."}}', recipient_name="crm_hook")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from erp_crm.automation.outbox import Outgoing
 from erp_crm.model.tables.outbox import communication, outbox
 from tests.support.chain_overlay import ROOT, chain_overlay
 from tests.support.cli import erp_crm
 from tests.support.homes import make_home
-from tests.support.http_gateway import LoopbackGateway, Reply
+from tests.support.http_gateway import LoopbackGateway, Reply, signed_by
 from tests.support.outbox import SENDER, email, outbox_overlay, put, sms
 from tests.support.smtp import LoopbackSmtp
 
@@ -111,3 +113,20 @@ def test_test_send_mistakes_are_one_line_and_send_nothing(tmp_path: Path) -> Non
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr, (name, done)
     assert gateway.received == []
+
+
+def test_dispatch_sends_signed_webhooks_from_the_settings(tmp_path: Path) -> None:
+    key = b"0123456789abcdef0123456789abcdef"
+    secret = {"ERP_CRM_HOOK_SECRET": "whsec_" + base64.b64encode(key).decode()}
+    with LoopbackGateway(signed_by(key)) as gateway:
+        url = f"sqlite:///{tmp_path / 'overlay.sqlite'}"
+        made = make_home(tmp_path, overlay_url=url, extra={"webhooks": {"crm_hook": {"url": gateway.url + "/hook", "secret_env": "ERP_CRM_HOOK_SECRET"}}})
+        hook = Outgoing("chain:1:0", "webhook", "test", gateway.url + "/hook", '{"data": {"name": "Példa Kft."}}', recipient_name="crm_hook")
+        with outbox_overlay(url) as overlay:
+            put(overlay, hook, sms("s1", "+36301234567"))
+        done = erp_crm("--home", made, "outbox", "dispatch", env=secret)
+        no_secret = erp_crm("--home", made, "outbox", "dispatch", "--channel", "webhook")
+    assert done.returncode == 0 and "1 sent" in done.stdout and "SMS is not set up: 1 messages wait" in done.stdout, done
+    assert len(gateway.received) == 1 and gateway.received[0].headers["webhook-id"] == "chain:1:0"
+    assert json.loads(gateway.received[0].body) == {"data": {"name": "Példa Kft."}}
+    assert no_secret.returncode == 2 and "ERP_CRM_HOOK_SECRET is empty" in no_secret.stderr and "Traceback" not in no_secret.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,13 @@ from erp_crm.automation.chain_definition import Checks, load_chain
 from erp_crm.automation.dispatch import dispatch
 from erp_crm.automation.tick import tick
 from erp_crm.automation.webhook_channel import WebhookSender
-from erp_crm.automation.webhook_signing import WebhookRejected, verify
 from erp_crm.errors import ConfigError
 from erp_crm.model.tables.chains import enrolment
 from erp_crm.model.tables.outbox import outbox
 from erp_crm.settings.gateways import WebhookEndpoint
 from erp_crm.settings.sending import ConsentSection, OutboxSection
 from tests.support.chain_overlay import T0, chain_overlay, make_home, runtime
-from tests.support.http_gateway import LoopbackGateway, Reply, Request
+from tests.support.http_gateway import LoopbackGateway, Reply, signed_by
 
 KEY = b"0123456789abcdef0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -48,12 +46,7 @@ def endpoint(url: str, **more: Any) -> dict[str, WebhookEndpoint]:
     return {"crm_hook": WebhookEndpoint(url=url, secret_env="ERP_CRM_HOOK_SECRET", **more)}
 
 
-def verified(request: Request) -> Reply:
-    try:
-        verify(KEY, request.headers, request.body, int(time.time()))
-    except WebhookRejected as error:
-        return Reply(401, str(error))
-    return Reply(204)
+verified = signed_by(KEY)
 
 
 def queue_hooks(overlay: Any, home: Path, url: str, partners: list[int]) -> None:

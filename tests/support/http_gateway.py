@@ -98,6 +98,20 @@ class LoopbackGateway:
         self.server.server_close()
 
 
+def signed_by(key: bytes) -> Answering:
+    """A webhook receiver: 204 for a request whose Standard Webhooks signature verifies with `key`, else 401 saying why."""
+    from erp_crm.automation.webhook_signing import WebhookRejected, verify
+
+    def answer(request: Request) -> Reply:
+        try:
+            verify(key, request.headers, request.body, int(time.time()))
+        except WebhookRejected as error:
+            return Reply(401, str(error))
+        return Reply(204)
+
+    return answer
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:  # a client that hung up is a case under test, not noise
         return

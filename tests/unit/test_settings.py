@@ -67,6 +67,17 @@ def test_missing_password_file_names_the_key(tmp_path: Path) -> None:
         ("metrics:\n  rfm:\n    groups:\n" + "      - [a, b, c, d, 'At Risk']\n" * 5, r"erp_crm.yaml:\d: metrics.rfm.groups: .*'At Risk'.*lower-case word"),
         ("profile:\n  custom_fields: {branch: colour}\n", r"erp_crm.yaml:2: profile.custom_fields.branch: .*'text'"),
         ("profile:\n  custom_fields: {Branch Office: text}\n", r"erp_crm.yaml:2: profile.custom_fields"),
+        ("sms:\n  url: file:///etc/passwd\n", r"erp_crm.yaml:2: sms.url: .*only http:// and https:// URLs are used, not file:"),
+        ("sms:\n  url: 'https://gw.hu/x\\r\\nX: 1'\n", r"erp_crm.yaml:2: sms.url: .*one line"),
+        ("sms:\n  preset: twilio\n", r"erp_crm.yaml:1: sms: preset twilio needs account"),
+        ("sms:\n  preset: vodafone\n", r"erp_crm.yaml:2: sms.preset"),
+        ("sms:\n  auth: {kind: basic, env: X}\n", r"erp_crm.yaml:2: sms.auth: .*needs a username"),
+        ("sms:\n  auth: {kind: bearer, token: abc}\n", r"erp_crm.yaml:2: sms.auth"),
+        ("sms:\n  headers: {'X-A\\r\\nX-B': '1'}\n", r"erp_crm.yaml:2: sms.headers: .*not a field or header name"),
+        ("sms:\n  success: {regex: '('}\n", r"erp_crm.yaml:2: sms.success.regex: .*not a regular expression"),
+        ("webhooks:\n  'Bad Name': {url: 'https://x.hu', secret_env: S}\n", r"erp_crm.yaml:2: webhooks"),
+        ("webhooks:\n  crm: {url: 'gopher://x.hu', secret_env: S}\n", r"erp_crm.yaml:2: webhooks.crm.url: .*not gopher:"),
+        ("webhooks:\n  crm: {url: 'https://x.hu', secret: whsec_abc}\n", r"erp_crm.yaml:2: webhooks.crm"),
     ],
 )
 def test_mistakes_give_one_line_with_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -1,6 +1,6 @@
 """`dispatch`: hand queued outbox messages to their servers, each at most once.
 
-Every message goes through three steps, each its own transaction:
+Every message goes through three steps:
 
 1. claim a batch: the rows are reserved for this dispatcher (`claimed_by`) and stay
    `queued`, so a dispatcher that dies now leaves nothing ambiguous: the next one
@@ -10,6 +10,13 @@ Every message goes through three steps, each its own transaction:
 2. mark it `sending` and commit, before a byte goes to the server;
 3. send, and record what the server said: `sent`, `failed`, `unknown`, or `queued` again
    with a later `due_at` when the server deferred it before taking the content.
+
+What the server said of one message is written in the transaction that marks the next
+one `sending` (or in the run's last one), so a message costs one commit, not two. This
+moves no line of the at-most-once rule: until that commit the message is `sending`, as
+it would be between a send and its own record, and a crash in between leaves it
+`unknown`. A run that must pause (a server asking to slow down) writes it before it
+sleeps.
 
 A dispatcher killed between 2 and 3 leaves a `sending` row. At its next start (or any
 dispatcher's, on PostgreSQL, once the dead one's lock is gone) such a row becomes
@@ -187,8 +194,15 @@ class _Run:
         self.report, self.clock, self.sleep, self.keys = report, clock, sleep, keys
         self.pause = 0.0
         self.switch_read_at = -SWITCH_EVERY  # the kill switch is read before the first message, then once a second
+        self.unrecorded: tuple[Claimed, SendResult] | None = None  # the last message sent, and its answer, written by the next transaction
 
     def until_done(self, limit: int | None) -> None:
+        try:
+            self._until_done(limit)
+        finally:
+            self._record_now()
+
+    def _until_done(self, limit: int | None) -> None:
         handled = 0
         while limit is None or handled < limit:
             batch = self.section.batch if limit is None else min(self.section.batch, limit - handled)
@@ -201,9 +215,27 @@ class _Run:
                     return
             handled += len(rows)
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """A transaction of this run, which first writes what the server said of the last message (kept for the next one if it fails)."""
+        pending, self.unrecorded = self.unrecorded, None
+        try:
+            with self.overlay.begin() as conn:
+                if pending is not None:
+                    self._record(conn, *pending)
+                yield conn
+        except BaseException:
+            self.unrecorded = self.unrecorded or pending
+            raise
+
+    def _record_now(self) -> None:
+        if self.unrecorded is not None:
+            with self._transaction():
+                pass
+
     def _claim(self, batch: int) -> list[Claimed]:
         now = self.clock()
-        with self.overlay.begin() as conn:
+        with self._transaction() as conn:
             ids = (
                 sa.select(outbox.c.id)
                 .where(outbox.c.status == "queued", outbox.c.claimed_by.is_(None), outbox.c.due_at <= now, outbox.c.channel.in_(list(self.senders)))
@@ -240,7 +272,7 @@ class _Run:
         if not self._mark_sending(row):
             return self.report.paused is None
         result = sender.send(prepared, row)
-        self._record(row, result)
+        self.unrecorded = (row, result)
         if result.stop:  # the same end waits for every further message (bad credentials, no server)
             self.report.error = f"the {row.channel} server: {result.detail}"
             return False
@@ -249,7 +281,7 @@ class _Run:
     def _mark_sending(self, row: Claimed) -> bool:
         """Commit `sending` unless the kill switch is on; False when the message is not to be sent now."""
         now = self.clock()
-        with self.overlay.begin() as conn:
+        with self._transaction() as conn:
             if time.monotonic() >= self.switch_read_at + SWITCH_EVERY:
                 self.report.paused, self.switch_read_at = paused_reason(conn), time.monotonic()
             if self.report.paused is not None:
@@ -266,33 +298,32 @@ class _Run:
             ).rowcount
         return marked == 1  # 0: no longer this dispatcher's (a person settled it meanwhile)
 
-    def _record(self, row: Claimed, result: SendResult) -> None:
+    def _record(self, conn: sa.Connection, row: Claimed, result: SendResult) -> None:
         now = self.clock()
         answer = {"answer_code": result.code, "answer": result.detail[:2000] or None}
-        with self.overlay.begin() as conn:
-            if result.outcome is Outcome.SENT:
-                self._finish(row.id, "sent", None, conn, **answer)
-                log_sent(conn, row.id, now)
-                self.report.sent += 1
-            elif result.outcome is Outcome.UNKNOWN:
-                self._finish(row.id, "unknown", result.detail, conn, **answer)
-                self.report.unknown += 1
-            elif result.outcome is Outcome.REFUSED and is_hard_bounce(result.code, result.detail):
-                self._finish(row.id, "failed", result.detail, conn, **answer)
-                suppress_address(conn, row.channel, row.recipient, f"{result.code} {result.detail}", "bounce", now)
-                self.report.failed += 1
-            elif result.outcome is Outcome.REFUSED or row.attempts + 1 >= self.section.max_attempts:
-                said = result.detail if result.outcome is Outcome.REFUSED else f"deferred {row.attempts + 1} times; last: {result.detail}"
-                self._finish(row.id, "failed", said, conn, **answer)
-                self.report.failed += 1
-            else:
-                wait = result.retry_after or min(self.section.retry_after * 2**row.attempts, self.section.retry_at_most)
-                conn.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(status="queued", claimed_by=None, due_at=now + dt.timedelta(seconds=wait), reason=result.detail or None, **answer)
-                )
-                self.report.deferred += 1
+        if result.outcome is Outcome.SENT:
+            self._finish(row.id, "sent", None, conn, **answer)
+            log_sent(conn, row.id, now)
+            self.report.sent += 1
+        elif result.outcome is Outcome.UNKNOWN:
+            self._finish(row.id, "unknown", result.detail, conn, **answer)
+            self.report.unknown += 1
+        elif result.outcome is Outcome.REFUSED and is_hard_bounce(result.code, result.detail):
+            self._finish(row.id, "failed", result.detail, conn, **answer)
+            suppress_address(conn, row.channel, row.recipient, f"{result.code} {result.detail}", "bounce", now)
+            self.report.failed += 1
+        elif result.outcome is Outcome.REFUSED or row.attempts + 1 >= self.section.max_attempts:
+            said = result.detail if result.outcome is Outcome.REFUSED else f"deferred {row.attempts + 1} times; last: {result.detail}"
+            self._finish(row.id, "failed", said, conn, **answer)
+            self.report.failed += 1
+        else:
+            wait = result.retry_after or min(self.section.retry_after * 2**row.attempts, self.section.retry_at_most)
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(status="queued", claimed_by=None, due_at=now + dt.timedelta(seconds=wait), reason=result.detail or None, **answer)
+            )
+            self.report.deferred += 1
 
     def _paced(self, result: SendResult) -> bool:
         """Slow down while the server asks to (twice as long each time it asks again); False past the longest pause."""
@@ -300,6 +331,7 @@ class _Run:
             self.pause = self.pause / 2 if self.pause > self.section.throttle_pause else 0.0
             return True
         self.report.throttled += 1
+        self._record_now()  # not left unwritten through the pause
         self.pause = max(self.pause * 2 if self.pause else self.section.throttle_pause, result.retry_after or 0.0)
         if self.pause > self.section.throttle_pause_at_most:
             self.report.stopped = f"the server kept asking to slow down; the rest waits for the next run (last answer: {result.code} {result.detail})"
@@ -313,12 +345,12 @@ class _Run:
         if conn is not None:
             conn.execute(statement)
             return
-        with self.overlay.begin() as own:
+        with self._transaction() as own:
             own.execute(statement)
 
     def _release(self, rows: Sequence[Claimed]) -> None:
         """Give back the rows this run reserved and did not send: still queued, free for the next dispatcher."""
-        with self.overlay.begin() as conn:
+        with self._transaction() as conn:
             self.report.released += conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_([r.id for r in rows]), outbox.c.claimed_by == self.me, outbox.c.status == "queued")

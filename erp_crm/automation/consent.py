@@ -54,6 +54,24 @@ def refusal(conn: Connection, partner_id: int | None, channel: str, address: str
     return f"the address is suppressed: {found}" if found else None
 
 
+def sendable(section: ConsentSection) -> sa.ColumnElement[bool]:
+    """`refusal` as a condition on an outbox row: true when none applies to its partner, channel and address.
+
+    The dispatcher puts it in the UPDATE that marks a message `sending`, so checking
+    consent at the last moment costs no statement of its own; only a row it stops is
+    asked `refusal` for the reason. The two must agree (tests/integration/test_consent_agreement.py).
+    """
+    o, c = outbox.c, consent.c
+    newest = sa.func.coalesce(
+        sa.select(c.status).where(c.partner_id == o.partner_id, c.channel == o.channel).order_by(c.id.desc()).limit(1).scalar_subquery(), ""
+    )
+    required = list(section.require_opt_in)
+    state_allows = sa.or_(sa.and_(o.channel.in_(required), newest == "opt_in"), sa.and_(o.channel.not_in(required), newest != "opt_out"))
+    consent_allows = sa.or_(o.channel.not_in(list(CONSENT_CHANNELS)), o.partner_id.is_(None), state_allows)
+    struck_out = sa.exists().where(suppression.c.channel == o.channel, suppression.c.address == o.recipient)
+    return sa.and_(consent_allows, ~struck_out)
+
+
 def over_cap(conn: Connection, partner_id: int, channel: str, section: ConsentSection, now: dt.datetime) -> str | None:
     """Why one more message this week would be too many (consent.max_per_week), or None."""
     if section.max_per_week is None:

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
-from erp_crm.automation.consent import is_hard_bounce, refusal, suppress_address
+from erp_crm.automation.consent import is_hard_bounce, refusal, sendable, suppress_address
 from erp_crm.automation.outbox import log_sent, paused_reason, utc_now
 from erp_crm.automation.smtp_send import ConnectionFailed, Outcome, SendResult
 from erp_crm.errors import UserError
@@ -286,17 +286,18 @@ class _Run:
                 self.report.paused, self.switch_read_at = paused_reason(conn), time.monotonic()
             if self.report.paused is not None:
                 return False
+            marked = conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == row.id, outbox.c.claimed_by == self.me, outbox.c.status == "queued", sendable(self.consent))
+                .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now)
+            ).rowcount
+            if marked == 1:
+                return True
             refused = refusal(conn, row.partner_id, row.channel, row.recipient, self.consent)
             if refused:  # an opt-out (or a bounce) that came while it waited in the queue
                 self._finish(row.id, "suppressed", refused, conn)
                 self.report.suppressed += 1
-                return False
-            marked = conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == row.id, outbox.c.claimed_by == self.me, outbox.c.status == "queued")
-                .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now)
-            ).rowcount
-        return marked == 1  # 0: no longer this dispatcher's (a person settled it meanwhile)
+        return False  # no longer this dispatcher's (a person settled it meanwhile), or refused
 
     def _record(self, conn: sa.Connection, row: Claimed, result: SendResult) -> None:
         now = self.clock()

@@ -10,7 +10,6 @@ one and break nothing.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import sqlalchemy as sa
 
 from erp_crm.automation.dry_run import dry_run
 from erp_crm.automation.message_templates import load_message
-from erp_crm.automation.tick import TickReport, tick
 from erp_crm.automation.trigger_records import TRIGGER_FIELDS, empty_trigger, trigger_context
 from erp_crm.model.tables.chains import chain, enrolment, task
 from erp_crm.model.tables.metrics import partner_metrics
@@ -27,7 +25,7 @@ from erp_crm.model.tables.outbox import outbox
 from erp_crm.model.tables.segments import segment_event
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, enter, make_home, row, run, runtime
+from tests.support.chain_overlay import T0, chain_overlay, enter, make_home, row, run, runtime, ticks_at_once
 from tests.support.metrics_rows import metrics_row
 
 DAY = dt.timedelta(days=1)
@@ -407,13 +405,7 @@ def test_ticks_racing_on_postgresql_enrol_each_record_once(pg_url: str, tmp_path
     home = make_home(tmp_path, {"overdue": "trigger: {event: invoice_overdue, days: 8}\nsteps:\n  - email: winback_offer\n  - wait: 30d\n"})
     with chain_overlay(pg_url) as overlay:
         add(overlay, "invoice", *(invoice(i, 1 + i % 5, TODAY - 8 * DAY - (i % 4) * DAY) for i in range(1, 301)))
-        reports: list[TickReport] = []
-        rt = runtime(home, batch=7)
-        threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=T0))) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        reports = ticks_at_once(overlay, runtime(home, batch=7), T0, 3)
         with overlay.connect() as conn:
             keys = conn.execute(sa.select(outbox.c.key)).scalars().all()
     assert len(reports) == 3 and sum(r.enrolled.enrolled for r in reports) == 300

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from erp_crm.model.tables.chains import enrolment, step_log, task
 from erp_crm.model.tables.outbox import outbox
 from erp_crm.model.tables.segments import segment, segment_member
 from erp_crm.model.tables.synced import SYNCED
-from tests.support.chain_overlay import T0, buy, chain_overlay, enter, journey, make_home, run, runtime, table_rows
+from tests.support.chain_overlay import T0, buy, chain_overlay, enter, journey, make_home, run, runtime, table_rows, ticks_at_once
 
 DAY = dt.timedelta(days=1)
 
@@ -160,15 +159,7 @@ def test_ticks_racing_on_postgresql_move_each_enrolment_once(pg_url: str, tmp_pa
             lapsed = conn.execute(sa.select(segment.c.id).where(segment.c.name == "lapsed")).scalar_one()
             conn.execute(sa.insert(segment_member), [{"segment_id": lapsed, "partner_id": i, "entered_at": T0} for i in range(100, 400)])
         enrol_segment(overlay, home, "race", "lapsed", T0)
-        reports = []
-        rt = runtime(home, batch=7)
-        from erp_crm.automation.tick import tick
-
-        threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=T0 + 2 * DAY))) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        reports = ticks_at_once(overlay, runtime(home, batch=7), T0 + 2 * DAY, 3)
         with overlay.connect() as conn:
             per_partner = conn.execute(sa.select(outbox.c.partner_id, sa.func.count()).group_by(outbox.c.partner_id)).all()
             logs = conn.execute(sa.select(sa.func.count()).select_from(step_log)).scalar()

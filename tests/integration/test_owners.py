@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +25,7 @@ from erp_crm.segments.compiler import compile_filter
 from erp_crm.segments.language import parse_filter
 from erp_crm.segments.refresh import refresh_segments
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, journey, make_home, runtime
+from tests.support.chain_overlay import T0, chain_overlay, journey, make_home, runtime, ticks_at_once
 
 # chain_overlay's users: 1 kovacs (active), 2 szabo (inactive), 3 nagy (active);
 # partners P1..P5 with the ERP salespeople kovacs, szabo, none, nagy, kovacs.
@@ -264,13 +262,7 @@ def test_two_ticks_reassigning_one_partner_at_once_on_postgresql(pg_url: str, tm
     with chain_overlay(pg_url) as overlay:
         enrol_all(overlay, home, "to_nagy", [1, 2, 3, 4, 5], T0)
         enrol_all(overlay, home, "to_kovacs", [1, 2, 3, 4, 5], T0)
-        reports: list[Any] = []
-        rt = runtime(home, roles=ROLES, batch=1)
-        threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=T0))) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        reports = ticks_at_once(overlay, runtime(home, roles=ROLES, batch=1), T0, 2)
         with overlay.connect() as conn:
             histories = {p: owner_history(conn, p) for p in range(1, 6)}
             owners = {p: account_owner(conn, p)["owner"] for p in range(1, 6)}

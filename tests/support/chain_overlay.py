@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +107,17 @@ def chain_overlay(url: str) -> Iterator[Overlay]:
         with overlay.begin() as conn:
             seed(conn)
         yield overlay
+
+
+def ticks_at_once(overlay: Overlay, rt: Runtime, at: dt.datetime, count: int) -> list[TickReport]:
+    """`count` ticks started together in threads (a race on PostgreSQL); their reports, once all have ended."""
+    reports: list[TickReport] = []
+    threads = [threading.Thread(target=lambda: reports.append(tick(overlay, rt, now=at))) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return reports
 
 
 def run(overlay: Overlay, home: Path, at: dt.datetime, **options: Any) -> TickReport:

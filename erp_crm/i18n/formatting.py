@@ -64,8 +64,3 @@ def money(amount: Number, currency: str, locale: str) -> str:
 def long_day(value: dt.date, locale: str) -> str:
     """A date written out as in a letter: 2026. december 2. / 2 December 2026."""
     return format_date(value, format="long", locale=_LONG_DAY_LOCALES[locale])
-
-
-def day(value: dt.date, locale: str) -> str:
-    """A date in the locale's medium form (2024. máj. 1. / May 1, 2024)."""
-    return format_date(value, format="medium", locale=locale)

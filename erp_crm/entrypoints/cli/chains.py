@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from erp_crm.automation.configured import chain_runtime
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import Count
 from erp_crm.errors import UserError
@@ -16,24 +17,7 @@ from erp_crm.queries.chains import chain_status, chains_overview
 
 if TYPE_CHECKING:
     from erp_crm.automation.dry_run import Preview
-    from erp_crm.automation.tick import Runtime, TickReport
-    from erp_crm.settings.root import Settings
-
-
-def chain_runtime(settings: Settings) -> Runtime:
-    """The home, the filter fields with the chain words, and the sections a tick uses."""
-    from erp_crm.automation.chain_words import with_chain_words
-    from erp_crm.automation.consent import UnsubscribeLinks
-    from erp_crm.automation.email_builder import EmailBuilder
-    from erp_crm.automation.tick import Runtime
-    from erp_crm.segments.metrics_fields import segment_registry
-
-    purchases_from = settings.metrics.purchases_from
-    registry = with_chain_words(segment_registry(settings.profile, settings.metrics.rfm, purchases_from), purchases_from)
-    links = UnsubscribeLinks(settings.web.public_url, settings.web.secret()) if settings.web.public_url else None
-    email = EmailBuilder.of(settings.email) if settings.email.sender else None
-    webhooks = {name: endpoint.url for name, endpoint in settings.webhooks.items()}
-    return Runtime(settings.home, registry, settings.chains, settings.outbox, settings.consent, links, email, purchases_from, webhooks)
+    from erp_crm.automation.tick import TickReport
 
 
 @click.group()

@@ -25,11 +25,12 @@ from sqlalchemy.engine import make_url
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.metrics import format_report as format_metrics
-from erp_crm.entrypoints.cli.segments import format_refresh, refresh_configured
+from erp_crm.entrypoints.cli.segments import format_refresh
 from erp_crm.entrypoints.cli.sync import format_report as format_sync
 from erp_crm.errors import UserError
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.partners import most_lapsed
+from erp_crm.segments.configured import refresh_configured
 from erp_crm.settings.home import CONFIG_FILE, find_home, init_home
 from erp_crm.settings.root import Settings, load_settings
 from erp_crm.store.overlay import Overlay
@@ -116,6 +117,7 @@ def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) ->
     text messages and the sales reps' tasks all appear in one demo run.
     """
     from erp_crm.automation.chain_store import enrol, segment_members
+    from erp_crm.automation.configured import chain_runtime
     from erp_crm.automation.dispatch import dispatch
     from erp_crm.automation.email_builder import EmailBuilder
     from erp_crm.automation.email_channel import EmailSender, MaildirSender
@@ -123,7 +125,7 @@ def win_back(overlay: Overlay, settings: Settings, mail: Path, *, smtp: bool) ->
     from erp_crm.automation.tick import publish_all, tick
     from erp_crm.demo.files import DEMO_CHAIN
     from erp_crm.demo.mail_sink import MailSink
-    from erp_crm.entrypoints.cli.chains import chain_runtime, format_tick
+    from erp_crm.entrypoints.cli.chains import format_tick
     from erp_crm.queries.chains import chain_status
     from erp_crm.queries.outbox import status_counts
     from erp_crm.queries.tasks import tasks

@@ -14,9 +14,8 @@ from erp_crm.entrypoints.cli.options import AS_OF
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.segments import list_segments, members_frame, segment_details
 from erp_crm.reports.files import Format, write_table
+from erp_crm.segments.configured import refresh_configured
 from erp_crm.segments.definitions import SEGMENTS_FILE, config_names
-from erp_crm.settings.root import Settings
-from erp_crm.store.overlay import Overlay
 
 if TYPE_CHECKING:
     from erp_crm.segments.refresh import RefreshReport
@@ -36,15 +35,6 @@ def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json
     """Bring the membership of the named segments (default: all) up to date."""
     report = refresh_configured(obj.overlay, obj.settings, names, as_of)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_refresh(report))
-
-
-def refresh_configured(overlay: Overlay, settings: Settings, names: tuple[str, ...] = (), as_of: dt.date | None = None) -> RefreshReport:
-    """Refresh with the home's segment file and the filter fields the settings define."""
-    from erp_crm.segments.metrics_fields import segment_registry
-    from erp_crm.segments.refresh import refresh_segments
-
-    registry = segment_registry(settings.profile, settings.metrics.rfm, settings.metrics.purchases_from)
-    return refresh_segments(overlay, settings.home / SEGMENTS_FILE, registry, names, as_of=as_of)
 
 
 @segments.command("list")

@@ -17,3 +17,7 @@ class ConfigError(UserError):
 
 class SourceError(UserError):
     """The ERP database cannot be reached or does not look as the definition says."""
+
+
+class Busy(UserError):
+    """Another process is doing the same work now (a lock is held): a scheduled run skips, a person tries again later."""

@@ -19,14 +19,16 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from erp_crm.errors import ConfigError
 
 Location = tuple[Any, ...]
 
+M = TypeVar("M", bound=BaseModel)
 MAX_BYTES = 1_000_000  # far beyond any settings, connector or segments file
 MAX_DEPTH = 100  # levels of mappings and lists, aliases expanded (a filter 40 levels deep needs 80)
 MAX_NODES = 200_000  # keys, values and items, aliases expanded
@@ -246,3 +248,18 @@ def describe_validation_error(doc: YamlDocument, exc: Any, prefix: Location = ()
     """The first pydantic error as `file:line: a.b.c: message`."""
     loc, message = validation_problem(exc, prefix)
     return f"{doc.where(loc)}: {dotted(loc)}: {message}"
+
+
+def load_validated(path: Path, model: type[M], expected: str) -> tuple[M, YamlDocument]:
+    """Read a YAML file whose top level is a mapping (`expected` says of what) and validate it as `model`.
+
+    Every problem is one ConfigError line with the file and line; the document is
+    returned too, for checks across keys that need a line to point at.
+    """
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: expected a mapping with {expected}")
+    try:
+        return model.model_validate(doc.data), doc
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(doc, exc)) from None

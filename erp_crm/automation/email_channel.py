@@ -57,8 +57,12 @@ class EmailSender:
             self.session = session
 
     def send(self, prepared: EmailMessage | bytes, row: Claimed) -> SendResult:
+        return self.deliver(prepared, row.recipient)
+
+    def deliver(self, prepared: EmailMessage | bytes, recipient: str) -> SendResult:
+        """One message to one address; also what staff mail (job alerts, reports) goes through, outside the outbox."""
         assert self.session is not None, "ready() opens the session before send()"
-        return self.session.send(prepared, self.sender.address, row.recipient)
+        return self.session.send(prepared, self.sender.address, recipient)
 
     def close(self) -> None:
         if self.session is not None:
@@ -81,7 +85,7 @@ class MaildirSender(EmailSender):
             except OSError as error:
                 raise ConnectionFailed(f"maildir {self.folder}: {error.strerror}") from None
 
-    def send(self, prepared: EmailMessage | bytes, row: Claimed) -> SendResult:
+    def deliver(self, prepared: EmailMessage | bytes, recipient: str) -> SendResult:
         assert self.box is not None, "ready() opens the maildir before send()"
         try:
             name = self.box.add(prepared)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from sqlalchemy.engine import URL, make_url
@@ -11,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")  # IANA names: Europe/Budapest, America/Argentina/Salta
 
 
 class Section(BaseModel):
@@ -57,6 +59,17 @@ def parse_duration(text: str | int) -> int:
     if not match:
         raise ValueError("expected a duration such as 30s, 10m, 2h or 1d")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def check_time_zone(value: str) -> str:
+    """An IANA time zone name this machine knows, or a ValueError naming it (checked by shape first: a path is not a zone)."""
+    try:
+        if len(value) > 64 or not _ZONE_NAME.fullmatch(value):
+            raise ValueError(value)
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system refuses
+        raise ValueError(f"{value!r} is not a time zone name such as Europe/Budapest") from None
+    return value
 
 
 def resolve_path(home: Path, value: str) -> Path:

@@ -13,7 +13,7 @@ Two levels, because some work may run side by side and some may not:
   content under everyone (`erp-crm db upgrade`, `erp-crm demo` putting its overlay in
   place): it waits for no one and no one waits for it; whoever comes second is refused.
 
-Nothing waits: a second holder gets a UserError of one line saying who is busy, because a
+Nothing waits: a second holder gets a Busy error (a UserError) of one line saying who is busy, because a
 scheduled run that queued behind a long one would only repeat its work.
 """
 
@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from sqlalchemy.engine import Connection, Engine
 
-from erp_crm.errors import UserError
+from erp_crm.errors import Busy
 
 WHOLE = "overlay"
 REBUILDING = "the overlay is being upgraded (erp-crm db upgrade) or replaced (erp-crm demo)"
@@ -72,7 +72,7 @@ def is_held(overlay: Engine, name: str, connect: Connect | None = None) -> bool:
             return bool(
                 conn.exec_driver_sql(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1",
-                    (_advisory_key(name),),
+                    (advisory_key(name),),
                 ).scalar()
             )
     path = _lock_path(overlay, name)
@@ -87,7 +87,8 @@ def is_held(overlay: Engine, name: str, connect: Connect | None = None) -> bool:
         return False
 
 
-def _advisory_key(name: str) -> int:
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of the lock `name` (one number per name, the same in every process)."""
     return zlib.crc32(f"erp_crm.{name}".encode())
 
 
@@ -112,11 +113,11 @@ def _holding(overlay: Engine, holds: list[Hold], connect: Connect) -> Iterator[N
 @contextmanager
 def _advisory(conn: Connection, hold: Hold) -> Iterator[None]:
     kind = "" if hold.exclusive else "_shared"
-    key = _advisory_key(hold.name)
+    key = advisory_key(hold.name)
     got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,)).scalar()
     conn.commit()
     if not got:
-        raise UserError(f"{hold.busy}; try again when it has finished")
+        raise Busy(f"{hold.busy}; try again when it has finished")
     try:
         yield
     finally:
@@ -130,7 +131,7 @@ def _flock(path: Path, hold: Hold) -> Iterator[None]:
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX if hold.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"{hold.busy} ({path}); try again when it has finished") from None
+            raise Busy(f"{hold.busy} ({path}); try again when it has finished") from None
         try:
             yield
         finally:

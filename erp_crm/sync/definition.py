@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from erp_crm.errors import ConfigError
 from erp_crm.model.canonical import BY_NAME, SYNC_ORDER, Entity, Kind
@@ -20,7 +20,7 @@ from erp_crm.settings.base import parse_duration, url_has_password
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.settings.home import DEFAULTS_DIR
 from erp_crm.settings.odbc import OdbcString
-from erp_crm.yamlfile import YamlDocument, describe_validation_error, load_yaml
+from erp_crm.yamlfile import YamlDocument, load_validated
 
 Scalar = str | int | float | bool | None
 _NAME = r"^[A-Za-z_][A-Za-z0-9_ $#.]*$"
@@ -234,13 +234,7 @@ def find_definition(name_or_path: str, home: Path) -> Path:
 
 
 def load_definition(path: Path) -> Definition:
-    doc = load_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise ConfigError(f"{path}: expected a mapping with name and entities")
-    try:
-        definition = Definition.model_validate(doc.data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(doc, exc)) from None
+    definition, doc = load_validated(path, Definition, "name and entities")
     _validate_semantics(definition, doc)
     definition.path = path
     return definition

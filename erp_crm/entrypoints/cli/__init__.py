@@ -19,9 +19,11 @@ from erp_crm.entrypoints.cli.context import Context
 from erp_crm.entrypoints.cli.database import db
 from erp_crm.entrypoints.cli.demo import demo
 from erp_crm.entrypoints.cli.home import init
+from erp_crm.entrypoints.cli.jobs import jobs
 from erp_crm.entrypoints.cli.metrics import metrics
 from erp_crm.entrypoints.cli.outbox import outbox
 from erp_crm.entrypoints.cli.owners import owners
+from erp_crm.entrypoints.cli.scheduler import scheduler
 from erp_crm.entrypoints.cli.segments import segments
 from erp_crm.entrypoints.cli.serve import serve
 from erp_crm.entrypoints.cli.sync import check, sync
@@ -44,7 +46,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve):
+for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve, scheduler, jobs):
     cli.add_command(command)
 
 

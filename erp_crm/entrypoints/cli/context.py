@@ -9,6 +9,7 @@ import click
 from erp_crm.entrypoints.logs import configure_logging
 from erp_crm.settings.home import find_home
 from erp_crm.settings.root import Settings, load_settings
+from erp_crm.settings.schedule import Schedule, load_schedule
 from erp_crm.store.overlay import Overlay
 
 
@@ -20,6 +21,7 @@ class Context:
         self.debug = debug
         self._settings: Settings | None = None
         self._overlay: Overlay | None = None
+        self._schedule: Schedule | None = None
 
     @property
     def settings(self) -> Settings:
@@ -27,6 +29,13 @@ class Context:
             self._settings = load_settings(find_home(self.home_option))
             configure_logging(self._settings.logging, self._settings.home)
         return self._settings
+
+    @property
+    def schedule(self) -> Schedule:
+        """jobs/schedule.yaml of the home, checked."""
+        if self._schedule is None:
+            self._schedule = load_schedule(self.home)
+        return self._schedule
 
     @property
     def home(self) -> Path:

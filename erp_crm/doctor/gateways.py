@@ -20,6 +20,7 @@ from erp_crm.errors import UserError
 from erp_crm.settings.root import Settings
 
 PORTS = {"http": 80, "https": 443}
+MOST_HOST = 253  # the longest name DNS carries
 SECRETS = "set the environment variable the message names (docs/sending.md)"
 
 
@@ -32,6 +33,8 @@ def connection(name: str, key: str, url: str, timeout: float) -> Finding:
         return Finding(name, Status.FAIL, f"{key}: the URL cannot be read ({exc})", f"correct {key}")
     if not host:
         return Finding(name, Status.FAIL, f"{key}: the URL names no host", f"correct {key}")
+    if len(host) > MOST_HOST:
+        return Finding(name, Status.FAIL, f"{key}: {host[:60]!r}… is not a host name that can be looked up (over {MOST_HOST} characters)", f"correct {key}")
     where = f"{host}:{port}"
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:

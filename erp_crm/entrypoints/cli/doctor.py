@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import click
@@ -15,12 +16,19 @@ from erp_crm.entrypoints.cli.context import Context, pass_ctx
 # internal error, as for every command; 3 is outbox dispatch's unreachable server.
 EXIT_CODES = {Status.OK: 0, Status.SKIPPED: 0, Status.WARN: 1, Status.FAIL: 4}
 LABELS = {Status.OK: ("OK", "green"), Status.SKIPPED: ("SKIP", None), Status.WARN: ("WARN", "yellow"), Status.FAIL: ("FAIL", "red")}
-COUNTED = ((Status.FAIL, "failed"), (Status.WARN, "warning"), (Status.OK, "ok"), (Status.SKIPPED, "skipped"))
+COUNTED = ((Status.FAIL, "failed"), (Status.WARN, "warned"), (Status.OK, "ok"), (Status.SKIPPED, "skipped"))
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-@click.option("--timeout", type=click.FloatRange(1, 120), default=5.0, show_default=True, help="Seconds any one server may take to answer.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 120),
+    default=5.0,
+    show_default=True,
+    callback=lambda _ctx, _param, value: finite(value),
+    help="Seconds any one server may take to answer.",
+)
 @pass_ctx
 def doctor(obj: Context, as_json: bool, timeout: float) -> None:
     """Check what a running install needs: settings, overlay and migrations, ERP login and read-only role, ODBC driver,
@@ -31,6 +39,13 @@ def doctor(obj: Context, as_json: bool, timeout: float) -> None:
     report = examine(obj.home_option, timeout)
     click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) if as_json else format_report(report))
     sys.exit(EXIT_CODES[report.status])
+
+
+def finite(seconds: float) -> float:
+    """`seconds`, unless it is NaN: a range lets NaN through (it compares false with both ends), and every deadline with it."""
+    if math.isnan(seconds):
+        raise click.BadParameter("'nan' is not a number of seconds")
+    return seconds
 
 
 def format_report(report: DoctorReport) -> str:

@@ -25,7 +25,7 @@ from erp_crm.store.overlay import Overlay
 from tests.support.cli import erp_crm
 from tests.support.homes import make_home
 from tests.support.http_gateway import LoopbackGateway, closed_port, silent_port
-from tests.support.odbc import POSTGRESQL_DRIVER
+from tests.support.odbc import POSTGRESQL_DRIVER, odbc_connection_string
 from tests.support.roles import mariadb_user, pg_role
 from tests.support.smtp import LoopbackSmtp
 from tests.support.tiny_erp import TinyErp, install_connector
@@ -122,6 +122,15 @@ def test_a_missing_odbc_driver_is_named_with_its_package(tmp_path: Path, odbc_dr
     assert missing["status"] == "fail" and repr(driver) in missing["message"] and POSTGRESQL_DRIVER in missing["message"]
     assert hint in missing["fix"]
     assert findings["erp.reachable"]["status"] == "skipped"
+
+
+def test_an_odbc_connection_with_its_driver_installed_passes_and_an_undefined_dsn_fails(tmp_path: Path, pg_url: str, odbc_driver: Callable[[str], str]) -> None:
+    odbc_driver(POSTGRESQL_DRIVER)
+    _, working = doctor(home_on(tmp_path, erp={"odbc": odbc_connection_string(pg_url), "dialect": "postgresql"}))
+    assert statuses(working)["odbc.driver"] == "ok" and statuses(working)["erp.reachable"] == "ok", working
+    _, undefined = doctor(home_on(tmp_path, erp={"odbc": "DSN=no_such_dsn;UID=crm_reader", "dialect": "postgresql"}))
+    assert undefined["odbc.driver"]["status"] == "fail" and "'no_such_dsn'" in undefined["odbc.driver"]["message"]
+    assert "/etc/odbc.ini" in undefined["odbc.driver"]["fix"]
 
 
 @pytest.mark.parametrize(("required", "status", "code"), [(True, "fail", 4), (False, "warn", 1)])

@@ -69,4 +69,4 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     yield skew(float(server) - (before + after) / 2, settings.metrics.change_margin_minutes)
 
 
-CHECK = Check("clock", probe)
+CHECK = Check("clock", probe, ("clock.time_zone", "clock.overlay"))

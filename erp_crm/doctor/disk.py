@@ -56,4 +56,4 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     yield free_space("disk.overlay", "the SQLite overlay", path.parent)
 
 
-CHECK = Check("disk", probe)
+CHECK = Check("disk", probe, ("disk.var", "disk.overlay"))

@@ -110,4 +110,4 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         source.close()
 
 
-CHECK = Check("erp", probe)
+CHECK = Check("erp", probe, ("erp.connector", "odbc.driver", "erp.reachable", "erp.read_only"))

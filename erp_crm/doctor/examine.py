@@ -79,14 +79,20 @@ def run_checks(settings: Settings, checks: tuple[Check, ...], timeout: float) ->
     findings: list[Finding] = []
     for run in running:
         finished = run.done.wait(max(0.0, deadline - time.monotonic()))
-        findings.extend(list(run.findings))  # a copy: a check past its deadline may still add to its list
+        made = list(run.findings)  # a copy: a check past its deadline may still add to its list
+        findings.extend(made)
         if not finished:
-            findings.append(
-                Finding(
-                    run.check.area,
-                    Status.FAIL,
-                    f"no answer within {allowed:g} s: a server of this check accepted the connection and said nothing, or a firewall drops the packets",
-                    "find which host of this area does not answer (the settings name it); --timeout gives slow links more seconds",
-                )
-            )
+            findings.extend(_unanswered(run.check, {f.name for f in made}, allowed))
     return findings
+
+
+def _unanswered(check: Check, made: set[str], allowed: float) -> list[Finding]:
+    """The findings of a check past its deadline: the first it owes fails, the rest were not reached."""
+    missing = [name for name in check.names if name not in made] or [check.area]
+    stuck = Finding(
+        missing[0],
+        Status.FAIL,
+        f"no answer within {allowed:g} s: a server of this check accepted the connection and said nothing, or a firewall drops the packets",
+        "find which host of this area does not answer (the settings name it); --timeout gives slow links more seconds",
+    )
+    return [stuck, *(skipped(name, f"not checked: {missing[0]} did not answer") for name in missing[1:])]

@@ -75,9 +75,13 @@ Probe = Callable[["Settings", float], Iterator[Finding]]
 class Check:
     """An area of the install (`erp`, `email`), its findings made by `probe`.
 
-    `area` names the finding that stands for the whole check when it does not finish
-    in time or breaks: its findings made until then are kept.
+    `names` are the findings it always makes, in order, so that a check that does not
+    finish in time still reports under them (the first one missing fails, the rest are
+    skipped) and a script watching `erp.reachable` finds it. A check whose findings
+    depend on the settings (one per webhook) names none: `area` then stands for it, as it
+    does for a check that breaks. The findings made until then are kept.
     """
 
     area: str
     probe: Probe
+    names: tuple[str, ...] = ()

@@ -90,5 +90,5 @@ def webhooks(settings: Settings, timeout: float) -> Iterator[Finding]:
         yield connection(f"webhook.{name}", f"webhooks.{name}.url", endpoint.url, min(timeout, float(endpoint.timeout)))
 
 
-SMS_CHECK = Check("sms", sms)
+SMS_CHECK = Check("sms", sms, ("sms.gateway",))
 WEBHOOKS_CHECK = Check("webhooks", webhooks)

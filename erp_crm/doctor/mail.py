@@ -73,4 +73,4 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     yield ok(NAME, f"{smtp.host}:{smtp.port} answers ({smtp.security}{login}); no message was sent")
 
 
-CHECK = Check("email", probe)
+CHECK = Check("email", probe, (NAME,))

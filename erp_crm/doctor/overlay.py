@@ -86,4 +86,4 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     yield migrations(version)
 
 
-CHECK = Check("overlay", probe)
+CHECK = Check("overlay", probe, ("overlay.reachable", "overlay.migrations"))

@@ -221,6 +221,19 @@ def test_servers_that_take_the_connection_and_never_answer_cost_seconds(tmp_path
     assert findings["clock.overlay"]["status"] == "skipped"
 
 
+def test_an_odbc_login_that_never_answers_meets_the_deadline_under_its_own_name(tmp_path: Path, odbc_driver: Callable[[str], str]) -> None:
+    """ODBC logins take no timeout from erp-crm: the deadline on the whole run ends them."""
+    odbc_driver(POSTGRESQL_DRIVER)
+    with silent_port() as port:
+        home = home_on(tmp_path, erp={"odbc": f"DRIVER={{{POSTGRESQL_DRIVER}}};SERVER=127.0.0.1;PORT={port};DATABASE=erp;UID=crm", "dialect": "postgresql"})
+        started = time.monotonic()
+        done, findings = doctor(home, "--timeout", "1")
+        took = time.monotonic() - started
+    assert took < 15, f"took {took:.1f} s"
+    assert (statuses(findings)["erp.reachable"], statuses(findings)["erp.read_only"]) == ("fail", "skipped")
+    assert "no answer within 3 s" in findings["erp.reachable"]["message"] and done.returncode == 4
+
+
 # -- hostile settings and exit codes ----------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from erp_crm.doctor import clock, config, examine, gateways, odbc, overlay
+from erp_crm.doctor.checks import CHECKS
 from erp_crm.doctor.findings import MOST_SHOWN, Check, Finding, Status, ok
 from erp_crm.model import migrate
 from erp_crm.settings.root import Settings, load_settings
@@ -64,19 +65,37 @@ def test_a_check_that_hangs_keeps_what_it_found_and_holds_up_no_other(tmp_path: 
 
     started = time.monotonic()
     try:
-        findings = examine.run_checks(_settings(tmp_path), (Check("slow", hangs), Check("broken", breaks), Check("fine", fine)), timeout=0.2)
+        checks = (Check("slow", hangs, ("slow.first", "slow.second", "slow.third")), Check("broken", breaks), Check("fine", fine), Check("unnamed", hangs))
+        findings = examine.run_checks(_settings(tmp_path), checks, timeout=0.2)
     finally:
         release.set()
     assert time.monotonic() - started < 5
     assert [(f.name, f.status) for f in findings] == [
         ("slow.first", Status.OK),
-        ("slow", Status.FAIL),
+        ("slow.second", Status.FAIL),
+        ("slow.third", Status.SKIPPED),
         ("broken.first", Status.OK),
         ("broken", Status.FAIL),
         ("fine", Status.OK),
+        ("slow.first", Status.OK),
+        ("unnamed", Status.FAIL),
     ]
     assert "no answer within 0.6 s" in findings[1].message and "--timeout" in findings[1].fix
-    assert "KeyError" in findings[3].message and "a bug" in findings[3].message
+    assert "slow.second did not answer" in findings[2].message
+    assert "KeyError" in findings[4].message and "a bug" in findings[4].message
+
+
+def test_each_check_makes_the_findings_it_names(tmp_path: Path) -> None:
+    """The names stand in for a check that does not answer: they must be the ones it makes."""
+    erp = tmp_path / "erp.sqlite"
+    with sa.create_engine(f"sqlite:///{erp}").begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a int)")
+    home = make_home(tmp_path, erp_url=f"sqlite:///{erp}")
+    settings = load_settings(home, environ={})
+    for check in CHECKS:
+        made = [f.name for f in check.probe(settings, 1)]
+        assert made == list(check.names or made), check.area
+        assert check.names or check.area == "webhooks"
 
 
 def test_settings_that_do_not_load_are_the_first_finding_and_the_checks_are_skipped(tmp_path: Path) -> None:

@@ -28,6 +28,13 @@ def _not_checked(why: str, *names: str) -> Iterator[Finding]:
         yield skipped(name, f"not checked: {why}")
 
 
+def _setting_fix(message: str) -> str:
+    """What to do when the connection cannot even be put together from the settings."""
+    if message.startswith("erp.password_file"):
+        return "make the file erp.password_file names readable by this user"
+    return "set erp.url, or erp.odbc with erp.dialect (docs/operations.md, Settings)"
+
+
 def unreachable(exc: UserError, source: ErpSource, erp: ErpSettings) -> Finding:
     """The connection's failure with what to do about it: the password, the driver, the path, or the server."""
     message = str(exc)
@@ -80,15 +87,9 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     try:
         source = ErpSource(erp, definition)
     except UserError as exc:
-        yield skipped("odbc.driver", "not checked: the ERP connection cannot be made (erp.reachable says why)")
-        unreadable = str(exc).startswith("erp.password_file")
-        fix = (
-            "make the file erp.password_file names readable by this user"
-            if unreadable
-            else "set erp.url, or erp.odbc with erp.dialect (docs/operations.md, Settings)"
-        )
-        yield Finding("erp.reachable", Status.FAIL, str(exc), fix)
-        yield skipped("erp.read_only", "not checked: the ERP connection cannot be made (erp.reachable says why)")
+        yield from _not_checked("the ERP connection cannot be made (erp.reachable says why)", "odbc.driver")
+        yield Finding("erp.reachable", Status.FAIL, str(exc), _setting_fix(str(exc)))
+        yield from _not_checked("the ERP connection cannot be made (erp.reachable says why)", "erp.read_only")
         return
     if source.url is not None:
         source.url = with_connect_timeout(source.url, timeout)

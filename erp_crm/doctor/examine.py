@@ -44,7 +44,8 @@ def examine(home_option: str | Path | None, timeout: float, checks: tuple[Check,
     """Load the settings, then run every check; without settings the checks are skipped, since each needs them."""
     loaded, settings = config.load(home_option)
     if settings is None:
-        return DoctorReport(None, [loaded, *(skipped(check.area, "not checked: the settings did not load") for check in checks)])
+        names = [name for check in checks for name in check.names or (check.area,)]
+        return DoctorReport(None, [loaded, *(skipped(name, "not checked: the settings did not load") for name in names)])
     return DoctorReport(str(settings.home), [loaded, *run_checks(settings, checks, timeout)])
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy.engine import URL
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
 
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped
 from erp_crm.errors import UserError
 from erp_crm.model import migrate
+from erp_crm.settings.base import anchor_sqlite
 from erp_crm.settings.databases import OverlaySettings
 from erp_crm.settings.root import Settings
 from erp_crm.store.overlay import Overlay
@@ -72,6 +74,7 @@ def migrations(version: str | None) -> Finding:
 
 
 def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
+    label = anchor_sqlite(make_url(settings.overlay.url), settings.overlay.home).render_as_string(hide_password=True)
     try:
         overlay = open_overlay(settings.overlay, timeout)
         try:
@@ -82,7 +85,17 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         yield Finding("overlay.reachable", Status.FAIL, str(exc), unreachable_hint(str(exc), settings.overlay))
         yield skipped("overlay.migrations", "not checked: the overlay cannot be reached")
         return
-    yield ok("overlay.reachable", f"{settings.overlay.full_url().render_as_string(hide_password=True)} answers")
+    except sa.exc.DBAPIError as exc:  # it answered, and refused to show the schema version (a role without rights on it)
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        yield ok("overlay.reachable", f"{label} answers")
+        yield Finding(
+            "overlay.migrations",
+            Status.FAIL,
+            f"cannot read the overlay's schema version: {reason}",
+            "connect with the role that owns the overlay's tables (the one `erp-crm db upgrade` ran as)",
+        )
+        return
+    yield ok("overlay.reachable", f"{label} answers")
     yield migrations(version)
 
 

@@ -158,6 +158,15 @@ def test_unapplied_migrations_fail_until_db_upgrade(tmp_path: Path, tiny_sqlite:
     assert findings["overlay.migrations"]["status"] == "ok" and done.returncode == 0
 
 
+def test_an_overlay_role_that_may_not_read_the_schema_version_is_told_which_role_to_use(tmp_path: Path, tiny_sqlite: str, pg_url: str) -> None:
+    home_on(tmp_path, tiny_sqlite, overlay_url=pg_url)  # upgraded as postgres, who owns the tables
+    with pg_role(pg_url) as stranger:
+        _, findings = doctor(home_on(tmp_path, tiny_sqlite, overlay_url=stranger, upgrade_to=None))
+    assert findings["overlay.reachable"]["status"] == "ok"
+    refused = findings["overlay.migrations"]
+    assert refused["status"] == "fail" and "permission denied" in refused["message"] and "erp-crm db upgrade" in refused["fix"]
+
+
 def test_an_overlay_not_made_yet_says_db_upgrade_and_is_not_created(tmp_path: Path, tiny_sqlite: str) -> None:
     home = home_on(tmp_path, tiny_sqlite, upgrade_to=None)
     _, findings = doctor(home)

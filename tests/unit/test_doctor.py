@@ -106,6 +106,7 @@ def test_settings_that_do_not_load_are_the_first_finding_and_the_checks_are_skip
     assert (first.name, first.status) == ("settings", Status.FAIL)
     assert "erp_crm.yaml:2" in first.message and "erp.batch_size" in first.message and str(home / "config" / "erp_crm.yaml") in first.fix
     assert {f.status for f in report.findings[1:]} == {Status.SKIPPED}
+    assert {"overlay.migrations", "erp.reachable", "email.smtp", "webhooks"} <= {f.name for f in report.findings}
     assert report.home is None
 
 

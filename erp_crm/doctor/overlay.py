@@ -73,6 +73,21 @@ def migrations(version: str | None) -> Finding:
     return Finding("overlay.migrations", Status.FAIL, f"the overlay is at version {version} and this erp-crm needs {head}: migrations are not applied", UPGRADE)
 
 
+def _unreadable(label: str, reason: str, *, on_sqlite: bool) -> Iterator[Finding]:
+    """An overlay that opened and would not show its schema version: a file that is no database, or a role without rights."""
+    if on_sqlite:
+        yield Finding("overlay.reachable", Status.FAIL, f"cannot read the overlay {label}: {reason}", "point overlay.url at the overlay's own SQLite file")
+        yield skipped("overlay.migrations", "not checked: the overlay cannot be read")
+        return
+    yield ok("overlay.reachable", f"{label} answers")
+    yield Finding(
+        "overlay.migrations",
+        Status.FAIL,
+        f"cannot read the overlay's schema version: {reason}",
+        "connect with the role that owns the overlay's tables (the one `erp-crm db upgrade` ran as)",
+    )
+
+
 def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     label = anchor_sqlite(make_url(settings.overlay.url), settings.overlay.home).render_as_string(hide_password=True)
     try:
@@ -85,15 +100,9 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         yield Finding("overlay.reachable", Status.FAIL, str(exc), unreachable_hint(str(exc), settings.overlay))
         yield skipped("overlay.migrations", "not checked: the overlay cannot be reached")
         return
-    except sa.exc.DBAPIError as exc:  # it answered, and refused to show the schema version (a role without rights on it)
+    except sa.exc.DBAPIError as exc:  # it answered, and would not show the schema version
         reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-        yield ok("overlay.reachable", f"{label} answers")
-        yield Finding(
-            "overlay.migrations",
-            Status.FAIL,
-            f"cannot read the overlay's schema version: {reason}",
-            "connect with the role that owns the overlay's tables (the one `erp-crm db upgrade` ran as)",
-        )
+        yield from _unreadable(label, reason, on_sqlite=make_url(settings.overlay.url).get_backend_name() == "sqlite")
         return
     yield ok("overlay.reachable", f"{label} answers")
     yield migrations(version)

@@ -142,6 +142,16 @@ def test_a_missing_sqlite_overlay_is_reported_not_created(tmp_path: Path) -> Non
     assert not (tmp_path / "no").exists()
 
 
+def test_a_file_that_is_no_database_in_place_of_the_sqlite_overlay(tmp_path: Path) -> None:
+    garbage = tmp_path / "crm.sqlite"
+    garbage.write_bytes(b"not a database at all, " * 100)
+    settings = load_settings(make_home(tmp_path, overlay_url=f"sqlite:///{garbage}"), environ={})
+    reachable, version = overlay.probe(settings, 1)
+    assert reachable.status is Status.FAIL and "not a database" in reachable.message and "overlay.url" in reachable.fix
+    assert version.status is Status.SKIPPED
+    assert garbage.read_bytes().startswith(b"not a database at all")
+
+
 def test_the_connect_timeout_goes_into_server_urls_only_and_never_replaces_ones_own() -> None:
     url = sa.engine.make_url
     assert overlay.with_connect_timeout(url("postgresql+psycopg://u@h/d"), 0.4).query == {"connect_timeout": "2"}

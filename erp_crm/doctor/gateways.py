@@ -21,7 +21,7 @@ from erp_crm.settings.root import Settings
 
 PORTS = {"http": 80, "https": 443}
 MOST_HOST = 253  # the longest name DNS carries
-SECRETS = "set the environment variable the message names (docs/sending.md)"
+SETTINGS = "correct what the message names: a secret goes in the environment variable it names (docs/sending.md)"
 
 
 def connection(name: str, key: str, url: str, timeout: float) -> Finding:
@@ -72,7 +72,7 @@ def sms(settings: Settings, timeout: float) -> Iterator[Finding]:
     try:
         SmsSender(section).close()
     except UserError as exc:
-        yield Finding("sms.gateway", Status.FAIL, str(exc), SECRETS)
+        yield Finding("sms.gateway", Status.FAIL, str(exc), SETTINGS)
         return
     yield connection("sms.gateway", "sms.url", section.url, min(timeout, float(section.timeout)))
 
@@ -85,7 +85,7 @@ def webhooks(settings: Settings, timeout: float) -> Iterator[Finding]:
         try:
             WebhookSender({name: endpoint}).close()
         except UserError as exc:
-            yield Finding(f"webhook.{name}", Status.FAIL, str(exc), SECRETS)
+            yield Finding(f"webhook.{name}", Status.FAIL, str(exc), SETTINGS)
             continue
         yield connection(f"webhook.{name}", f"webhooks.{name}.url", endpoint.url, min(timeout, float(endpoint.timeout)))
 

@@ -279,6 +279,7 @@ def test_a_control_character_in_the_settings_is_a_finding_shown_as_an_escape(tmp
 def test_no_home_is_a_failure_with_valid_json(tmp_path: Path) -> None:
     done = erp_crm("doctor", "--json", cwd=tmp_path)
     report = json.loads(done.stdout)
+    assert set(report) == {"home", "status", "counts", "findings"} and report["home"] is None
     assert done.returncode == 4 and report["status"] == "fail" and report["findings"][0]["name"] == "settings"
     assert "erp-crm init" in report["findings"][0]["fix"]
 

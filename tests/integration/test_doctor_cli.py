@@ -27,7 +27,7 @@ from tests.support.homes import make_home
 from tests.support.http_gateway import LoopbackGateway, closed_port, silent_port
 from tests.support.odbc import POSTGRESQL_DRIVER, odbc_connection_string
 from tests.support.roles import mariadb_user, pg_role
-from tests.support.smtp import LoopbackSmtp
+from tests.support.smtp import LoopbackSmtp, self_signed
 from tests.support.tiny_erp import TinyErp, install_connector
 
 HOOK_SECRET = {"ERP_CRM_HOOK_SECRET": "whsec_" + base64.b64encode(b"a webhook key of 16+ bytes").decode()}
@@ -196,6 +196,19 @@ def test_a_wrong_smtp_password_points_at_the_smtp_password(tmp_path: Path, tiny_
     assert wrong["email.smtp"]["status"] == "fail" and "535" in wrong["email.smtp"]["message"]
     assert "ERP_CRM_SMTP_PASSWORD" in wrong["email.smtp"]["fix"] and "email.smtp.username" in wrong["email.smtp"]["fix"]
     assert right["email.smtp"]["status"] == "ok" and "logged in as crm" in right["email.smtp"]["message"]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_to_the_relay_passes_with_its_authority_and_points_at_ca_file_without(tmp_path: Path, tiny_sqlite: str, security: str) -> None:
+    ca = self_signed(tmp_path)
+    with LoopbackSmtp(tls=(security, tmp_path)) as smtp:
+        relay = {"host": "127.0.0.1", "port": smtp.port, "security": security}
+        _, trusted = doctor(home_on(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {**relay, "ca_file": str(ca)}}))
+        _, untrusted = doctor(home_on(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": relay}))
+        assert smtp.received == []
+    assert trusted["email.smtp"]["status"] == "ok" and f"({security})" in trusted["email.smtp"]["message"]
+    assert untrusted["email.smtp"]["status"] == "fail" and "certificate" in untrusted["email.smtp"]["message"]
+    assert "email.smtp.ca_file" in untrusted["email.smtp"]["fix"]
 
 
 def test_a_login_the_relay_does_not_offer_points_at_the_security_setting(tmp_path: Path, tiny_sqlite: str) -> None:

@@ -41,6 +41,12 @@ def head() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+@functools.cache
+def known() -> frozenset[str]:
+    """Every revision of this code; an overlay at another one was migrated by a newer erp-crm."""
+    return frozenset(script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions())
+
+
 def revision(connection: Connection, message: str) -> None:
     """Developers: write a new migration from the difference between the tables and the database."""
     command.revision(_config(connection), message=message, autogenerate=True)

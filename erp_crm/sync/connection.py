@@ -33,10 +33,22 @@ _PACKAGES = {
 }
 BUNDLED_DRIVERS = "postgresql+psycopg, mysql+pymysql, mssql+pyodbc or sqlite"
 UNIXODBC_MISSING = "ODBC needs the unixODBC library: install it (Debian/Ubuntu: apt-get install unixodbc)"
-ODBC_DRIVERS = (
-    "'ODBC Driver 18 for SQL Server' (msodbcsql18, from Microsoft's repository), 'PostgreSQL Unicode' (odbc-postgresql), "
-    "'MariaDB Unicode' (odbc-mariadb), 'SQLite3' (libsqliteodbc)"
-)
+# The ODBC drivers docs/operations.md shows → their Debian/Ubuntu package (SQL Server's comes from Microsoft's repository).
+ODBC_PACKAGES = {
+    "ODBC Driver 18 for SQL Server": "msodbcsql18",
+    "PostgreSQL Unicode": "odbc-postgresql",
+    "MariaDB Unicode": "odbc-mariadb",
+    "SQLite3": "libsqliteodbc",
+}
+MICROSOFT_PACKAGES = frozenset({"msodbcsql18"})
+
+
+def _package_of(driver: str, package: str) -> str:
+    where = ", from Microsoft's repository" if package in MICROSOFT_PACKAGES else ""
+    return f"'{driver}' ({package}{where})"
+
+
+ODBC_DRIVERS = ", ".join(_package_of(driver, package) for driver, package in ODBC_PACKAGES.items())
 _LOGIN_FAILED = ("password authentication failed", "no password supplied", "(using password:", "login failed for user")
 _NO_ODBC_DRIVER = ("data source name not found", "can't open lib")
 SQLITE_OPTIONS = ("immutable",)
@@ -73,10 +85,16 @@ def password_source(erp: ErpSettings) -> str:
     return f"the password is read from the environment variable {erp.password_env} (erp.password_env{unset}) or a file named by erp.password_file"
 
 
+def login_refused(message: str) -> bool:
+    """Whether a driver's message says the server refused the user or the password (PostgreSQL, MariaDB, SQL Server)."""
+    text = message.lower()
+    return any(marker in text for marker in _LOGIN_FAILED)
+
+
 def connection_hint(message: str, erp: ErpSettings) -> str:
     """What to look at after a failed connection, from the driver's message ("" when nothing useful is known)."""
     text = message.lower()
-    if any(marker in text for marker in _LOGIN_FAILED):
+    if login_refused(message):
         return f"; check the user and the password: {password_source(erp)}"
     if any(marker in text for marker in _NO_ODBC_DRIVER):
         return f"; `odbcinst -q -d` lists the installed ODBC drivers ({_installed_odbc_drivers()}); the drivers' Debian/Ubuntu packages: {ODBC_DRIVERS}"

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -56,6 +57,16 @@ class _Keeper:
         return "250 OK"
 
 
+def _only(user: str, password: str) -> Any:
+    """An aiosmtpd authenticator that takes this one login."""
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        taken = isinstance(data, LoginPassword) and (data.login, data.password) == (user.encode(), password.encode())
+        return AuthResult(success=taken, handled=False)  # handled=False: the server answers 235 or 535 itself
+
+    return authenticate
+
+
 def self_signed(folder: Path) -> Path:
     """A certificate for 127.0.0.1 and its key (cert.pem, key.pem) in `folder`, made by openssl: the CA file a client trusts."""
     subprocess.run(
@@ -77,8 +88,10 @@ class LoopbackSmtp:
         drop_after_data: bool = False,
         answer_after: float = 0.0,
         tls: tuple[str, Path] | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
-        """`tls`: ("starttls" or "ssl", a folder holding cert.pem and key.pem, as `self_signed` writes them)."""
+        """`tls`: ("starttls" or "ssl", a folder holding cert.pem and key.pem, as `self_signed` writes them);
+        `login`: the one (user, password) AUTH PLAIN and LOGIN take, offered without TLS too."""
         self.keeper = _Keeper(refuse=set(refuse or ()), answers=dict(answers or {}), drop_after_data=drop_after_data, answer_after=answer_after)
         with socket.socket() as probe:  # a free port now; the server binds it at once
             probe.bind(("127.0.0.1", 0))
@@ -89,6 +102,8 @@ class LoopbackSmtp:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
             options = {"ssl_context": context} if kind == "ssl" else {"tls_context": context, "require_starttls": True}
+        if login is not None:
+            options |= {"auth_require_tls": False, "authenticator": _only(*login)}
         self.controller = Controller(self.keeper, hostname="127.0.0.1", port=self.port, **options)
 
     @property

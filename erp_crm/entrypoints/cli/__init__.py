@@ -18,6 +18,7 @@ from erp_crm.entrypoints.cli.consent import consent
 from erp_crm.entrypoints.cli.context import Context
 from erp_crm.entrypoints.cli.database import db
 from erp_crm.entrypoints.cli.demo import demo
+from erp_crm.entrypoints.cli.doctor import doctor
 from erp_crm.entrypoints.cli.home import init
 from erp_crm.entrypoints.cli.jobs import jobs
 from erp_crm.entrypoints.cli.metrics import metrics
@@ -46,7 +47,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve, scheduler, jobs):
+for command in (init, db, check, doctor, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve, scheduler, jobs):
     cli.add_command(command)
 
 

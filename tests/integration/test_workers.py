@@ -10,6 +10,7 @@ row, its task, its log lines, its next step) or none, and no message arrived twi
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import os
 import re
 import signal
@@ -25,11 +26,14 @@ import yaml
 
 from erp_crm.automation.chain_store import enrol
 from erp_crm.automation.tick import ENROLLING, Tick, publish_all, tick
+from erp_crm.metrics.compute import compute_metrics_when_due
 from erp_crm.model.tables.chains import enrolment, step_log, task
 from erp_crm.model.tables.outbox import outbox
 from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.metrics import MetricsSection
+from erp_crm.store import change_feed
 from erp_crm.store.overlay import Overlay
-from tests.support.chain_overlay import T0, chain_overlay, make_home, runtime
+from tests.support.chain_overlay import T0, buy, chain_overlay, make_home, runtime
 from tests.support.cli import ERP_CRM, ForkServer, cli_environment, erp_crm
 from tests.support.outbox import SENDER
 from tests.support.smtp import LoopbackSmtp
@@ -214,7 +218,7 @@ def test_mistaken_options_are_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'overlay.sqlite'}"
     home = worker_home(tmp_path, url, 25, batch=10)
     for args, words in (
-        (("--only", "metrix"), "Invalid value for '--only': 'metrix' is not one of 'tick', 'dispatch'."),
+        (("--only", "metrixs"), "Invalid value for '--only': 'metrixs' is not one of 'tick', 'dispatch', 'metrics'."),
         (("--once", "now"), "Got unexpected extra argument (now)"),
         (("--only",), "Option '--only' requires an argument."),
     ):
@@ -250,3 +254,23 @@ def in_thread(body: Any, seconds: float) -> Any:
     thread.join(seconds)
     assert results, f"still running after {seconds} s: it waited for another tick"
     return results[0]
+
+
+def test_a_metrics_run_is_done_when_due_by_whoever_takes_the_lock_first(overlay_url: str) -> None:
+    section = MetricsSection(change_margin_minutes=0)
+    with chain_overlay(overlay_url) as overlay:
+        buy(overlay, 1, dt.date.today() - dt.timedelta(days=30))
+        first = compute_metrics_when_due(overlay, section, source="erp")
+        again = compute_metrics_when_due(overlay, section, source="erp")
+        with overlay.begin() as conn:  # as the sync records a changed invoice
+            change_feed.record_partners(conn, "invoice", [1], dt.datetime.now())
+        time.sleep(1.1)  # a run's start is kept to the second: the next one starts after the change
+        with overlay.lock("metrics", "another metrics run"):
+            skipped = compute_metrics_when_due(overlay, section, source="erp")
+        changed = compute_metrics_when_due(overlay, section, source="erp")
+        after = compute_metrics_when_due(overlay, section, source="erp")
+    assert first is not None and first.mode == "full" and first.customers == 1
+    assert again is None, "nothing changed since the last run"
+    assert skipped is None, "another run holds the lock: skipped, not refused"
+    assert changed is not None and changed.mode == "incremental" and changed.recomputed == 1
+    assert after is None

@@ -1,22 +1,24 @@
-"""`erp-crm worker`: the chain tick and the outbox dispatch in rounds, until stopped; on PostgreSQL any number of workers share them."""
+"""`erp-crm worker`: the chain tick, the outbox dispatch and the metrics run in rounds, until stopped; on PostgreSQL any number of workers share them."""
 
 from __future__ import annotations
 
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from erp_crm.entrypoints.cli.chains import chain_runtime, format_tick
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
+from erp_crm.entrypoints.cli.metrics import format_report
 from erp_crm.entrypoints.cli.outbox import format_dispatch
 
 if TYPE_CHECKING:
     from erp_crm.workers.work import Round, Work
 
-KINDS = ("tick", "dispatch")
+KINDS = ("tick", "dispatch", "metrics")
 
 
 @click.command()
@@ -24,10 +26,11 @@ KINDS = ("tick", "dispatch")
 @click.option("--once", is_flag=True, help="Work until nothing is due, then exit (exit 1 if a round failed).")
 @pass_ctx
 def worker(obj: Context, kinds: tuple[str, ...], once: bool) -> None:
-    """Move due chain enrolments on and send due messages, in rounds, until SIGTERM or Ctrl-C (the round in hand is finished first).
+    """Move due chain enrolments on, send due messages and run the metrics when due, in rounds, until SIGTERM or Ctrl-C (the round in hand is finished first).
 
-    On PostgreSQL start as many as the load needs, on any machines: they share the work
-    through row locks. On SQLite one worker runs at a time.
+    On PostgreSQL start as many as the load needs, on any machines: they share the tick
+    and the outbox through row locks, and one at a time runs the metrics. On SQLite one
+    worker runs at a time.
     """
     from erp_crm.workers.loop import alone_on_sqlite, run_worker
     from erp_crm.workers.stopping import Stop
@@ -45,7 +48,7 @@ def worker(obj: Context, kinds: tuple[str, ...], once: bool) -> None:
         sys.exit(1)
 
 
-NOUNS = {"tick": "enrolments moved on", "dispatch": "messages handled"}
+NOUNS = {"tick": "enrolments moved on", "dispatch": "messages handled", "metrics": "metrics runs"}
 
 
 def _works(obj: Context, kinds: tuple[str, ...]) -> list[Work]:
@@ -60,13 +63,23 @@ def _works(obj: Context, kinds: tuple[str, ...]) -> list[Work]:
     if "dispatch" in kinds:
         senders = configured_senders(email=settings.email, sms=settings.sms, webhooks=settings.webhooks)
         works.append(OutboxRounds(obj.overlay, settings.outbox, senders, settings.consent))
+    if "metrics" in kinds:
+        from erp_crm.workers.metrics_runs import MetricsRuns
+
+        works.append(MetricsRuns(obj.overlay, settings.metrics, settings.erp.source))
     return works
 
 
+SAY: dict[str, Callable[[Any], str]] = {
+    "tick": lambda report: f"tick: {format_tick(report)}",
+    "dispatch": lambda report: format_dispatch(report.as_dict()),
+    "metrics": format_report,
+}
+
+
 def _say(result: Round) -> None:
-    """A round worth a line: a tick's summary, a dispatch round's, or why a round failed (on stderr)."""
+    """A round worth a line: a tick's summary, a dispatch round's, a metrics run's, or why a round failed (on stderr)."""
     if result.report is not None:
-        text = format_tick(result.report) if result.kind == "tick" else format_dispatch(result.report.as_dict())
-        click.echo(f"{result.kind}: {text}" if result.kind == "tick" else text)
+        click.echo(SAY[result.kind](result.report))
     if result.error and result.report is None:  # a dispatch report says its own
         click.echo(f"{result.kind}: {result.error}; tried again later", err=True)

@@ -20,4 +20,8 @@ class SourceError(UserError):
 
 
 class Busy(UserError):
-    """Another process is doing the same work now (a lock is held): a scheduled run skips, a person tries again later."""
+    """Another process is doing the same work now (the lock `name` is held): a scheduled run skips, a person tries again later."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name

@@ -160,7 +160,9 @@ def _alive(overlay: Overlay, me: str) -> Iterator[None]:
 def recover(overlay: Overlay, me: str) -> tuple[int, int]:
     """Settle what dead dispatchers left: `sending` rows become `unknown`, reserved ones are released. (unknown, released)."""
     with overlay.begin() as conn:
-        holders = conn.execute(sa.select(outbox.c.claimed_by).where(outbox.c.claimed_by.is_not(None)).distinct()).scalars().all()
+        # only queued and sending rows are ever claimed: asked by status, through the queue's index, not over every message ever sent
+        claimed = sa.select(outbox.c.claimed_by).where(outbox.c.status.in_(("queued", "sending")), outbox.c.claimed_by.is_not(None))
+        holders = conn.execute(claimed.distinct()).scalars().all()
     dead = [h for h in holders if h != me and (overlay.dialect == "sqlite" or not overlay.is_locked(_DISPATCHER + h))]
     if not dead:
         return 0, 0

@@ -10,7 +10,9 @@ at all, and an outbox row's key is (enrolment, step number), so no crash or race
 make a step send twice. An enrolment whose step cannot run (a template that fails for
 this partner's data) is marked failed with the reason, and the batch goes on. On
 PostgreSQL the batch is claimed with `FOR UPDATE SKIP LOCKED`, so several ticks (or
-workers) share the due enrolments; on SQLite one tick runs at a time.
+workers) share the due enrolments without waiting for each other; publishing and
+enrolling are done by one tick at a time, and a tick that finds another at it leaves
+them to that one. On SQLite one tick runs at a time.
 
 Before every step the chain's exit rules are checked: its goal (the enrolment ends as
 `goal`), `exit_when` and its suppression segments (it ends as `exited`); they are asked
@@ -22,8 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,8 @@ from erp_crm.settings.metrics import PurchasesFrom
 from erp_crm.settings.sending import ChainsSection, ConsentSection, OutboxSection
 from erp_crm.store.overlay import Overlay
 
-ONE_AT_A_TIME = "chains-tick"
+ONE_AT_A_TIME = "chains-tick"  # SQLite: the whole tick
+ENROLLING = "chains-enrol"  # PostgreSQL: publishing and enrolling; the batches need no lock
 MOST_STEPS_AT_ONCE = 100  # a chain without loops runs at most its length between waits; this only guards the impossible
 _DUE = ("id", "chain_id", "version_id", "partner_id", "occurrence", "step", "steps_taken", "waiting_until", "enrolled_at")
 
@@ -67,9 +70,11 @@ class TickReport:
     steps: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (chain, step, outcome)
     ended: Counter[str] = field(default_factory=Counter)  # done, goal, exited, failed
     failures: list[str] = field(default_factory=list)  # the first few reasons
+    enrolling_elsewhere: bool = False  # another tick was publishing and enrolling, so this one left it to that one
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "enrolling_elsewhere": self.enrolling_elsewhere,
             "published": self.published,
             "enrolled": self.enrolled.enrolled,
             "skipped": dict(self.enrolled.skipped),
@@ -120,32 +125,65 @@ def chain_checks(conn: Connection, runtime: Runtime, now: dt.datetime) -> Checks
 
 def tick(overlay: Overlay, runtime: Runtime, *, now: dt.datetime | None = None, limit: int | None = None) -> TickReport:
     """Publish, enrol from triggers, then move due enrolments on (at most `limit`) until none is due."""
-    moment = now or utc_now()
-    report = TickReport()
-    with _one_tick(overlay):
-        with overlay.begin_writing() as conn:
-            for published in publish_all(conn, runtime, moment):
-                if published.new:
-                    report.published.append(f"{published.chain.name} v{published.version}")
-                report.enrolled.add(enrol_from_triggers(conn, published, moment, ZoneInfo(runtime.chains.time_zone), runtime.purchases_from))
-        runner = Runner(runtime, moment, report)
-        while limit is None or report.moved < limit:
-            batch = runtime.chains.batch if limit is None else min(runtime.chains.batch, limit - report.moved)
-            with overlay.begin_writing() as conn:
-                due = _claim(conn, moment, batch)
-                if not due:
-                    break
-                runner.batch(conn, due)
-    return report
+    with Tick(overlay, runtime, now or utc_now()) as run:
+        run.enrol()
+        while limit is None or run.report.moved < limit:
+            size = runtime.chains.batch if limit is None else min(runtime.chains.batch, limit - run.report.moved)
+            if not run.batch(size):
+                break
+    return run.report
 
 
-@contextmanager
-def _one_tick(overlay: Overlay) -> Iterator[None]:
-    if overlay.dialect == "sqlite":
-        with overlay.lock(ONE_AT_A_TIME, "another chain tick is running on this overlay"):
-            yield
-    else:
-        yield
+class Tick:
+    """One tick, a phase at a time: `enrol()` publishes and enrols, each `batch()` moves due enrolments on.
+
+    `chains tick` runs one to its end; a worker runs its batches between other work. On
+    SQLite the tick holds its one-at-a-time lock from entering the block to leaving it.
+    On PostgreSQL the batches need no lock (SKIP LOCKED), and the enrolment phase is
+    done by one tick at a time: a tick that finds another at it skips the phase rather
+    than wait, since the other enrols the same partners and a waiting one would only
+    find them enrolled (an occurrence enrols once, by a unique constraint).
+    """
+
+    def __init__(self, overlay: Overlay, runtime: Runtime, now: dt.datetime) -> None:
+        self.overlay, self.runtime, self.now = overlay, runtime, now
+        self.report = TickReport()
+        self.runner = Runner(runtime, now, self.report)
+        self._held = ExitStack()
+
+    def __enter__(self) -> Tick:
+        if self.overlay.dialect == "sqlite":
+            self._held.enter_context(self.overlay.lock(ONE_AT_A_TIME, "another chain tick is running on this overlay"))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._held.close()
+
+    def enrol(self) -> None:
+        """Publish changed chains and enrol from their triggers, in one transaction; skipped while another tick does it (PostgreSQL)."""
+        with self._enrolling() as mine:
+            if not mine:
+                self.report.enrolling_elsewhere = True
+                return
+            with self.overlay.begin_writing() as conn:
+                for published in publish_all(conn, self.runtime, self.now):
+                    if published.new:
+                        self.report.published.append(f"{published.chain.name} v{published.version}")
+                    zone = ZoneInfo(self.runtime.chains.time_zone)
+                    self.report.enrolled.add(enrol_from_triggers(conn, published, self.now, zone, self.runtime.purchases_from))
+
+    def _enrolling(self) -> AbstractContextManager[bool]:
+        if self.overlay.dialect == "sqlite":
+            return nullcontext(True)  # the tick's own lock keeps every other tick out
+        return self.overlay.lock_if_free(ENROLLING)
+
+    def batch(self, size: int) -> int:
+        """Claim up to `size` due enrolments and move them on, in one transaction; how many (0: none is due)."""
+        with self.overlay.begin_writing() as conn:
+            due = _claim(conn, self.now, size)
+            if due:
+                self.runner.batch(conn, due)
+        return len(due)
 
 
 def _claim(conn: Connection, now: dt.datetime, batch: int) -> list[sa.Row[Any]]:

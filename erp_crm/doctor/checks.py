@@ -7,7 +7,7 @@ erp_crm/doctor/config.py, since every check needs them.
 
 from __future__ import annotations
 
-from erp_crm.doctor import clock, disk, erp, gateways, mail, overlay
+from erp_crm.doctor import clock, disk, erp, gateways, mail, overlay, scheduler
 from erp_crm.doctor.findings import Check
 
 CHECKS: tuple[Check, ...] = (
@@ -18,4 +18,5 @@ CHECKS: tuple[Check, ...] = (
     gateways.WEBHOOKS_CHECK,
     disk.CHECK,
     clock.CHECK,
+    scheduler.CHECK,
 )

@@ -14,7 +14,8 @@ When the date, the settings and the fit are those of the last run, only the rows
 partners the change feed names are computed and written again; else every row is.
 Either way the tables end up as a full run would leave them. The whole run
 is one transaction (readers see the old figures or the new ones) and holds the metrics
-lock, so two runs never interleave. The partners whose figures changed go to the change
+lock, so two runs never interleave: its fits and cut points are made over every
+customer at once, so a run cannot be split among processes. The partners whose figures changed go to the change
 feed, for the segment refreshes. A run that finds no customer says why when the reason is
 a setting (`purchases.NoPurchases`: no purchase documents of the kind it counts).
 """
@@ -25,6 +26,8 @@ import datetime as dt
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -44,6 +47,7 @@ from erp_crm.store.overlay import Overlay
 
 log = logging.getLogger(__name__)
 
+ONE_AT_A_TIME = "metrics"  # the lock a run holds
 WHOLE_SHARE = 0.25  # above this share of changed partners an incremental run aggregates everyone
 
 
@@ -80,29 +84,74 @@ def compute_metrics(
     """Compute and store every live partner's figures as of ``as_of`` (today by default); rows are stamped with `source`."""
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
-    # The run holds a few hundred thousand plain values (rows read and written) and makes
-    # no reference cycles worth collecting: the cycle collector would only walk them again
-    # and again, a sixth of an incremental run.
+    with _without_cycle_collection(), overlay.lock(ONE_AT_A_TIME, "another metrics run is working on this overlay"), overlay.begin() as conn:
+        report = _run(conn, source, as_of, full, refit, settings)
+    return _finished(report, clock)
+
+
+def compute_metrics_when_due(overlay: Overlay, settings: MetricsSection, *, source: str) -> MetricsReport | None:
+    """An incremental run as of today when one is due (`is_due`); None when none is, or another run holds the lock.
+
+    For work that several processes offer to do (`erp-crm worker`): whichever takes the
+    lock first runs, the others skip it rather than wait, and the one that runs asks
+    whether a run is due only once it holds the lock, so a run just finished is not
+    repeated by the next in line.
+    """
+    as_of, clock = dt.date.today(), time.perf_counter()
+    with _without_cycle_collection(), overlay.lock_if_free(ONE_AT_A_TIME) as mine:
+        if not mine:
+            return None
+        with overlay.begin() as conn:
+            if not is_due(conn, settings, as_of):
+                return None
+            report = _run(conn, source, as_of, False, False, settings)
+    return _finished(report, clock)
+
+
+def is_due(conn: Connection, settings: MetricsSection, as_of: dt.date) -> bool:
+    """Whether a run as of `as_of` would change a figure: none yet, an earlier day's, other settings, or inputs changed since.
+
+    Changes count from the last run's start less `change_margin_minutes` (a sync that
+    committed late), as the run itself counts them; so that the changes a run has taken
+    in do not make the next one due at once, they are asked about once the last run
+    finished that margin ago: a change reaches the figures within a few minutes.
+    """
+    last = last_run(conn)
+    if last is None or last.as_of < as_of or last.settings_hash != settings.digest():
+        return True
+    margin = dt.timedelta(minutes=settings.change_margin_minutes)
+    if last.finished_at > _now() - margin:
+        return False
+    return change_feed.changed_any(conn, last.started_at - margin, aggregates.inputs(purchases.PURCHASES[settings.purchases_from]))
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """The run holds a few hundred thousand plain values (rows read and written) and makes
+    no reference cycles worth collecting: the cycle collector would only walk them again
+    and again, a sixth of an incremental run."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with overlay.lock("metrics", "another metrics run is working on this overlay"), overlay.begin() as conn:
-            report = _run(conn, source, as_of, full, refit, settings)
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def _finished(report: MetricsReport, clock: float) -> MetricsReport:
     report.seconds = round(time.perf_counter() - clock, 3)
     log.info(
         "metrics as of %s (%s): %d partners, %d aggregated again, %d rows written, %.2f s",
-        as_of, report.mode, report.partners, report.recomputed, report.written, report.seconds,
+        report.as_of, report.mode, report.partners, report.recomputed, report.written, report.seconds,
     )  # fmt: skip
     return report
 
 
-def last_run(conn: Connection) -> sa.Row[Any, Any, Any, Any] | None:
-    """The last finished metrics run: its day (`as_of`), start, fits and settings digest."""
+def last_run(conn: Connection) -> sa.Row[Any, Any, Any, Any, Any] | None:
+    """The last finished metrics run: its day (`as_of`), start, end, fits and settings digest."""
     return conn.execute(
-        sa.select(metrics_run.c.as_of, metrics_run.c.started_at, metrics_run.c.models, metrics_run.c.settings_hash)
+        sa.select(metrics_run.c.as_of, metrics_run.c.started_at, metrics_run.c.finished_at, metrics_run.c.models, metrics_run.c.settings_hash)
         .where(metrics_run.c.finished_at.is_not(None))
         .order_by(metrics_run.c.id.desc())
         .limit(1)

@@ -33,6 +33,7 @@ from erp_crm.store.locking import advisory_key
 from erp_crm.store.overlay import Overlay
 
 SCHEDULER = "scheduler"
+STANDBY = "standby:"  # rows of schedulers waiting to lead, by holder
 
 
 def utc_now() -> dt.datetime:
@@ -135,6 +136,22 @@ class Lease:
             else:
                 done = conn.execute(lease.update().where(lease.c.name == self.name, lease.c.holder == self.holder).values(**values))
         return done.rowcount == 1
+
+
+def note_standby(overlay: Overlay, holder: str, seconds: int, *, waiting: bool = True) -> None:
+    """Say (for `seconds`) that `holder` waits as a standby, or that it no longer does: `scheduler status` and the doctor show them."""
+    name = f"{STANDBY}{holder[-8:]}"  # the holder's random part: unique, and within the column
+    with overlay.begin() as conn:
+        conn.execute(lease.delete().where(lease.c.name == name))
+        if waiting:
+            now = utc_now()
+            conn.execute(lease.insert().values(name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + dt.timedelta(seconds=seconds)))
+
+
+def standbys(overlay: Overlay) -> list[str]:
+    """The holders that said they wait as standbys and have not stopped saying so."""
+    with overlay.connect() as conn:
+        return list(conn.execute(sa.select(lease.c.holder).where(lease.c.name.startswith(STANDBY), lease.c.expires_at >= utc_now())).scalars())
 
 
 def current_leader(overlay: Overlay, name: str = SCHEDULER) -> Leader | None:

@@ -27,7 +27,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from erp_crm.scheduling import runs
-from erp_crm.scheduling.lease import Lease, current_leader
+from erp_crm.scheduling.lease import Lease, current_leader, note_standby
 from erp_crm.scheduling.runner import CAUGHT_UP, SCHEDULED, Runner
 from erp_crm.scheduling.triggers import job_trigger, missed
 from erp_crm.settings.root import Settings
@@ -85,17 +85,29 @@ def _noted(runner: Runner) -> Callable[[JobEvent], None]:
     return note
 
 
+def _wait_to_lead(overlay: Overlay, lease: Lease, schedule: Schedule, stop: threading.Event, say: Callable[[str], None]) -> bool:
+    """Take the lease, waiting as a (visible) standby while another leads; False when told to stop first."""
+    said_standby = False
+    try:
+        while not lease.acquire():
+            if not said_standby:
+                leader = current_leader(overlay)
+                say(f"standby: {leader.holder if leader else 'another scheduler'} leads; taking over when it stops")
+                said_standby = True
+            note_standby(overlay, lease.holder, schedule.leader.lease)
+            if stop.wait(schedule.leader.renew):
+                return False
+        return True
+    finally:
+        if said_standby:
+            note_standby(overlay, lease.holder, 0, waiting=False)
+
+
 def run_scheduler(overlay: Overlay, settings: Settings, schedule: Schedule, stop: threading.Event, say: Callable[[str], None]) -> int:
     """Lead until `stop` is set (0) or the lease is lost (LOST_LEASE); wait as a standby while another leads."""
     lease = Lease(overlay, schedule.leader.lease)
-    said_standby = False
-    while not lease.acquire():
-        if not said_standby:
-            leader = current_leader(overlay)
-            say(f"standby: {leader.holder if leader else 'another scheduler'} leads; taking over when it stops")
-            said_standby = True
-        if stop.wait(schedule.leader.renew):
-            return 0
+    if not _wait_to_lead(overlay, lease, schedule, stop, say):
+        return 0
     say(f"leading as {lease.holder}")
     scheduler: BackgroundScheduler | None = None
     lost = False

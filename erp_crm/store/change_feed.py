@@ -163,6 +163,14 @@ def changed_entries(conn: Connection, since: dt.datetime, entities: Collection[s
     return None if any(partner_id is None for _, partner_id, _ in found) else found
 
 
+def changed_any(conn: Connection, since: dt.datetime, entities: Collection[str]) -> bool:
+    """Whether any of `entities` changed at or after `since` (one look through the index on the time)."""
+    if since < dt.datetime.now() - dt.timedelta(days=KEPT_DAYS):
+        return True  # older rows may have been pruned
+    c = partner_change.c
+    return conn.execute(sa.select(c.id).where(c.changed_at >= since, c.entity.in_(sorted(entities))).limit(1)).first() is not None
+
+
 def changed_since(conn: Connection, since: dt.datetime, entities: Collection[str] | None = None) -> set[int] | None:
     """Partners changed at or after `since` (in `entities` only, when given); None: possibly everyone."""
     found = changed_entries(conn, since, entities)

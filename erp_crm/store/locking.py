@@ -13,8 +13,10 @@ Two levels, because some work may run side by side and some may not:
   content under everyone (`erp-crm db upgrade`, `erp-crm demo` putting its overlay in
   place): it waits for no one and no one waits for it; whoever comes second is refused.
 
-Nothing waits: a second holder gets a Busy error (a UserError) of one line saying who is busy, because a
-scheduled run that queued behind a long one would only repeat its work.
+Nothing waits: a second holder gets a UserError of one line saying who is busy (`Busy`),
+because a scheduled run that queued behind a long one would only repeat its work. Work
+that another process may as well do (a tick's enrolment, a worker's metrics run) asks
+with `overlay_lock_if_free` and goes on without it when the answer is no.
 """
 
 from __future__ import annotations
@@ -50,6 +52,25 @@ def overlay_lock(overlay: Engine, name: str, busy: str, connect: Connect | None 
     """Hold the lock `name` (and the whole overlay shared) for the block, or raise a UserError saying `busy`."""
     with _holding(overlay, [Hold(WHOLE, False, REBUILDING), Hold(name, True, busy)], connect or overlay.connect):
         yield
+
+
+@contextmanager
+def overlay_lock_if_free(overlay: Engine, name: str, connect: Connect | None = None) -> Iterator[bool]:
+    """Hold the lock `name` for the block if no one else does (True), else hold nothing (False); never waits.
+
+    The whole overlay is asked for shared first, as by `overlay_lock`: while an upgrade
+    holds it this raises Busy, since no work of any kind may start then.
+    """
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(overlay_lock(overlay, name, "", connect))
+        except Busy as busy:
+            if busy.name != name:
+                raise
+            held = False
+        else:
+            held = True
+        yield held
 
 
 @contextmanager
@@ -117,7 +138,7 @@ def _advisory(conn: Connection, hold: Hold) -> Iterator[None]:
     got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,)).scalar()
     conn.commit()
     if not got:
-        raise Busy(f"{hold.busy}; try again when it has finished")
+        raise Busy(f"{hold.busy}; try again when it has finished", hold.name)
     try:
         yield
     finally:
@@ -131,7 +152,7 @@ def _flock(path: Path, hold: Hold) -> Iterator[None]:
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX if hold.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Busy(f"{hold.busy} ({path}); try again when it has finished") from None
+            raise Busy(f"{hold.busy} ({path}); try again when it has finished", hold.name) from None
         try:
             yield
         finally:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from erp_crm.errors import UserError
 from erp_crm.model import migrate
-from erp_crm.store.locking import is_held, overlay_lock, whole_overlay_lock
+from erp_crm.store.locking import is_held, overlay_lock, overlay_lock_if_free, whole_overlay_lock
 
 DIALECTS = ("sqlite", "postgresql")
 
@@ -122,6 +122,10 @@ class Overlay:
         It also holds the whole overlay shared: refused while `lock_whole` is held, and keeps it out meanwhile.
         """
         return overlay_lock(self.engine, name, busy, self._connection)
+
+    def lock_if_free(self, name: str) -> AbstractContextManager[bool]:
+        """Hold the lock `name` for the block if no other process does: True; False when one does (nothing waits, nothing is raised)."""
+        return overlay_lock_if_free(self.engine, name, self._connection)
 
     def lock_whole(self, busy: str) -> AbstractContextManager[None]:
         """Hold the whole overlay for the block, while no `lock(...)` holder works on it; else UserError(`busy`)."""

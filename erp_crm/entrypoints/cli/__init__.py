@@ -30,6 +30,7 @@ from erp_crm.entrypoints.cli.serve import serve
 from erp_crm.entrypoints.cli.sync import check, sync
 from erp_crm.entrypoints.cli.tasks import tasks
 from erp_crm.entrypoints.cli.templates import templates
+from erp_crm.entrypoints.cli.worker import worker
 from erp_crm.errors import UserError
 from erp_crm.yamlfile import CONTROL_CHARACTERS
 
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (init, db, check, doctor, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve, scheduler, jobs):
+for command in (init, db, check, doctor, sync, demo, metrics, segments, chains, tasks, owners, templates, consent, outbox, serve, scheduler, jobs, worker):
     cli.add_command(command)
 
 

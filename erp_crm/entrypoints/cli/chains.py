@@ -229,6 +229,8 @@ def tick(obj: Context, limit: int | None, as_json: bool) -> None:
 def format_tick(report: TickReport) -> str:
     data = report.as_dict()
     lines = []
+    if data["enrolling_elsewhere"]:
+        lines.append("another tick was publishing and enrolling: left to it")
     if data["published"]:
         lines.append("published: " + ", ".join(data["published"]))
     skipped = _skipped_words(data["skipped"])

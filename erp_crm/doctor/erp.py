@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped
+from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.doctor.odbc import driver_finding
 from erp_crm.doctor.overlay import with_connect_timeout
 from erp_crm.errors import SourceError, UserError
@@ -100,8 +100,8 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         return
     try:
         source.connect()
-    except UserError as exc:
-        yield unreachable(exc, source, erp)
+    except (UserError, UnicodeError) as exc:
+        yield unresolvable("erp.reachable", source.origin, exc) if isinstance(exc, UnicodeError) else unreachable(exc, source, erp)
         yield skipped("erp.read_only", "not checked: the ERP cannot be reached")
         return
     try:

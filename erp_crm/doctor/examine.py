@@ -40,13 +40,13 @@ class DoctorReport:
         return {"home": self.home, "status": self.status.value, "counts": self.counts(), "findings": [f.as_dict() for f in self.findings]}
 
 
-def examine(home_option: str | Path | None, timeout: float, checks: tuple[Check, ...] = CHECKS) -> DoctorReport:
+def examine(home_option: str | Path | None, timeout: float) -> DoctorReport:
     """Load the settings, then run every check; without settings the checks are skipped, since each needs them."""
     loaded, settings = config.load(home_option)
     if settings is None:
-        names = [name for check in checks for name in check.names or (check.area,)]
+        names = [name for check in CHECKS for name in check.names or (check.area,)]
         return DoctorReport(None, [loaded, *(skipped(name, "not checked: the settings did not load") for name in names)])
-    return DoctorReport(str(settings.home), [loaded, *run_checks(settings, checks, timeout)])
+    return DoctorReport(str(settings.home), [loaded, *run_checks(settings, CHECKS, timeout)])
 
 
 class _Running:

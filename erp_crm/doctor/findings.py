@@ -67,6 +67,14 @@ def skipped(name: str, message: str) -> Finding:
     return Finding(name, Status.SKIPPED, message)
 
 
+def unresolvable(name: str, key: str, error: UnicodeError) -> Finding:
+    """A host name the resolver refuses before asking anyone (a label over 63 characters): a typo in the setting, not a network problem.
+
+    Python raises it as a UnicodeError, which the drivers and smtplib let through as it is.
+    """
+    return Finding(name, Status.FAIL, f"{key}: not a host name that can be looked up ({error})", f"correct the host in {key}")
+
+
 Probe = Callable[["Settings", float], Iterator[Finding]]
 """An area's checks: given the settings and the seconds any one answer may take, its findings in order."""
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from erp_crm.automation.sms_channel import SmsSender
 from erp_crm.automation.webhook_channel import WebhookSender
-from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped
+from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.errors import UserError
 from erp_crm.settings.root import Settings
 
@@ -47,8 +47,8 @@ def connection(name: str, key: str, url: str, timeout: float) -> Finding:
             f"{where} ({key}) takes connections, but TLS failed: {exc}",
             f"check that {key} names the gateway's own host and https port; its certificate must be one this machine trusts",
         )
-    except UnicodeError as exc:  # a label over 63 characters: refused before any lookup
-        return Finding(name, Status.FAIL, f"{key}: {host!r} is not a host name that can be looked up ({exc})", f"correct {key}")
+    except UnicodeError as exc:
+        return unresolvable(name, key, exc)
     except OSError as exc:
         words = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
         return Finding(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from erp_crm.automation.email_channel import smtp_server
 from erp_crm.automation.smtp_send import ConnectionFailed, SmtpSession
-from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped
+from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.errors import UserError
 from erp_crm.settings.base import resolve_path
 from erp_crm.settings.root import Settings
@@ -66,8 +66,8 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
     except ConnectionFailed as exc:
         yield Finding(NAME, Status.FAIL, f"cannot open an SMTP session ({smtp.security}) with {exc}", _fix(exc.__context__, smtp))
         return
-    except UnicodeError as exc:  # a host name the resolver refuses before asking (a label over 63 characters)
-        yield Finding(NAME, Status.FAIL, f"email.smtp.host {smtp.host!r} is not a host name that can be looked up ({exc})", "correct email.smtp.host")
+    except UnicodeError as exc:
+        yield unresolvable(NAME, "email.smtp.host", exc)
         return
     login = f", logged in as {smtp.username}" if smtp.username else ""
     yield ok(NAME, f"{smtp.host}:{smtp.port} answers ({smtp.security}{login}); no message was sent")

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped
+from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.errors import UserError
 from erp_crm.model import migrate
 from erp_crm.settings.base import anchor_sqlite
@@ -96,8 +96,11 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
             version = overlay.schema_version()
         finally:
             overlay.close()
-    except UserError as exc:
-        yield Finding("overlay.reachable", Status.FAIL, str(exc), unreachable_hint(str(exc), settings.overlay))
+    except (UserError, UnicodeError) as exc:
+        if isinstance(exc, UnicodeError):
+            yield unresolvable("overlay.reachable", "overlay.url", exc)
+        else:
+            yield Finding("overlay.reachable", Status.FAIL, str(exc), unreachable_hint(str(exc), settings.overlay))
         yield skipped("overlay.migrations", "not checked: the overlay cannot be reached")
         return
     except sa.exc.DBAPIError as exc:  # it answered, and would not show the schema version

@@ -273,11 +273,23 @@ def test_hostile_urls_and_host_names_are_findings_not_tracebacks(tmp_path: Path,
     )
     done, findings = doctor(home, env=HOOK_SECRET)
     assert done.returncode == 4
-    assert "not a host name" in findings["email.smtp"]["message"] and findings["email.smtp"]["fix"] == "correct email.smtp.host"
+    assert "not a host name" in findings["email.smtp"]["message"] and findings["email.smtp"]["fix"] == "correct the host in email.smtp.host"
     assert "cannot be read" in findings["sms.gateway"]["message"] and "hunter" not in done.stdout
     assert "cannot be read" in findings["webhook.bracket"]["message"]
     assert "not a host name" in findings["webhook.long"]["message"]
     assert "ERP_CRM_NOT_SET" in findings["webhook.nosecret"]["message"]
+
+
+@pytest.mark.parametrize("kind", ["postgresql+psycopg", "mysql+pymysql"])
+def test_database_urls_with_a_host_the_resolver_refuses_are_findings(tmp_path: Path, kind: str) -> None:
+    """The drivers let the resolver's UnicodeError through as it is: without care it is "the check itself failed"."""
+    host = "a" * 64 + ".example"
+    home = home_on(tmp_path, f"{kind}://crm@{host}/erp", overlay_url=f"postgresql+psycopg://crm@{host}/crm", upgrade_to=None)
+    done, findings = doctor(home)
+    assert done.returncode == 4
+    for name, key in (("erp.reachable", "erp.url"), ("overlay.reachable", "overlay.url")):
+        assert "not a host name" in findings[name]["message"] and findings[name]["fix"] == f"correct the host in {key}", findings[name]
+    assert findings["clock.overlay"]["status"] == "skipped"
 
 
 def test_a_control_character_in_the_settings_is_a_finding_shown_as_an_escape(tmp_path: Path) -> None:

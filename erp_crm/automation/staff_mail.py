@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from erp_crm.automation.email_channel import email_sender
@@ -52,7 +53,7 @@ def send_to_staff(section: EmailSection, to: Sequence[str], subject: str, text: 
 
 
 def _message(sender: str, to: str, subject: str, text: str, attachments: Sequence[Attachment]) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=SMTP)  # CRLF line ends: SMTP's own, which the session sends as they are
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject

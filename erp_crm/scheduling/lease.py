@@ -154,6 +154,12 @@ def standbys(overlay: Overlay) -> list[str]:
         return list(conn.execute(sa.select(lease.c.holder).where(lease.c.name.startswith(STANDBY), lease.c.expires_at >= utc_now())).scalars())
 
 
+def ever_led(overlay: Overlay, name: str = SCHEDULER) -> bool:
+    """Whether any process ever took the lease `name` here (a scheduler ran on this overlay once)."""
+    with overlay.connect() as conn:
+        return conn.execute(sa.select(lease.c.name).where(lease.c.name == name)).first() is not None
+
+
 def current_leader(overlay: Overlay, name: str = SCHEDULER) -> Leader | None:
     """Who holds the lease `name`, and whether that holder is alive (PostgreSQL: the lock is held; SQLite: not expired)."""
     with overlay.connect() as conn:

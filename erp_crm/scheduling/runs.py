@@ -114,9 +114,12 @@ def is_paused(overlay: Overlay, job: str) -> bool:
 
 
 def last_start(overlay: Overlay, job: str) -> dt.datetime | None:
-    """When the job last started a run that was not skipped (UTC), for catching up a run missed while no scheduler ran."""
+    """When the job last started a run that ended, well or not (UTC), for catching up a run missed while no scheduler ran.
+
+    A killed run does not count: its work was not done, so a job that catches up runs again.
+    """
     with overlay.connect() as conn:
-        return conn.execute(sa.select(sa.func.max(job_run.c.started_at)).where(job_run.c.job == job, job_run.c.status != "skipped")).scalar()
+        return conn.execute(sa.select(sa.func.max(job_run.c.started_at)).where(job_run.c.job == job, job_run.c.status.in_(("ok", "failed")))).scalar()
 
 
 def _state(conn: sa.Connection, job: str) -> Any:

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from erp_crm.model import migrate
-from erp_crm.settings.root import load_settings
-from erp_crm.store.overlay import Overlay
+from erp_crm.settings.home import DEFAULTS_DIR
 from tests.support.cli import erp_crm
 from tests.support.homes import make_home
 from tests.support.http_gateway import LoopbackGateway, closed_port, silent_port
 from tests.support.odbc import POSTGRESQL_DRIVER, odbc_connection_string
 from tests.support.roles import mariadb_user, pg_role
 from tests.support.smtp import LoopbackSmtp, self_signed
-from tests.support.tiny_erp import TinyErp, install_connector
+from tests.support.tiny_erp import TinyErp, tiny_home
 
 HOOK_SECRET = {"ERP_CRM_HOOK_SECRET": "whsec_" + base64.b64encode(b"a webhook key of 16+ bytes").decode()}
 Findings = dict[str, dict[str, str]]
@@ -53,24 +52,12 @@ def tiny_sqlite(tmp_path: Path) -> str:
     return url
 
 
-def home_on(tmp_path: Path, erp_url: str | None = None, *, overlay_url: str | None = None, upgrade_to: str | None = "head", **extra: Any) -> Path:
-    """A home on the tiny connector; its overlay made at `upgrade_to` (None: not made)."""
-    home = make_home(tmp_path, erp_url=erp_url, connector="tiny", overlay_url=overlay_url, extra=extra)
-    install_connector(home)
-    if upgrade_to is not None:
-        overlay = Overlay.open(load_settings(home, environ={}).overlay.full_url(), at_head=False)
-        with overlay.begin() as conn:
-            migrate.upgrade(conn, upgrade_to)
-        overlay.close()
-    return home
-
-
 # -- a healthy home ------------------------------------------------------------------------------
 
 
 def test_a_healthy_home_passes_and_nothing_is_sent(tmp_path: Path, tiny_sqlite: str, overlay_url: str) -> None:
     with LoopbackSmtp() as smtp, LoopbackGateway() as gateway:
-        home = home_on(
+        home = tiny_home(
             tmp_path,
             tiny_sqlite,
             overlay_url=overlay_url,
@@ -78,15 +65,16 @@ def test_a_healthy_home_passes_and_nothing_is_sent(tmp_path: Path, tiny_sqlite: 
             sms={"url": f"{gateway.url}/send"},
             webhooks={"shop": {"url": f"{gateway.url}/hook", "secret_env": "ERP_CRM_HOOK_SECRET"}},
         )
+        shutil.copytree(DEFAULTS_DIR / "jobs", home / "jobs")
         done, findings = doctor(home, env=HOOK_SECRET)
         text = erp_crm("--home", home, "doctor", env=HOOK_SECRET)
         assert smtp.received == [] and gateway.received == []
     on_postgresql = overlay_url.startswith("postgresql")
     assert done.returncode == 0, done.stdout
-    expected_skips = {"odbc.driver", "disk.overlay" if on_postgresql else "clock.overlay"}
+    expected_skips = {"odbc.driver", "disk.overlay" if on_postgresql else "clock.overlay", "scheduler.lease"}  # no scheduler ran here yet
     assert {name for name, status in statuses(findings).items() if status != "ok"} == expected_skips
     assert "no message was sent" in findings["email.smtp"]["message"] and "nothing was sent" in findings["webhook.shop"]["message"]
-    assert text.returncode == 0 and text.stdout.splitlines()[-1].endswith("2 skipped")
+    assert text.returncode == 0 and text.stdout.splitlines()[-1].endswith("3 skipped")
     assert all(line.startswith(("OK ", "SKIP ", " ")) for line in text.stdout.splitlines()[1:-1]), text.stdout
 
 
@@ -95,7 +83,7 @@ def test_a_healthy_home_passes_and_nothing_is_sent(tmp_path: Path, tiny_sqlite: 
 
 def test_a_wrong_erp_password_is_named_with_where_the_password_comes_from(tmp_path: Path, mariadb_url: str) -> None:
     with mariadb_user(mariadb_url, ["GRANT SELECT ON `{database}`.* TO {user}"], password="right-pw") as url:
-        home = home_on(tmp_path, url, erp={"require_read_only": True})
+        home = tiny_home(tmp_path, url, erp={"require_read_only": True})
         done, findings = doctor(home, env={"ERP_CRM_ERP_PASSWORD": "wrong-pw"})
         assert done.returncode == 4
         refused = findings["erp.reachable"]
@@ -115,7 +103,7 @@ def test_a_wrong_erp_password_is_named_with_where_the_password_comes_from(tmp_pa
 )
 def test_a_missing_odbc_driver_is_named_with_its_package(tmp_path: Path, odbc_driver: Callable[[str], str], driver: str, hint: str) -> None:
     odbc_driver(POSTGRESQL_DRIVER)  # unixODBC and one driver are there: only the named one is missing
-    home = home_on(tmp_path, erp={"odbc": f"DRIVER={{{driver}}};SERVER=127.0.0.1;DATABASE=erp;UID=crm_reader", "dialect": "postgresql"})
+    home = tiny_home(tmp_path, erp={"odbc": f"DRIVER={{{driver}}};SERVER=127.0.0.1;DATABASE=erp;UID=crm_reader", "dialect": "postgresql"})
     done, findings = doctor(home)
     assert done.returncode == 4
     missing = findings["odbc.driver"]
@@ -126,9 +114,9 @@ def test_a_missing_odbc_driver_is_named_with_its_package(tmp_path: Path, odbc_dr
 
 def test_an_odbc_connection_with_its_driver_installed_passes_and_an_undefined_dsn_fails(tmp_path: Path, pg_url: str, odbc_driver: Callable[[str], str]) -> None:
     odbc_driver(POSTGRESQL_DRIVER)
-    _, working = doctor(home_on(tmp_path, erp={"odbc": odbc_connection_string(pg_url), "dialect": "postgresql"}))
+    _, working = doctor(tiny_home(tmp_path, erp={"odbc": odbc_connection_string(pg_url), "dialect": "postgresql"}))
     assert statuses(working)["odbc.driver"] == "ok" and statuses(working)["erp.reachable"] == "ok", working
-    _, undefined = doctor(home_on(tmp_path, erp={"odbc": "DSN=no_such_dsn;UID=crm_reader", "dialect": "postgresql"}))
+    _, undefined = doctor(tiny_home(tmp_path, erp={"odbc": "DSN=no_such_dsn;UID=crm_reader", "dialect": "postgresql"}))
     assert undefined["odbc.driver"]["status"] == "fail" and "'no_such_dsn'" in undefined["odbc.driver"]["message"]
     assert "/etc/odbc.ini" in undefined["odbc.driver"]["fix"]
 
@@ -138,7 +126,7 @@ def test_a_writable_erp_account_fails_when_read_only_is_required_and_warns_when_
     tmp_path: Path, pg_url: str, required: bool, status: str, code: int
 ) -> None:
     with pg_role(pg_url, ["GRANT CREATE ON DATABASE {database} TO {role}"]) as url:
-        home = home_on(tmp_path, url, erp={"require_read_only": required})
+        home = tiny_home(tmp_path, url, erp={"require_read_only": required})
         done, findings = doctor(home)
     writable = findings["erp.read_only"]
     assert writable["status"] == status and "CREATE on database" in writable["message"], writable
@@ -148,7 +136,7 @@ def test_a_writable_erp_account_fails_when_read_only_is_required_and_warns_when_
 
 def test_unapplied_migrations_fail_until_db_upgrade(tmp_path: Path, tiny_sqlite: str, overlay_url: str) -> None:
     behind = sorted(migrate.known())[-2]
-    home = home_on(tmp_path, tiny_sqlite, overlay_url=overlay_url, upgrade_to=behind)
+    home = tiny_home(tmp_path, tiny_sqlite, overlay_url=overlay_url, upgrade_to=behind)
     done, findings = doctor(home)
     assert done.returncode == 4
     assert findings["overlay.migrations"]["status"] == "fail" and behind in findings["overlay.migrations"]["message"]
@@ -159,16 +147,16 @@ def test_unapplied_migrations_fail_until_db_upgrade(tmp_path: Path, tiny_sqlite:
 
 
 def test_an_overlay_role_that_may_not_read_the_schema_version_is_told_which_role_to_use(tmp_path: Path, tiny_sqlite: str, pg_url: str) -> None:
-    home_on(tmp_path, tiny_sqlite, overlay_url=pg_url)  # upgraded as postgres, who owns the tables
+    tiny_home(tmp_path, tiny_sqlite, overlay_url=pg_url)  # upgraded as postgres, who owns the tables
     with pg_role(pg_url) as stranger:
-        _, findings = doctor(home_on(tmp_path, tiny_sqlite, overlay_url=stranger, upgrade_to=None))
+        _, findings = doctor(tiny_home(tmp_path, tiny_sqlite, overlay_url=stranger, upgrade_to=None))
     assert findings["overlay.reachable"]["status"] == "ok"
     refused = findings["overlay.migrations"]
     assert refused["status"] == "fail" and "permission denied" in refused["message"] and "erp-crm db upgrade" in refused["fix"]
 
 
 def test_an_overlay_not_made_yet_says_db_upgrade_and_is_not_created(tmp_path: Path, tiny_sqlite: str) -> None:
-    home = home_on(tmp_path, tiny_sqlite, upgrade_to=None)
+    home = tiny_home(tmp_path, tiny_sqlite, upgrade_to=None)
     _, findings = doctor(home)
     assert findings["overlay.reachable"]["status"] == "fail" and "erp-crm db upgrade" in findings["overlay.reachable"]["fix"]
     assert not (home / "var" / "crm.sqlite").exists()
@@ -176,7 +164,7 @@ def test_an_overlay_not_made_yet_says_db_upgrade_and_is_not_created(tmp_path: Pa
 
 def test_an_unreachable_smtp_server_fails_and_the_other_checks_still_run(tmp_path: Path, tiny_sqlite: str) -> None:
     port = closed_port()
-    home = home_on(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {"host": "127.0.0.1", "port": port}})
+    home = tiny_home(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {"host": "127.0.0.1", "port": port}})
     done, findings = doctor(home)
     assert done.returncode == 4
     smtp = findings["email.smtp"]
@@ -187,7 +175,7 @@ def test_an_unreachable_smtp_server_fails_and_the_other_checks_still_run(tmp_pat
 
 def test_a_wrong_smtp_password_points_at_the_smtp_password(tmp_path: Path, tiny_sqlite: str) -> None:
     with LoopbackSmtp(login=("crm", "right-pw")) as smtp:
-        home = home_on(
+        home = tiny_home(
             tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "username": "crm"}}
         )
         _, wrong = doctor(home, env={"ERP_CRM_SMTP_PASSWORD": "wrong-pw"})
@@ -203,8 +191,8 @@ def test_tls_to_the_relay_passes_with_its_authority_and_points_at_ca_file_withou
     ca = self_signed(tmp_path)
     with LoopbackSmtp(tls=(security, tmp_path)) as smtp:
         relay = {"host": "127.0.0.1", "port": smtp.port, "security": security}
-        _, trusted = doctor(home_on(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {**relay, "ca_file": str(ca)}}))
-        _, untrusted = doctor(home_on(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": relay}))
+        _, trusted = doctor(tiny_home(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {**relay, "ca_file": str(ca)}}))
+        _, untrusted = doctor(tiny_home(tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": relay}))
         assert smtp.received == []
     assert trusted["email.smtp"]["status"] == "ok" and f"({security})" in trusted["email.smtp"]["message"]
     assert untrusted["email.smtp"]["status"] == "fail" and "certificate" in untrusted["email.smtp"]["message"]
@@ -213,7 +201,7 @@ def test_tls_to_the_relay_passes_with_its_authority_and_points_at_ca_file_withou
 
 def test_a_login_the_relay_does_not_offer_points_at_the_security_setting(tmp_path: Path, tiny_sqlite: str) -> None:
     with LoopbackSmtp() as smtp:  # no AUTH offered at all
-        home = home_on(
+        home = tiny_home(
             tmp_path, tiny_sqlite, email={"sender": "crm@example.hu", "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "username": "crm"}}
         )
         _, findings = doctor(home)
@@ -225,7 +213,7 @@ def test_a_login_the_relay_does_not_offer_points_at_the_security_setting(tmp_pat
 
 def test_servers_that_take_the_connection_and_never_answer_cost_seconds(tmp_path: Path) -> None:
     with silent_port() as port:
-        home = home_on(
+        home = tiny_home(
             tmp_path,
             f"postgresql+psycopg://crm_reader@127.0.0.1:{port}/erp",
             overlay_url=f"postgresql+psycopg://crm@127.0.0.1:{port}/crm",
@@ -247,7 +235,7 @@ def test_an_odbc_login_that_never_answers_meets_the_deadline_under_its_own_name(
     """ODBC logins take no timeout from erp-crm: the deadline on the whole run ends them."""
     odbc_driver(POSTGRESQL_DRIVER)
     with silent_port() as port:
-        home = home_on(tmp_path, erp={"odbc": f"DRIVER={{{POSTGRESQL_DRIVER}}};SERVER=127.0.0.1;PORT={port};DATABASE=erp;UID=crm", "dialect": "postgresql"})
+        home = tiny_home(tmp_path, erp={"odbc": f"DRIVER={{{POSTGRESQL_DRIVER}}};SERVER=127.0.0.1;PORT={port};DATABASE=erp;UID=crm", "dialect": "postgresql"})
         started = time.monotonic()
         done, findings = doctor(home, "--timeout", "1")
         took = time.monotonic() - started
@@ -260,7 +248,7 @@ def test_an_odbc_login_that_never_answers_meets_the_deadline_under_its_own_name(
 
 
 def test_hostile_urls_and_host_names_are_findings_not_tracebacks(tmp_path: Path, tiny_sqlite: str) -> None:
-    home = home_on(
+    home = tiny_home(
         tmp_path,
         tiny_sqlite,
         email={"sender": "crm@example.hu", "smtp": {"host": "a" * 64 + ".example", "port": 25}},
@@ -284,7 +272,7 @@ def test_hostile_urls_and_host_names_are_findings_not_tracebacks(tmp_path: Path,
 def test_database_urls_with_a_host_the_resolver_refuses_are_findings(tmp_path: Path, kind: str) -> None:
     """The drivers let the resolver's UnicodeError through as it is: without care it is "the check itself failed"."""
     host = "a" * 64 + ".example"
-    home = home_on(tmp_path, f"{kind}://crm@{host}/erp", overlay_url=f"postgresql+psycopg://crm@{host}/crm", upgrade_to=None)
+    home = tiny_home(tmp_path, f"{kind}://crm@{host}/erp", overlay_url=f"postgresql+psycopg://crm@{host}/crm", upgrade_to=None)
     done, findings = doctor(home)
     assert done.returncode == 4
     for name, key in (("erp.reachable", "erp.url"), ("overlay.reachable", "overlay.url")):
@@ -316,7 +304,7 @@ def test_a_mistake_on_the_command_line_exits_2(tmp_path: Path, option: tuple[str
 
 
 def test_clock_skew_of_a_postgresql_overlay_is_measured(tmp_path: Path, tiny_sqlite: str, pg_url: str) -> None:
-    home = home_on(tmp_path, tiny_sqlite, overlay_url=pg_url)
+    home = tiny_home(tmp_path, tiny_sqlite, overlay_url=pg_url)
     _, findings = doctor(home)
     assert findings["clock.overlay"]["status"] == "ok" and "this machine's" in findings["clock.overlay"]["message"]
     with sa.create_engine(pg_url).connect() as conn:  # the overlay was only read

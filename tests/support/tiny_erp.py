@@ -34,6 +34,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.pool import NullPool
 
+from erp_crm.model import migrate
+from erp_crm.settings.root import load_settings
+from erp_crm.store.overlay import Overlay
+from tests.support.homes import make_home
+
 CONNECTOR = "tiny"
 CONNECTOR_FILE = Path(__file__).resolve().parent / "connectors" / f"{CONNECTOR}.yaml"
 START = datetime(2024, 1, 1, 8, 0, 0)
@@ -86,6 +91,18 @@ def install_connector(home: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CONNECTOR_FILE, folder / CONNECTOR_FILE.name)
     return CONNECTOR
+
+
+def tiny_home(tmp_path: Path, erp_url: str | None = None, *, overlay_url: str | None = None, upgrade_to: str | None = "head", **extra: Any) -> Path:
+    """A home on the tiny connector; its overlay made at `upgrade_to` (None: not made)."""
+    home = make_home(tmp_path, erp_url=erp_url, connector=CONNECTOR, overlay_url=overlay_url, extra=extra)
+    install_connector(home)
+    if upgrade_to is not None:
+        overlay = Overlay.open(load_settings(home, environ={}).overlay.full_url(), at_head=False)
+        with overlay.begin() as conn:
+            migrate.upgrade(conn, upgrade_to)
+        overlay.close()
+    return home
 
 
 def _money(rng: random.Random) -> Decimal:

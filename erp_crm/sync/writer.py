@@ -27,6 +27,7 @@ from erp_crm.model.tables.sync import quarantine
 from erp_crm.model.tables.synced import SYNCED, ref_id_column, ref_key_column
 from erp_crm.store import change_feed
 from erp_crm.store.driver import dialect_insert
+from erp_crm.sync.unhashed import UNHASHED, same_as_stored, stored_values
 
 IN_CHUNK = 900  # below every database's bound-parameter limit, with room to spare
 REF_CACHE_LIMIT = 200_000
@@ -143,6 +144,13 @@ class EntityWriter:
             found.update((k, (h, bool(d), (owner, day))) for k, h, d, owner, day in rows)
         return found
 
+    def unhashed(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """The stored values of rows a bulk load wrote without a hash (`sync.unhashed`), to compare instead."""
+        found: dict[str, tuple[Any, ...]] = {}
+        for part in chunks(keys):
+            found.update(stored_values(conn, self.entity, self.source, part))
+        return found
+
     def resolve(self, conn: Connection, ref: str, keys: set[str]) -> dict[str, int]:
         """Overlay ids of the `ref` rows with these ERP keys (a cache that may hold more)."""
         cache = self._cache[ref]
@@ -159,6 +167,7 @@ class EntityWriter:
         result = BatchResult()
         latest = {row[0]: row for row in mapped}  # a key twice in one batch: the last one wins
         stored = self.stored(conn, list(latest))
+        unhashed = self.unhashed(conn, [k for k, s in stored.items() if s[0] == UNHASHED])
         resolved = {
             i: self.resolve(conn, f.ref or "", {row[i + 1] for row in latest.values() if row[i + 1] is not None})
             for i, f in self.refs
@@ -185,7 +194,7 @@ class EntityWriter:
                 continue
             result.written_keys.append(key)
             row_hash = row[-1]
-            if before is not None and before[0] == row_hash and not before[1]:
+            if before is not None and not before[1] and (before[0] == row_hash or (key in unhashed and same_as_stored(unhashed[key], row))):
                 result.unchanged += 1
                 continue
             if before is None:

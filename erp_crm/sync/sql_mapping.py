@@ -36,8 +36,15 @@ _PLAIN: dict[Kind, tuple[type, ...]] = {
     Kind.BOOL: (bool,),
 }
 _NUMBER = "typeof({x}) IN ('integer', 'real')"
-_TEXT = "typeof({x}) IN ('integer', 'text')"  # NUL and UTF-8: `text_check`
-_AS_TEXT = "CASE WHEN typeof({x}) = 'integer' THEN CAST({x} AS TEXT) ELSE {x} END"
+# Each condition lets NULL through (`required` is asked apart), with one typeof() call:
+# a statement runs them for every row, so they are written to cost few operations.
+_TEXT = "typeof({x}) IN ('null', 'integer', 'text')"  # NUL and UTF-8: `text_check`
+_KEY = f"typeof({{x}}) IN ('null', 'integer') OR typeof({{x}}) = 'text' AND length({{x}}) <= {KEY_LENGTH}"
+_AMOUNT = (
+    f"CASE typeof({{x}}) WHEN 'null' THEN 1 WHEN 'integer' THEN {{x}} > {-_FLOAT_LIMIT!r} AND {{x}} < {_FLOAT_LIMIT!r}"
+    f" WHEN 'real' THEN {{x}} > {-_FLOAT_LIMIT!r} AND {{x}} < {_FLOAT_LIMIT!r} ELSE 0 END"
+)
+_AS_TEXT = "CAST({x} AS TEXT)"  # an integer's digits; text as it is (the conditions leave no other type)
 # ISO text that names a moment that exists: SQLite's datetime() with a modifier moves
 # '2024-02-30' on to March, so only a real date comes back unchanged.
 _MOMENT = "CASE length({x}) WHEN 10 THEN {x} || ' 00:00:00' WHEN 19 THEN substr({x}, 1, 10) || ' ' || substr({x}, 12) END"
@@ -86,7 +93,7 @@ def translate(entity: Entity, spec: EntitySpec, mapper: RowMapper) -> SqlMapping
         return f"+r.c{positions[(column, sql)]}"  # unary plus: no column affinity in comparisons
 
     key = f"+r.c{mapper.key_positions[0]}"
-    checks = [f"{key} IS NOT NULL", _TEXT.format(x=key), f"length({key}) <= {KEY_LENGTH}"]
+    checks = [f"{key} IS NOT NULL AND ({_KEY.format(x=key)})"]
     out.inner.append(f"{_AS_TEXT.format(x=key)} AS k")
     for i, f in enumerate(entity.fields):
         s = spec.fields.get(f.name)
@@ -181,23 +188,21 @@ def _mapped(f: Field, s: FieldSpec, x: str, out: SqlMapping) -> tuple[str, list[
 def _converted(f: Field, x: str, out: SqlMapping) -> tuple[str, list[str]]:
     """A value of the field's kind as the mapper's fast path takes it (NULL passes: `required` is asked apart)."""
     if f.ref or f.kind is Kind.TEXT:
-        conditions = [_TEXT.format(x=x)]
-        if f.ref:
-            conditions.append(f"length({x}) <= {KEY_LENGTH}")
+        conditions = [(_KEY if f.ref else _TEXT).format(x=x)]
         expression = _AS_TEXT.format(x=x)
         if f.choices and not f.ref:
-            conditions.append(f"{expression} IN ({', '.join(out.param(c) for c in f.choices)})")
+            conditions.append(f"{x} IS NULL OR {expression} IN ({', '.join(out.param(c) for c in f.choices)})")
     elif f.kind is Kind.DECIMAL:
-        conditions, expression = [f"{_NUMBER.format(x=x)} AND {x} > {-_FLOAT_LIMIT!r} AND {x} < {_FLOAT_LIMIT!r}"], x
+        conditions, expression = [_AMOUNT.format(x=x)], x
     elif f.kind is Kind.INT:
-        conditions, expression = [f"typeof({x}) = 'integer'"], x
+        conditions, expression = [f"typeof({x}) IN ('null', 'integer')"], x
     elif f.kind is Kind.BOOL:
-        conditions, expression = [f"typeof({x}) = 'integer' AND {x} IN (0, 1)"], x
+        conditions, expression = [f"{x} IS NULL OR typeof({x}) = 'integer' AND {x} IN (0, 1)"], x
     else:
         moment = _MOMENT.format(x=x)
-        conditions = [_DATE.format(x=x, moment=moment)]
+        conditions = [f"{x} IS NULL OR {_DATE.format(x=x, moment=moment)}"]
         expression = f"substr({x}, 1, 10)" if f.kind is Kind.DATE else moment
-    return expression, [f"{x} IS NULL OR {c}" for c in conditions]
+    return expression, conditions
 
 
 def _negated(

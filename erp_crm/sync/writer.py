@@ -100,11 +100,12 @@ class EntityWriter:
         self.reorder = operator.itemgetter(*(positions[name] for name in self.param_columns))
         return str(compiled)
 
-    def _copy_statements(self, conn: Connection) -> tuple[str, str, str, str] | None:
-        """PostgreSQL: COPY into a temporary stage, then one INSERT … SELECT … ON CONFLICT.
+    def _copy_statements(self, conn: Connection) -> tuple[str, str, str, str, str] | None:
+        """PostgreSQL: COPY into a temporary stage, then one INSERT … SELECT … ON CONFLICT; on a first load, COPY into the table.
 
         psycopg's executemany sends one statement per row (about 40k rows/s here); COPY and
-        a set-based merge write about 100k rows/s.  Names come from our own table definition.
+        a set-based merge write about 100k rows/s, COPY straight into the table about 140k.
+        Names come from our own table definition.
         """
         if conn.dialect.name != "postgresql":
             return None
@@ -117,22 +118,42 @@ class EntityWriter:
             f"TRUNCATE {stage}",
             f"COPY {stage} ({columns}) FROM STDIN",
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (source, erp_key) DO UPDATE SET {updates}",
+            f"COPY {table} ({columns}) FROM STDIN",
         )
 
     def _upsert(self, conn: Connection, params: list[tuple[Any, ...]]) -> None:
         if self.copy is None:
             conn.exec_driver_sql(self.sql, params)
             return
-        create, truncate, copy, merge = self.copy
+        create, truncate, copy, merge, direct = self.copy
         raw = conn.connection.driver_connection
         assert raw is not None  # a live connection inside the caller's transaction
         with raw.cursor() as cursor:
+            if self.empty and self._copied(cursor, direct, params):
+                return
             cursor.execute(create)
             cursor.execute(truncate)
-            with cursor.copy(copy) as stream:
-                for row in params:
-                    stream.write_row(row)
+            _copy_rows(cursor, copy, params)
             cursor.execute(merge)
+
+    @staticmethod
+    def _copied(cursor: Any, copy: str, params: list[tuple[Any, ...]]) -> bool:
+        """A first load's batch copied straight into the table; False (nothing written) when one of its keys is there already.
+
+        Such a key was written by an earlier batch of the same load (lines keyed alike in
+        two documents, found and quarantined later by the shared-key probe): the merge
+        updates it, as it would on any other pass.
+        """
+        from psycopg.errors import UniqueViolation
+
+        cursor.execute("SAVEPOINT erp_crm_copy")
+        try:
+            _copy_rows(cursor, copy, params)
+        except UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT erp_crm_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT erp_crm_copy")
+        return True
 
     def stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, bool, tuple[int | None, date | None]]]:
         """Hash, deleted flag and owner (partner or document id, and a dated document's date) of the overlay rows with these keys."""
@@ -253,6 +274,12 @@ class EntityWriter:
             if n == self.owner_at and f.ref == "partner":  # a ticket or contact that finds its partner changes that partner
                 change_feed.record_partners(conn, self.entity.name, conn.execute(sa.select(found).where(unresolved)).scalars(), now)
             conn.execute(sa.update(t).where(unresolved).values({id_col: found}))
+
+
+def _copy_rows(cursor: Any, copy: str, rows: list[tuple[Any, ...]]) -> None:
+    with cursor.copy(copy) as stream:
+        for row in rows:
+            stream.write_row(row)
 
 
 @functools.cache

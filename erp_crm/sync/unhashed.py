@@ -19,7 +19,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.model.canonical import Entity
@@ -45,16 +44,21 @@ def same_as_stored(stored: Sequence[Any], mapped: tuple[Any, ...]) -> bool:
 
 
 @functools.cache
-def _values_by_key(entity: Entity) -> sa.Select[Any]:
-    """Key and values of unhashed rows by ERP key, compiled once per entity; untyped, so read as the driver hands them."""
+def _values_sql(entity: Entity, keys: int) -> str:
+    """Key and values of unhashed rows by ERP key, for `keys` keys; written once per entity and count."""
     t = SYNCED[entity.name]
-    columns = [sa.type_coerce(t.c[ref_key_column(f.name) if f.ref else f.name], sa.types.NullType()) for f in entity.fields]
-    return sa.select(t.c.erp_key, *columns).where(
-        t.c.source == sa.bindparam("source"), t.c.row_hash == UNHASHED, t.c.erp_key.in_(sa.bindparam("keys", expanding=True))
-    )
+    columns = ", ".join(f'"{ref_key_column(f.name) if f.ref else f.name}"' for f in entity.fields)
+    marks = ", ".join("?" * keys)
+    return f'SELECT erp_key, {columns} FROM "{t.name}" WHERE source = ? AND row_hash = \'{UNHASHED}\' AND erp_key IN ({marks})'
 
 
 def stored_values(conn: Connection, entity: Entity, source: str, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    """The stored values (in the entity's field order) of the unhashed rows among these keys (at most `writer.IN_CHUNK`)."""
-    rows = conn.execute(_values_by_key(entity), {"source": source, "keys": list(keys)})
-    return {row[0]: tuple(row[1:]) for row in rows}
+    """The stored values (in the entity's field order) of the unhashed rows among these keys (at most `writer.IN_CHUNK`).
+
+    Read through the driver, untyped, as they are compared; only SQLite overlays hold such rows.
+    """
+    if conn.dialect.name != "sqlite":
+        return {}
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a live connection
+    return {row[0]: row[1:] for row in raw.execute(_values_sql(entity, len(keys)), (source, *keys))}

@@ -107,6 +107,12 @@ def _installed_odbc_drivers() -> str:
     return "here: " + (", ".join(pyodbc.drivers()) or "none")
 
 
+def read_only_uri(url: URL) -> str:
+    """The URI that opens an SQLite ERP's file read-only (checked by `open_sqlite`), for `sqlite3.connect` and ATTACH."""
+    options = urlencode({"mode": "ro", **{key: url.query[key] for key in SQLITE_OPTIONS if key in url.query}}, doseq=True)
+    return f"file:{quote(url.database or '')}?{options}"
+
+
 def open_sqlite(url: URL, origin: str, label: str) -> sqlite3.Connection:
     """The ERP's SQLite file opened read-only, with nothing created beside it where SQLite can avoid it.
 
@@ -122,12 +128,11 @@ def open_sqlite(url: URL, origin: str, label: str) -> sqlite3.Connection:
     unknown = sorted(set(url.query) - set(SQLITE_OPTIONS))
     if unknown:
         raise ConfigError(f"{origin}: the SQLite option {unknown[0]!r} is not read: the ERP is always opened read-only, and only immutable=1 may be added")
-    options = urlencode({"mode": "ro", **{key: url.query[key] for key in SQLITE_OPTIONS if key in url.query}}, doseq=True)
     index = Path(f"{path}-shm")
     had_index = index.exists()
     conn = None
     try:
-        conn = sqlite3.connect(f"file:{quote(path)}?{options}", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(read_only_uri(url), uri=True, check_same_thread=False)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         if conn is not None:

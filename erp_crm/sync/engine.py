@@ -33,6 +33,7 @@ from erp_crm.store.driver import dialect_insert
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync import state as sync_state
 from erp_crm.sync.batches import KeyOrderedReader, Row
+from erp_crm.sync.bulk import BulkLoad
 from erp_crm.sync.definition import Definition
 from erp_crm.sync.mapping import KEY_SEPARATOR, BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]
 PARENT_CHUNK = 500
 PROBED_KEYS = 100_000  # a pass that wrote more keys than this probes the whole table for shared keys
+BULK_REFUSALS = 3  # batches the bulk load may hand to the row path before the row path takes the rest of the entity
 SHARED_KEY = (
     "key {key!r} is not unique: {n} rows of the ERP share it, so none is taken "
     "(the definition's key must name one row; a composite key lists several columns: docs/connectors.md)"
@@ -109,6 +111,8 @@ class EntitySync:
         self.set_apart: set[str] = set()  # keys this pass found shared and quarantined
         self.analyzed_at = 0
         self.resumed = False
+        self.bulk: BulkLoad | None = None
+        self.bulk_refused = 0
 
     # -- the run --------------------------------------------------------------------
 
@@ -149,10 +153,15 @@ class EntitySync:
         self.cursor = previous.cursor  # kept as it is until the entity finishes
         self.since = sync_state.decode(pending["since"])
         self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
-        if self._follows_parent():
-            self._read_through_parents()
-        else:
-            self._read_in_key_order()
+        self.bulk = self._bulk_load()
+        try:
+            if self._follows_parent():
+                self._read_through_parents()
+            else:
+                self._read_in_key_order()
+        finally:
+            if self.bulk is not None:
+                self.bulk.close()
         self._probe_shared_keys()
         if self.mode == "incremental" and self.has_quarantine:
             self._retry_quarantined()
@@ -218,9 +227,64 @@ class EntitySync:
     def _read_in_key_order(self) -> None:
         where = self.plan.whole_pass() + self.plan.changed_since(self.since)
         last_key = sync_state.decode(self.pending["last_key"])
+        if self.bulk is not None:
+            self._bulk_in_key_order(where, last_key)
+            return
+        self._rows_in_key_order(where, last_key)
+
+    def _rows_in_key_order(self, where: list[sa.ColumnElement[bool]], last_key: Any) -> None:
         for rows in self.reader.batches(where, last_key):
             self.pending["last_key"] = sync_state.encode(self.reader.key_values(rows[-1]))
             self._write_batch(rows, save_progress=True)
+
+    def _bulk_in_key_order(self, where: list[sa.ColumnElement[bool]], last_key: Any) -> None:
+        """Batches up to a key `batch_size` rows on, each loaded by the overlay or, if it refuses one, row by row.
+
+        Rows without a key come first, as in the row path (SQLite sorts NULL first), so a
+        run resumed after the first batch never needs them again.
+        """
+        plan = self.plan
+        if last_key is None:
+            for rows in self.reader.batches([*where, *plan.without_key()], None):
+                self._write_batch(rows, save_progress=False)
+        while self.bulk is not None:
+            after = [*where, *plan.after(last_key)]
+            end = self.run.erp.scalar(plan.nth_key(after, self.run.batch_size))
+            part = [*after, *plan.up_to(end)]
+            reached = self.pending["last_key"] if end is None else sync_state.encode([end])
+            if not self._bulk_write(part, reached):
+                self._rows_in_key_order([*where, *plan.up_to(end)], last_key)
+            if end is None:
+                return
+            last_key = [end]
+        self._rows_in_key_order([*where, *plan.up_to(None)], last_key)
+
+    def _bulk_load(self) -> BulkLoad | None:
+        """The overlay's own load of a first pass (`sync.bulk`), where it can do it."""
+        first = self.writer.empty and self.since is None and not self.has_quarantine and not self.pending.get("seen")
+        return BulkLoad.open(self.run.overlay, self.run.erp, self.plan, self.run.source_name) if first else None
+
+    def _bulk_write(self, where: list[sa.ColumnElement[bool]], reached: Any) -> bool:
+        """One batch loaded by the overlay, with `reached` as the resume point; False: nothing written, the row path's turn."""
+        assert self.bulk is not None
+
+        def save(conn: Connection) -> None:
+            self.pending["last_key"] = reached
+            self._save_progress(conn)
+
+        written = self.bulk.insert(where, _now(), save)
+        if written is None:
+            self.bulk_refused += 1
+            if self.bulk_refused >= BULK_REFUSALS:
+                log.info("%s: %d batches needed the row path; it reads the rest", self.name, self.bulk_refused)
+                self.bulk.close()
+                self.bulk = None
+            return False
+        c = self.counts
+        c.read += written
+        c.inserted += written
+        self.run.progress(self.name, c.read, self.expected)
+        return True
 
     def _read_through_parents(self) -> None:
         plan = self.plan
@@ -235,9 +299,14 @@ class EntitySync:
             if not parent_keys:
                 return
             self.seen_keys = []
-            for rows in self.reader.batches([*own_where, *plan.of_parents(parent_keys)], None):
-                self._write_batch(rows, save_progress=False)
             last = [parent_keys[-1]]
+            lines = [*own_where, *plan.of_parents(parent_keys)]
+            if self.bulk is not None and self._bulk_write(lines, sync_state.encode(last)):
+                if len(parent_keys) < PARENT_CHUNK:
+                    return
+                continue
+            for rows in self.reader.batches(lines, None):
+                self._write_batch(rows, save_progress=False)
             self.pending["last_key"] = sync_state.encode(last)
             with self.run.overlay.begin() as conn:
                 if not self.writer.empty:  # a first load has nothing to sweep

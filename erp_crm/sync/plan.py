@@ -84,6 +84,13 @@ class ReadPlan:
             alternatives.append(sa.and_(*equal, self.keys[n] > sa.bindparam(f"k{n}", last_key[n])))
         return [sa.or_(*alternatives)]
 
+    def up_to(self, key: Any) -> list[sa.ColumnElement[bool]]:
+        """Rows with a key, up to and including `key` (None: no bound); a single-column key, as the bulk load's batches have."""
+        return [self.keys[0].is_not(None), *([] if key is None else [self.keys[0] <= sa.bindparam("up_to", key)])]
+
+    def without_key(self) -> list[sa.ColumnElement[bool]]:
+        return [sa.or_(*(k.is_(None) for k in self.keys))]
+
     def key_in(self, keys: Sequence[Sequence[Any]]) -> sa.ColumnElement[bool]:
         if len(self.keys) == 1:
             return self.keys[0].in_([k[0] for k in keys])
@@ -100,6 +107,10 @@ class ReadPlan:
         columns = list(self.keys) + ([self.change] if with_change and self.change is not None else [])
         statement = sa.select(*columns).select_from(self.source).where(*where).order_by(*self.keys)
         return statement.limit(limit) if limit else statement
+
+    def nth_key(self, where: Sequence[sa.ColumnElement[bool]], n: int) -> sa.Select[Any]:
+        """The key of the `n`-th row (from 1) with a key among those matching `where`, in key order: where a batch ends."""
+        return self.key_select([*where, *(k.is_not(None) for k in self.keys)], limit=1).offset(n - 1)
 
     def shared_keys(self, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None, with_count: bool = False) -> sa.Select[Any]:
         """The key values that more than one of the rows matching `where` have (keys must be unique, and may not be)."""

@@ -83,6 +83,11 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def concat(*parts: Any) -> str:
+    """CONCAT for SQLite (built in only since 3.44), as MySQL, PostgreSQL and SQL Server have it: NULL adds nothing."""
+    return "".join("" if p is None else str(p) for p in parts)
+
+
 class UndecodableText(Exception):
     """The driver met a value it cannot hand over (SQLite text that is not UTF-8, a PostgreSQL
     date beyond Python's); read again with `decode_text_leniently`."""
@@ -217,7 +222,7 @@ class ErpSource:
         conn = open_sqlite(url, self.origin, self.label)
         # CONCAT as MySQL, PostgreSQL and SQL Server have it (SQLite gained it only in 3.44),
         # so one definition's expressions run on the demo and on the real server alike.
-        conn.create_function("concat", -1, lambda *parts: "".join("" if p is None else str(p) for p in parts), deterministic=True)
+        conn.create_function("concat", -1, concat, deterministic=True)
         return conn
 
     def decode_text_leniently(self) -> None:

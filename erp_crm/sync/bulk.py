@@ -1,0 +1,159 @@
+"""A first load done by the overlay itself: the SQLite ERP attached read-only, one INSERT … SELECT per batch.
+
+Row by row, a line costs about 20 µs of Python (reading, the mapper, the hash, binding
+and executemany) against 1.5 µs for SQLite to read it: a full sync ran at a tenth of a
+bare read. When both databases are SQLite files, the overlay's connection can read the
+ERP's file itself (ATTACH with `mode=ro`, so it can no more write there than the ERP
+connection can), and each batch becomes one statement that maps the rows in SQL
+(`sql_mapping`), resolves references by join and writes them, committed together with
+how far the run got, as the row path commits its batches.
+
+Only a first load goes this way (no overlay rows of the source yet, nothing in
+quarantine): there is nothing to compare and nothing to tell the change feed row by
+row. Its rows carry no hash (`sync.unhashed`: hashing needs Python per row); a later
+pass, or a run resumed after a crash (it finds rows, so it goes the row path), compares
+their values instead. A batch with a row the SQL mapping does not take as it is, text
+with NUL or broken bytes, a required reference not in the overlay, or a key already
+there is rolled back whole and goes the row path, which quarantines what it must.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.store.overlay import Overlay
+from erp_crm.sync.connection import read_only_uri
+from erp_crm.sync.plan import ReadPlan
+from erp_crm.sync.source import ErpSource, concat
+from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, text_check, translate
+from erp_crm.sync.unhashed import UNHASHED
+
+log = logging.getLogger(__name__)
+ALIAS = "erp_crm_erp"
+TEXT_CHECK = "erp_crm_text_check"
+_NAMED = SQLiteDialect(paramstyle="named")
+
+
+class BulkLoad:
+    """One entity's first load through one overlay connection with the ERP attached; `close` detaches it."""
+
+    def __init__(self, conn: Connection, plan: ReadPlan, source: str, mapping: SqlMapping) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.source = source
+        self.mapping = mapping
+        self.head = self._statement_head()
+        quote = conn.dialect.identifier_preparer.quote
+        self.table = f"main.{quote(SYNCED[plan.entity.name].name)}"
+        written = zip(mapping.columns, mapping.values, strict=True)
+        self.texts = [quote(c) for c in ["erp_key", *(column for column, value in written if value in mapping.texts)]]
+
+    @classmethod
+    def open(cls, overlay: Overlay, erp: ErpSource, plan: ReadPlan, source: str) -> BulkLoad | None:
+        """The bulk load of `plan`'s entity, or None where it cannot be done (the row path then does it all)."""
+        if overlay.dialect != "sqlite" or erp.dialect_name != "sqlite" or erp.url is None or erp.lenient_text:
+            return None
+        try:
+            mapping = translate(plan.entity, plan.spec, plan.mapper)
+        except Untranslated as exc:
+            log.info("%s: loaded row by row (the SQL mapping does not translate %s)", plan.entity.name, exc)
+            return None
+        conn = overlay.connect()
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a live connection
+        try:
+            if not _attach(raw, erp.url):
+                conn.close()
+                return None
+            raw.create_function("concat", -1, concat, deterministic=True)
+            raw.create_function(TEXT_CHECK, -1, text_check, deterministic=True)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, plan, source, mapping)
+
+    def close(self) -> None:
+        try:
+            self.conn.rollback()
+            raw = self.conn.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"DETACH DATABASE {ALIAS}")
+            raw.create_function(TEXT_CHECK, -1, None)
+            raw.create_function("concat", -1, None)
+        finally:
+            self.conn.close()
+
+    def _statement_head(self) -> str:
+        """The INSERT and the outer SELECT list, around the SELECT the ERP is read with.
+
+        A row that fails the mapping's conditions, or whose required reference is not in
+        the overlay, gets no row hash: the NOT NULL constraint stops the statement.
+        """
+        m, table = self.mapping, SYNCED[self.plan.entity.name]
+        quote = self.conn.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(c) for c in ["source", "erp_key", *m.columns, "row_hash", "synced_at"])
+        ok = " AND ".join(["m.ok", *m.resolved])
+        values = ", ".join([":b_source", "m.k", *m.values, f"CASE WHEN {ok} THEN :b_unhashed END", ":b_stamp"])
+        return f"INSERT INTO main.{quote(table.name)} ({columns}) SELECT {values}"
+
+    def _rows(self, read: str) -> str:
+        return f"(SELECT {', '.join(self.mapping.inner)} FROM ({read}) AS r) AS m"
+
+    def _statement(self, read: str) -> str:
+        quote = self.conn.dialect.identifier_preparer.quote
+        joins = " ".join(
+            f"LEFT JOIN main.{quote(SYNCED[ref].name)} AS j{n} ON j{n}.source = :b_source AND j{n}.erp_key = {key}"
+            for n, (ref, key) in enumerate(self.mapping.joins)
+        )
+        return f"{self.head} FROM {self._rows(read)} {joins}"
+
+    def _texts_fit(self, after_id: int) -> bool:
+        """Whether the text just written holds no NUL and no broken bytes (`sql_mapping.text_check`), asked once per batch."""
+        joined = ", ".join(f"group_concat({c}, char(10))" for c in self.texts)
+        return bool(self.conn.exec_driver_sql(f"SELECT {TEXT_CHECK}({joined}) FROM {self.table} WHERE id > ?", (after_id,)).scalar())
+
+    def insert(self, where: Sequence[sa.ColumnElement[bool]], now: datetime, then: Callable[[Connection], None]) -> int | None:
+        """Write the rows matching `where` and run `then` in the same transaction; None (nothing written) when a row needs the row path."""
+        compiled = self.plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
+        assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
+        read, read_params = str(compiled), compiled.construct_params()
+        params: dict[str, Any] = {**self.mapping.params, "b_source": self.source, "b_stamp": now.isoformat(" "), "b_unhashed": UNHASHED}
+        if params.keys() & read_params.keys():
+            return None  # a definition's :param named as ours
+        with self.conn.begin() as transaction:
+            try:
+                after_id = int(self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table}").scalar_one())
+                count: int | None = self.conn.exec_driver_sql(self._statement(read), {**params, **read_params}).rowcount
+                if not self._texts_fit(after_id):
+                    count = None
+            except sa.exc.DBAPIError as exc:
+                log.debug("%s: a batch goes the row path (%s)", self.plan.entity.name, exc.orig)
+                count = None
+            if count is None:
+                transaction.rollback()
+                return None
+            then(self.conn)
+        return count
+
+
+def _attach(raw: Any, url: URL) -> bool:
+    """Attach the ERP's file read-only, unless a name in it would be read from the overlay instead (SQLite looks there first)."""
+    path = url.database or ""
+    raw.execute(f"ATTACH DATABASE ? AS {ALIAS}", (read_only_uri(url),))
+    attached = raw.execute("SELECT file FROM pragma_database_list WHERE name = ?", (ALIAS,)).fetchone()
+    names = "SELECT lower(name) FROM {}.sqlite_master WHERE type IN ('table', 'view')"
+    shared = raw.execute(f"{names.format(ALIAS)} INTERSECT SELECT * FROM ({names.format('main')} UNION {names.format('temp')})").fetchall()
+    if attached is None or not attached[0] or Path(attached[0]).resolve() != Path(path).resolve() or shared:
+        raw.execute(f"DETACH DATABASE {ALIAS}")
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""A first load done by the overlay (`erp_crm.sync.bulk`) ends exactly where the row path ends.
+
+The ERP is the hostile rows' (NULLs, impossible dates, text amounts, infinity, NUL,
+broken UTF-8, keys too long, unicode, an unknown map value) with more beside them: a key
+two rows share, invoices of a partner the ERP does not have, lines naming a product it
+does not have. Read one row per batch, most batches go the bulk way and the hostile
+ones the row path; the overlay, the quarantine and the run's counts must be those of a
+load done wholly row by row. A load killed half-way resumes (the row path, comparing
+values with the rows the bulk load wrote) to the same end, and later runs find nothing
+changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from erp_crm.model.tables.synced import SYNCED
+from erp_crm.settings.root import Settings
+from erp_crm.sync import bulk, engine
+from erp_crm.sync.bulk import BulkLoad
+from erp_crm.sync.unhashed import UNHASHED
+from tests.integration.test_hostile_rows import CONNECTOR, TABLES, build_erp, good_row
+from tests.support.mini_erp import quarantined, settings_with_connector
+from tests.support.services import overlay_engine, run_sync
+
+MORE = {
+    "product": [{**good_row("product", 1), "label": "the same key again"}],  # P1 twice
+    "invoice": [{**good_row("invoice", n), "fk_soc": 999} for n in (500, 501)],  # no such partner
+    "invoice_line": [{**good_row("invoice_line", n), "fk_product": "P404"} for n in (600, 601)],  # no such product
+}
+IGNORED = {"id", "row_hash", "synced_at"}
+
+
+def erp_with_more(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
+    build_erp(url)
+    erp = sa.create_engine(url, poolclass=NullPool)
+    with erp.begin() as conn:
+        for entity, rows in MORE.items():
+            conn.execute(sa.insert(TABLES[entity]), rows)
+    erp.dispose()
+    return url
+
+
+def home(tmp_path: Path, erp_url: str, name: str) -> Settings:
+    """A home reading the ERP one row per batch, with an SQLite overlay of its own."""
+    folder = tmp_path / name
+    folder.mkdir()
+    overlay_url = f"sqlite:///{folder / 'overlay.sqlite'}"
+    return settings_with_connector(folder, "mini", CONNECTOR, overlay_url, erp_url=erp_url, extra={"erp": {"batch_size": 1}})
+
+
+def overlay_state(settings: Settings) -> dict[str, Any]:
+    """Every synced row (ids as the keys they stand for), and the quarantine."""
+    db = overlay_engine(settings.overlay.full_url())
+    state: dict[str, Any] = {"quarantine": quarantined(settings)}
+    with db.connect() as conn:
+        for entity in TABLES:
+            t = SYNCED[entity]
+            columns = [c for c in t.c if c.name not in IGNORED and not c.name.endswith("_id")]
+            resolved = [c.name for c in t.c if c.name.endswith("_id")]
+            rows = conn.execute(sa.select(*columns, *(t.c[c].is_not(None) for c in resolved))).all()
+            state[entity] = sorted(tuple(map(repr, r)) for r in rows)
+    db.dispose()
+    return state
+
+
+def counts(report: Any) -> dict[str, tuple[int, ...]]:
+    return {e: (c.read, c.inserted, c.updated, c.quarantined, c.shared_keys) for e, c in report.entities.items()}
+
+
+@pytest.fixture
+def every_batch_tried(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bulk loads that try every batch (none gives up after refusals), one parent's lines at a time; the batches they wrote."""
+    monkeypatch.setattr(engine, "BULK_REFUSALS", 10**9)
+    monkeypatch.setattr(engine, "PARENT_CHUNK", 1)
+    written: list[int] = []
+    insert = BulkLoad.insert
+
+    def counted(self: BulkLoad, *args: Any) -> int | None:
+        n = insert(self, *args)
+        if n is not None:
+            written.append(n)
+        return n
+
+    monkeypatch.setattr(BulkLoad, "insert", counted)
+    return written
+
+
+def row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BulkLoad, "open", classmethod(lambda *_args: None))
+
+
+def test_a_bulk_load_ends_as_a_load_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    erp_url = erp_with_more(tmp_path)
+    bulky, plain = home(tmp_path, erp_url, "bulk"), home(tmp_path, erp_url, "rows")
+    first = run_sync(bulky, mode="full")
+    assert len(every_batch_tried) > 10, "most batches went the bulk way"
+    db = overlay_engine(bulky.overlay.full_url())
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(SYNCED["invoice"].c.row_hash == UNHASHED)).scalar_one() > 0
+    db.dispose()
+    with monkeypatch.context() as m:
+        row_by_row(m)
+        expected = run_sync(plain, mode="full")
+    assert counts(first) == counts(expected)
+    assert overlay_state(bulky) == overlay_state(plain)
+
+    for mode in ("incremental", "full"):
+        again = run_sync(bulky, mode=mode)
+        assert {e: (c.inserted, c.updated) for e, c in again.entities.items()} == dict.fromkeys(again.entities, (0, 0)), mode
+    assert overlay_state(bulky)["quarantine"] == overlay_state(plain)["quarantine"]
+
+
+class Killed(Exception):
+    """The process dying between two batches."""
+
+
+def test_a_bulk_load_killed_half_way_resumes_to_the_same_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    erp_url = erp_with_more(tmp_path)
+    bulky, plain = home(tmp_path, erp_url, "bulk"), home(tmp_path, erp_url, "rows")
+    insert = BulkLoad.insert  # the counting one
+
+    def dies_at_the_fourth(self: BulkLoad, *args: Any) -> int | None:
+        if len(every_batch_tried) == 3:
+            raise Killed
+        return insert(self, *args)
+
+    with monkeypatch.context() as m:
+        m.setattr(BulkLoad, "insert", dies_at_the_fourth)
+        with pytest.raises(Killed):
+            run_sync(bulky, mode="full")
+    run_sync(bulky, mode="full")
+    with monkeypatch.context() as m:
+        row_by_row(m)
+        run_sync(plain, mode="full")
+    assert overlay_state(bulky) == overlay_state(plain)
+    again = run_sync(bulky)
+    assert {e: (c.inserted, c.updated) for e, c in again.entities.items()} == dict.fromkeys(again.entities, (0, 0))
+
+
+def test_the_bulk_load_reads_the_erp_through_a_read_only_attachment(tmp_path: Path) -> None:
+    erp_url = erp_with_more(tmp_path)
+    settings = home(tmp_path, erp_url, "bulk")
+    db = overlay_engine(settings.overlay.full_url())
+    with db.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert bulk._attach(raw, sa.engine.make_url(erp_url))
+        with pytest.raises(Exception, match="readonly"):
+            raw.execute(f"DELETE FROM {bulk.ALIAS}.soc")
+        raw.execute(f"DETACH DATABASE {bulk.ALIAS}")
+    db.dispose()

@@ -10,3 +10,4 @@ from erp_crm.settings.base import Section
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str | None = "var/log/erp_crm.log"
+    format: Literal["text", "json"] = "text"  # json: one JSON object per line, for a log collector

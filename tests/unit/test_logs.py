@@ -45,3 +45,33 @@ def test_a_log_file_that_cannot_be_written_is_said_once_on_stderr(tmp_path: Path
     assert len(err) == 2, err
     assert "cannot write the log file" in err[0] and "var/log/erp_crm.log (logging.file)" in err[0] and "warnings go to stderr" in err[0]
     assert err[1].endswith("erp_crm.test: shown")
+
+
+def _logged_in_run(tmp_path: Path, settings: LoggingSettings) -> list[str]:
+    from erp_crm.scheduling.runs import CURRENT_RUN
+
+    configure_logging(settings, tmp_path)
+    token = CURRENT_RUN.set(42)
+    try:
+        logging.getLogger("erp_crm.scheduling").info("job sync done: 7 handled")
+    finally:
+        CURRENT_RUN.reset(token)
+    logging.getLogger("erp_crm.sync").warning('outside any run: "quoted"\nand a second line')
+    for handler in logging.getLogger("erp_crm").handlers:
+        handler.flush()
+    return (tmp_path / "var" / "log" / "erp_crm.log").read_text(encoding="utf-8").splitlines()
+
+
+def test_every_line_of_a_job_run_names_the_run(tmp_path: Path) -> None:
+    lines = _logged_in_run(tmp_path, LoggingSettings())
+    assert lines[0].endswith("INFO erp_crm.scheduling run=42: job sync done: 7 handled")
+    assert " WARNING erp_crm.sync: outside any run" in lines[1]
+
+
+def test_json_lines_are_one_object_per_line_with_the_run(tmp_path: Path) -> None:
+    import json
+
+    first, second = (json.loads(line) for line in _logged_in_run(tmp_path, LoggingSettings(format="json")))
+    assert (first["level"], first["logger"], first["job_run"], first["message"]) == ("INFO", "erp_crm.scheduling", 42, "job sync done: 7 handled")
+    assert second["job_run"] is None and second["message"] == 'outside any run: "quoted"\nand a second line'
+    assert first["time"].endswith("+00:00")

@@ -59,7 +59,11 @@ def configure_logging(settings: LoggingSettings, home: Path) -> None:
         path = resolve_path(home, settings.file)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
+            handler: logging.Handler = (
+                logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
+                if settings.rotate
+                else logging.handlers.WatchedFileHandler(path, encoding="utf-8")  # logrotate moves it; the next line opens a new one
+            )
         except OSError as exc:
             handler = logging.StreamHandler()
             handler.setLevel(logging.WARNING)

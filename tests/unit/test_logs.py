@@ -75,3 +75,15 @@ def test_json_lines_are_one_object_per_line_with_the_run(tmp_path: Path) -> None
     assert (first["level"], first["logger"], first["job_run"], first["message"]) == ("INFO", "erp_crm.scheduling", 42, "job sync done: 7 handled")
     assert second["job_run"] is None and second["message"] == 'outside any run: "quoted"\nand a second line'
     assert first["time"].endswith("+00:00")
+
+
+def test_with_rotation_left_to_logrotate_a_moved_file_is_reopened(tmp_path: Path) -> None:
+    configure_logging(LoggingSettings(rotate=False), tmp_path)
+    log = tmp_path / "var" / "log" / "erp_crm.log"
+    logging.getLogger("erp_crm.test").info("before the rotation")
+    log.rename(log.with_name("erp_crm.log.1"))  # what logrotate does (without copytruncate)
+    logging.getLogger("erp_crm.test").info("after the rotation")
+    for handler in logging.getLogger("erp_crm").handlers:
+        handler.flush()
+    assert "before the rotation" in log.with_name("erp_crm.log.1").read_text(encoding="utf-8")
+    assert "after the rotation" in log.read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -27,11 +28,15 @@ def upgrade(obj: Context) -> None:
 
 
 @db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def current(obj: Context) -> None:
+def current(obj: Context, as_json: bool) -> None:
     """Show the overlay schema's version and the newest one."""
     with Overlay.open(obj.settings.overlay.full_url(), at_head=False) as overlay:
         now, head = overlay.schema_version(), migrate.head()
+    if as_json:
+        click.echo(json.dumps({"current": now, "newest": head, "up_to_date": now == head}))
+        return
     click.echo(f"{now or 'empty'} (newest {head}){'' if now == head else ': run `erp-crm db upgrade`'}")
 
 

@@ -54,12 +54,13 @@ def evaluate(obj: Context, cutoff: dt.date, horizon: int, as_json: bool) -> None
 
 @metrics.command("show")
 @click.argument("partner_key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def show(obj: Context, partner_key: str) -> None:
+def show(obj: Context, partner_key: str, as_json: bool) -> None:
     """Show a partner's figures (by its ERP key) and the snapshots kept of them."""
     with obj.overlay.connect() as conn:
         figures = partner_figures(conn, obj.settings.erp.source, partner_key)
-    click.echo(format_figures(figures))
+    click.echo(json.dumps(figures, indent=2, ensure_ascii=False, default=str) if as_json else format_figures(figures))
 
 
 def format_figures(figures: dict[str, Any]) -> str:

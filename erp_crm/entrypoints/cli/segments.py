@@ -38,14 +38,15 @@ def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json
 
 
 @segments.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def list_(obj: Context) -> None:
+def list_(obj: Context, as_json: bool) -> None:
     """List the segments with their member counts and last refresh."""
     path = obj.home / SEGMENTS_FILE
     configured = config_names(path)
     with obj.overlay.connect() as conn:
         rows = list_segments(conn, configured)
-    click.echo(format_list(rows, configured, path))
+    click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str) if as_json else format_list(rows, configured, path))
 
 
 @segments.command("show")

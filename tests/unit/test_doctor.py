@@ -225,3 +225,14 @@ def test_a_host_that_takes_the_connection_and_never_answers_tls_is_given_up_on()
         finding = gateways.connection("sms.gateway", "sms.url", f"https://127.0.0.1:{port}/send", timeout=1)
     assert time.monotonic() - started < 3
     assert finding.status is Status.FAIL and "timed out" in finding.message
+
+
+def test_the_scheduler_lease_finding_tells_a_standby_a_stopped_scheduler_and_a_new_home_apart() -> None:
+    from erp_crm.doctor.scheduler import lease_finding
+
+    assert lease_finding("vm:10:ab", [], ran=True).status is Status.OK
+    standby = lease_finding("vm:10:ab", ["other:20:cd"], ran=True)
+    assert standby.status is Status.WARN and "a second scheduler runs: vm:10:ab leads, other:20:cd waits" in standby.message
+    stopped = lease_finding(None, [], ran=True)
+    assert stopped.status is Status.WARN and "no scheduler leads any more" in stopped.message and "scheduler run" in stopped.fix
+    assert lease_finding(None, [], ran=False).status is Status.SKIPPED

@@ -30,6 +30,11 @@ from tests.support.databases import MARIADB, POSTGRESQL, ScratchDatabases  # noq
 from tests.support.odbc import require_odbc_driver  # noqa: E402
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Soak tests first: under xdist the worker that takes one spends its minutes while the others run the rest, instead of after them."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is None)
+
+
 @pytest.fixture
 def pg_url_factory() -> Iterator[Callable[[], str]]:
     """Make fresh PostgreSQL databases (postgresql+psycopg://postgres@127.0.0.1:5432/<db>)."""

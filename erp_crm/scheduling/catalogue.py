@@ -4,17 +4,27 @@ A job function returns an `Outcome` (how much it handled, its report) or raises;
 never prints. A job that ran but could not do its work (the SMTP server unreachable, a
 tick whose steps failed) returns an Outcome with `problem` set, which the run log keeps
 as a failure, so repeated ones reach the admins.
+
+A reconciliation that meets an incremental sync of its source at work waits for it to
+end, rather than being skipped as other busy runs are: both want the source's sync lock,
+a schedule's reconciliation easily falls on a time the sync also runs (02:30 is a
+quarter hour), and a skipped nightly reconciliation would wait a whole day. It waits at
+most the schedule's `misfire_grace`, the lateness the schedule allows any run. An
+incremental sync that meets a reconciliation is skipped: the reconciliation reads
+everything it would.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from erp_crm.errors import Busy
 from erp_crm.settings.root import Settings
 from erp_crm.settings.schedule import Job
 from erp_crm.store.overlay import Overlay
@@ -36,6 +46,10 @@ class JobContext:
     job: Job
     overlay: Overlay
     settings: Settings
+    grace: float = 0.0  # seconds a run may wait for the same work elsewhere to end (the schedule's misfire_grace)
+
+
+BUSY_RETRY = 1.0  # seconds between two tries of a reconciliation that found the sync at work
 
 
 def run_sync(ctx: JobContext) -> Outcome:
@@ -43,7 +57,15 @@ def run_sync(ctx: JobContext) -> Outcome:
 
 
 def run_reconcile(ctx: JobContext) -> Outcome:
-    return _sync(ctx, "reconcile")
+    """The full read that finds deletes; waits (up to `ctx.grace`) for an incremental sync it meets."""
+    deadline = time.monotonic() + ctx.grace
+    while True:
+        try:
+            return _sync(ctx, "reconcile")
+        except Busy:
+            if time.monotonic() + BUSY_RETRY > deadline:
+                raise
+            time.sleep(BUSY_RETRY)
 
 
 def _sync(ctx: JobContext, mode: Mode) -> Outcome:

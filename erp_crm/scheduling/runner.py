@@ -74,7 +74,7 @@ class Runner:
 
     def _work(self, name: str, kind: str, run_id: int) -> RunResult:
         log.info("job %s started", name)
-        context = JobContext(name, self.schedule.jobs[name], self.overlay, self.settings)
+        context = JobContext(name, self.schedule.jobs[name], self.overlay, self.settings, grace=self.schedule.misfire_grace)
         error: str | None
         try:
             outcome: Outcome | None = JOBS[kind](context)

@@ -8,17 +8,15 @@ and the admins hear of a job that keeps failing, once.
 
 from __future__ import annotations
 
-import itertools
 import json
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from erp_crm.scheduling.lease import SCHEDULER
 from erp_crm.settings.root import load_settings
@@ -26,24 +24,12 @@ from erp_crm.settings.schedule import SCHEDULE_FILE
 from erp_crm.store.locking import advisory_key
 from erp_crm.store.overlay import Overlay
 from tests.support.cli import erp_crm
-from tests.support.scheduler_process import SchedulerProcess
+from tests.support.scheduler_process import SchedulerProcess, history, overlapping, with_schedule
 from tests.support.smtp import LoopbackSmtp
 from tests.support.tiny_erp import TinyErp, differences, read_overlay, tiny_home
 
 CHAIN = {"sync": {"every": "15m"}, "metrics": {"after": ["sync"]}, "segments": {"after": ["metrics"]}}
 FAST_LEADER = {"lease": "3s", "renew": "1s"}
-
-
-def with_schedule(home: Path, jobs: dict[str, Any], **top: Any) -> Path:
-    (home / SCHEDULE_FILE).parent.mkdir(exist_ok=True)
-    (home / SCHEDULE_FILE).write_text(yaml.safe_dump({"jobs": jobs, **top}), encoding="utf-8")
-    return home
-
-
-def history(home: Path, *args: str) -> list[dict[str, Any]]:
-    done = erp_crm("--home", home, "jobs", "history", "--json", "--limit", "1000", *args)
-    assert done.returncode == 0, done.stderr
-    return list(reversed(json.loads(done.stdout)))  # oldest first
 
 
 @pytest.fixture
@@ -80,6 +66,36 @@ def test_a_job_running_elsewhere_is_skipped_and_logged_not_run_twice(tmp_path: P
     assert done.returncode == 4, done.stdout + done.stderr
     (run,) = history(home)
     assert run["status"] == "skipped" and "job sync is running in another process" in run["error"]
+
+
+def test_a_reconciliation_that_meets_the_sync_waits_for_it_within_the_grace(tmp_path: Path, erp_sqlite: TinyErp, overlay_url: str) -> None:
+    """A reconciliation falling on a time the sync runs too used to be skipped (and wait a day); it now runs once the sync ends."""
+    from erp_crm.scheduling.runner import Runner
+    from erp_crm.settings.schedule import load_schedule
+
+    home = with_schedule(tiny_home(tmp_path, erp_sqlite.url, overlay_url=overlay_url), {"reconcile": {"cron": "30 2 * * *"}}, misfire_grace="30s")
+    settings = load_settings(home, environ={})
+    schedule = load_schedule(home)
+
+    def sync_for(overlay: Overlay, seconds: float, taken: threading.Event) -> None:
+        with overlay.lock(f"sync.{settings.erp.source}", "an incremental sync, played by the test"):
+            taken.set()
+            time.sleep(seconds)
+
+    with open_overlay(home) as overlay:
+        for grace, held, status in ((30, 2.0, "ok"), (2, 5.0, "skipped")):
+            taken = threading.Event()
+            sync = threading.Thread(target=sync_for, args=(overlay, held, taken))
+            sync.start()
+            taken.wait(10)
+            started = time.monotonic()
+            (result,) = Runner(overlay, settings, schedule.model_copy(update={"misfire_grace": grace})).run("reconcile", follow=False)
+            waited = time.monotonic() - started
+            sync.join()
+            assert result.status == status, result.error
+            assert waited >= held - 0.5 if status == "ok" else waited < held - 1  # the sync's end, or the grace without it
+    assert [r["status"] for r in history(home)] == ["ok", "skipped"]
+    assert differences(erp_sqlite.expected(), read_overlay(overlay_url)) == []
 
 
 def test_a_paused_job_is_not_scheduled_until_resumed_but_runs_by_hand(tmp_path: Path, erp_sqlite: TinyErp, overlay_url: str) -> None:
@@ -156,19 +172,6 @@ def test_a_weekly_report_mails_the_segment_as_a_spreadsheet(tmp_path: Path, erp_
 
 
 # -- the scheduler: leading, standing by, dying ----------------------------------------------------
-
-
-def overlapping(runs: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Pairs of runs of one job whose times overlap (a killed run has no end: it is left out)."""
-    found = []
-    by_job: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        if run["status"] in ("ok", "failed"):
-            by_job.setdefault(run["job"], []).append(run)
-    for job_runs in by_job.values():
-        job_runs.sort(key=lambda r: r["started_at"])
-        found += [(a["id"], b["id"]) for a, b in itertools.pairwise(job_runs) if b["started_at"] < a["ended_at"]]
-    return found
 
 
 @pytest.mark.slow

@@ -155,3 +155,21 @@ def test_the_bulk_load_reads_the_erp_through_a_read_only_attachment(tmp_path: Pa
             raw.execute(f"DELETE FROM {bulk.ALIAS}.soc")
         raw.execute(f"DETACH DATABASE {bulk.ALIAS}")
     db.dispose()
+
+
+def test_no_bulk_load_where_an_erp_table_would_be_read_from_the_overlay(tmp_path: Path) -> None:
+    """SQLite looks for an unqualified name in the overlay first: an ERP table named like one of ours is never attached."""
+    erp_url = erp_with_more(tmp_path)
+    erp = sa.create_engine(erp_url, poolclass=NullPool)
+    with erp.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE crm_partner (x INTEGER)")
+    erp.dispose()
+    settings = home(tmp_path, erp_url, "bulk")
+    db = overlay_engine(settings.overlay.full_url())
+    with db.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert not bulk._attach(raw, sa.engine.make_url(erp_url))
+        assert bulk.ALIAS not in {row[1] for row in raw.execute("PRAGMA database_list")}
+    db.dispose()
+    report = run_sync(settings, mode="full")
+    assert report.entities["invoice"].inserted > 0, "the row path loads it"

@@ -20,6 +20,7 @@ there is rolled back whole and goes the row path, which quarantines what it must
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +73,12 @@ class BulkLoad:
         raw = conn.connection.driver_connection
         assert raw is not None  # a live connection
         try:
-            if not _attach(raw, erp.url):
+            attached = _attach(raw, erp.url)
+        except sqlite3.Error as exc:  # the row path reads through the ERP connection, which did open
+            log.info("%s: loaded row by row (the ERP could not be attached: %s)", plan.entity.name, exc)
+            attached = False
+        try:
+            if not attached:
                 conn.close()
                 return None
             raw.create_function("concat", -1, concat, deterministic=True)

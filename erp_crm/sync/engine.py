@@ -391,7 +391,7 @@ class EntitySync:
         c.unchanged += result.unchanged
         c.quarantined += len(bad)
         c.shared_keys += sum(1 for b in bad if b["key"] in shared)
-        if c.inserted >= max(1000, 2 * self.analyzed_at):
+        if not self.writer.empty and c.inserted >= max(1000, 2 * self.analyzed_at):
             self._analyze()
         self.run.progress(self.name, c.read, self.expected)
         return {*result.written_keys, *(b["erp_key"] for b in bad)}
@@ -458,6 +458,9 @@ class EntitySync:
         Without them (autovacuum lags, or is off) PostgreSQL looks up each batch's keys
         by scanning the whole table, and a first load slows down with every batch. The
         thresholds double, so a load of n rows costs about log2(n) quick sampling passes.
+        A first load looks up no keys of its own table (there are none to compare, and
+        COPY needs no lookup), so it is analysed once, at its end: on 100,000 lines the
+        passes in between took a fifth of the load.
         """
         self.analyzed_at = self.counts.inserted
         if self.run.overlay.dialect == "postgresql":

@@ -12,6 +12,7 @@ changed.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,15 @@ def test_no_bulk_load_where_an_erp_table_would_be_read_from_the_overlay(tmp_path
     db.dispose()
     report = run_sync(settings, mode="full")
     assert report.entities["invoice"].inserted > 0, "the row path loads it"
+
+
+def test_an_erp_that_cannot_be_attached_is_loaded_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    erp_url = erp_with_more(tmp_path)
+    settings = home(tmp_path, erp_url, "bulk")
+
+    def refused(*_args: Any) -> bool:
+        raise sqlite3.OperationalError("too many attached databases - max 10")
+
+    monkeypatch.setattr(bulk, "_attach", refused)
+    report = run_sync(settings, mode="full")
+    assert report.entities["invoice"].inserted > 0

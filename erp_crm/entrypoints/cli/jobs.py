@@ -64,8 +64,7 @@ def job_table(obj: Context) -> list[dict[str, Any]]:
     now = dt.datetime.now(zone)
     rows = []
     for name, job in schedule.jobs.items():
-        trigger = job_trigger(job, zone)
-        nxt = trigger.get_next_fire_time(None, now) if trigger is not None else None
+        nxt = _next_time(job, job_trigger(job, zone), last.get(name), now)
         state = states.get(name, {})
         rows.append({
             "job": name, "kind": schedule.kind(name), "when": describe_when(job), "paused": bool(state.get("paused")),
@@ -73,6 +72,16 @@ def job_table(obj: Context) -> list[dict[str, Any]]:
             "next": f"{nxt:%Y-%m-%d %H:%M}" if nxt else None,
         })  # fmt: skip
     return rows
+
+
+def _next_time(job: Job, trigger: Any, last: dict[str, Any] | None, now: dt.datetime) -> dt.datetime | None:
+    """When the job runs next as far as the schedule says: an interval counts from its last run (a running scheduler's clock)."""
+    if trigger is None:
+        return None
+    if job.every is not None and last is not None:
+        due = last["started_at"].replace(tzinfo=dt.UTC) + dt.timedelta(seconds=job.every)
+        return max(due, now).astimezone(now.tzinfo)
+    return trigger.get_next_fire_time(None, now)
 
 
 def describe_when(job: Job) -> str:

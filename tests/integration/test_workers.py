@@ -1,7 +1,7 @@
 """`erp-crm worker`: several on PostgreSQL share the due chain steps and the outbox, none twice; killed or stopped, nothing is half-done.
 
-The workers are real processes of the `erp-crm` entry point (forked from one that has
-imported it, so they start together: tests.support.cli.ForkServer), on a home whose
+The workers are real processes of the `erp-crm` entry point (those that must start
+together forked from one that has imported it: tests.support.cli.ForkServer), on a home whose
 chain sends an e-mail, makes a task and waits, and whose outbox goes to a loopback SMTP
 server. After each test every enrolment has either all of a step's effects (its outbox
 row, its task, its log lines, its next step) or none, and no message arrived twice.

@@ -222,6 +222,7 @@ def test_the_scheduler_runs_every_job_on_time_for_ten_minutes_while_the_erp_keep
         assert unexplained_skips(runs) == [], report
         assert ledger_differences(erp_file, overlay) == []
         delivered, statuses = delivery_problems(overlay, smtp.received, first_outbox_id)
+        print(f"  e-mails: {len(smtp.received)} received; outbox {dict(statuses)}\n{memory.table()}")
         assert delivered == [], f"{statuses}\n{report}"
         assert statuses["sent"] > 0 and len(smtp.received) == statuses["sent"], f"{statuses}, {len(smtp.received)} received"
         assert rss_last - rss_first < RSS_GROWTH_MIB, f"{report}\n{memory.table()}"

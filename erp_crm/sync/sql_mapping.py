@@ -105,6 +105,9 @@ class SqliteSql:
     def default(self, f: Field, value: Any, placeholder: str) -> str:
         return placeholder
 
+    def constant(self, f: Field, value: Any, placeholder: str) -> str:
+        return placeholder
+
 
 @dataclass
 class SqlMapping:
@@ -151,7 +154,8 @@ def translate(entity: Entity, spec: EntitySpec, mapper: RowMapper, sql: SqliteSq
             continue
         if s.has_value:
             out.columns.append(column)
-            out.values.append(out.param(_constant(f, s)))
+            value = _constant(f, s)
+            out.values.append(out.sql.constant(f, value, out.param(value)))
             continue
         expression, conditions = _field(f, s, raw, out)
         out.inner.append(f"{expression} AS f{i}")

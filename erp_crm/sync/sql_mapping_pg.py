@@ -124,3 +124,9 @@ class PgSql(SqliteSql):
         if type(value) is not int or not WHOLE_MIN <= value <= WHOLE_MAX or (f.kind is Kind.DECIMAL and not -_FLOAT_LIMIT < value < _FLOAT_LIMIT):
             raise Untranslated(f"{f.name}: a default of this value")
         return f"CAST({placeholder} AS bigint)"
+
+    def constant(self, f: Field, value: Any, placeholder: str) -> str:
+        """A `value:` as the row path stores it; a float would reach NUMERIC by `float8_numeric`'s 15 digits, not its shortest text."""
+        if type(value) is float:
+            raise Untranslated(f"{f.name}: a float constant")
+        return placeholder

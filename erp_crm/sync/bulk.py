@@ -1,4 +1,4 @@
-"""A first load done by the overlay itself: the SQLite ERP attached read-only, one INSERT … SELECT per batch.
+"""A first load done by the overlay itself, one INSERT … SELECT per batch over the ERP's rows.
 
 Row by row, a line costs 12–18 µs of Python (reading, the mapper, the hash, binding
 and executemany) against 1.5 µs for SQLite to read it: a full sync ran at a tenth of a
@@ -6,7 +6,10 @@ bare read. When both databases are SQLite files, the overlay's connection can re
 ERP's file itself (ATTACH with `mode=ro`, so it can no more write there than the ERP
 connection can), and each batch becomes one statement that maps the rows in SQL
 (`sql_mapping`), resolves references by join and writes them, committed together with
-how far the run got, as the row path commits its batches.
+how far the run got, as the row path commits its batches. Between two PostgreSQL
+databases the overlay cannot read the ERP, so each batch's rows are copied to a
+staging table on the overlay's connection first (`bulk_pg`), and the same statement
+maps that; a `Feed` is what differs.
 
 Only a first load goes this way (no overlay rows of the source yet, nothing in
 quarantine): there is nothing to compare and nothing to tell the change feed row by
@@ -24,7 +27,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -33,6 +36,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
+from erp_crm.sync.bulk_pg import open_staging
 from erp_crm.sync.connection import read_only_uri
 from erp_crm.sync.plan import ReadPlan
 from erp_crm.sync.source import ErpSource, concat
@@ -45,24 +49,49 @@ TEXT_CHECK = "erp_crm_text_check"
 _NAMED = SQLiteDialect(paramstyle="named")
 
 
-class BulkLoad:
-    """One entity's first load through one overlay connection with the ERP attached; `close` detaches it."""
+class Feed(Protocol):
+    """How the overlay's connection reaches a batch of the ERP's rows: SQLite's attachment, PostgreSQL's staging table (`bulk_pg`)."""
 
-    def __init__(self, conn: Connection, plan: ReadPlan, source: str, mapping: SqlMapping) -> None:
+    schema: str  # where the overlay's own tables are, as a prefix of their names
+    errors: tuple[type[BaseException], ...]  # the driver's errors that send a batch the row path (SQLAlchemy's do)
+
+    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
+        """The SELECT (and its parameters) giving the batch's rows to the overlay, in the same transaction."""
+
+    def stamp(self, now: datetime) -> Any:
+        """`synced_at` as the row path binds it."""
+
+    def texts_fit(self, conn: Connection, table: str, texts: list[str], after_id: int) -> bool:
+        """Whether the text just written holds what the mapper would have stored."""
+
+    def close(self, conn: Connection) -> None:
+        """Undo what opening did to the overlay's connection."""
+
+
+class BulkLoad:
+    """One entity's first load through one overlay connection the ERP's rows reach (`Feed`); `close` undoes that."""
+
+    def __init__(self, conn: Connection, plan: ReadPlan, source: str, mapping: SqlMapping, feed: Feed) -> None:
         self.conn = conn
         self.plan = plan
         self.source = source
         self.mapping = mapping
+        self.feed = feed
         self.head = self._statement_head()
         quote = conn.dialect.identifier_preparer.quote
-        self.table = f"main.{quote(SYNCED[plan.entity.name].name)}"
+        self.table = f"{feed.schema}{quote(SYNCED[plan.entity.name].name)}"
         written = zip(mapping.columns, mapping.values, strict=True)
         self.texts = [quote(c) for c in ["erp_key", *(column for column, value in written if value in mapping.texts)]]
 
     @classmethod
     def open(cls, overlay: Overlay, erp: ErpSource, plan: ReadPlan, source: str) -> BulkLoad | None:
         """The bulk load of `plan`'s entity, or None where it cannot be done (the row path then does it all)."""
-        if overlay.dialect != "sqlite" or erp.dialect_name != "sqlite" or erp.url is None or erp.lenient_text:
+        if erp.url is None or overlay.dialect != erp.dialect_name:
+            return None
+        if overlay.dialect == "postgresql":  # lenient reading changes only how Python loads dates, which staging never does
+            staged = open_staging(overlay, erp, plan)
+            return None if staged is None else cls(staged.conn, plan, source, staged.mapping, staged)
+        if overlay.dialect != "sqlite" or erp.lenient_text:
             return None
         try:
             mapping = translate(plan.entity, plan.spec, plan.mapper)
@@ -86,16 +115,12 @@ class BulkLoad:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, plan, source, mapping)
+        return cls(conn, plan, source, mapping, Attached())
 
     def close(self) -> None:
         try:
             self.conn.rollback()
-            raw = self.conn.connection.driver_connection
-            assert raw is not None
-            raw.execute(f"DETACH DATABASE {ALIAS}")
-            raw.create_function(TEXT_CHECK, -1, None)
-            raw.create_function("concat", -1, None)
+            self.feed.close(self.conn)
         finally:
             self.conn.close()
 
@@ -109,47 +134,72 @@ class BulkLoad:
         quote = self.conn.dialect.identifier_preparer.quote
         columns = ", ".join(quote(c) for c in ["source", "erp_key", *m.columns, "row_hash", "synced_at"])
         ok = " AND ".join(["m.ok", *m.resolved])
-        values = ", ".join([":b_source", "m.k", *m.values, f"CASE WHEN {ok} THEN :b_unhashed END", ":b_stamp"])
-        return f"INSERT INTO main.{quote(table.name)} ({columns}) SELECT {values}"
+        mark = m.sql.placeholder
+        values = ", ".join([mark("b_source"), "m.k", *m.values, f"CASE WHEN {ok} THEN {mark('b_unhashed')} END", mark("b_stamp")])
+        return f"INSERT INTO {self.feed.schema}{quote(table.name)} ({columns}) SELECT {values}"
 
     def _rows(self, read: str) -> str:
         return f"(SELECT {', '.join(self.mapping.inner)} FROM ({read}) AS r) AS m"
 
     def _statement(self, read: str) -> str:
         quote = self.conn.dialect.identifier_preparer.quote
+        source = self.mapping.sql.placeholder("b_source")
         joins = " ".join(
-            f"LEFT JOIN main.{quote(SYNCED[ref].name)} AS j{n} ON j{n}.source = :b_source AND j{n}.erp_key = {key}"
+            f"LEFT JOIN {self.feed.schema}{quote(SYNCED[ref].name)} AS j{n} ON j{n}.source = {source} AND j{n}.erp_key = {key}"
             for n, (ref, key) in enumerate(self.mapping.joins)
         )
         return f"{self.head} FROM {self._rows(read)} {joins}"
 
-    def _texts_fit(self, after_id: int) -> bool:
-        """Whether the text just written holds no NUL and no broken bytes (`sql_mapping.text_check`), asked once per batch."""
-        joined = ", ".join(f"group_concat({c}, char(10))" for c in self.texts)
-        return bool(self.conn.exec_driver_sql(f"SELECT {TEXT_CHECK}({joined}) FROM {self.table} WHERE id > ?", (after_id,)).scalar())
-
     def insert(self, where: Sequence[sa.ColumnElement[bool]], now: datetime, then: Callable[[Connection], None]) -> int | None:
         """Write the rows matching `where` and run `then` in the same transaction; None (nothing written) when a row needs the row path."""
-        compiled = self.plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
-        assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
-        read, read_params = str(compiled), compiled.construct_params()
-        params: dict[str, Any] = {**self.mapping.params, "b_source": self.source, "b_stamp": now.isoformat(" "), "b_unhashed": UNHASHED}
-        if params.keys() & read_params.keys():
-            return None  # a definition's :param named as ours
+        params: dict[str, Any] = {**self.mapping.params, "b_source": self.source, "b_stamp": self.feed.stamp(now), "b_unhashed": UNHASHED}
         with self.conn.begin() as transaction:
             try:
+                read, read_params = self.feed.read(self.conn, self.plan, where)
+                if params.keys() & read_params.keys():
+                    transaction.rollback()
+                    return None  # a definition's :param named as ours
                 after_id = int(self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table}").scalar_one())
                 count: int | None = self.conn.exec_driver_sql(self._statement(read), {**params, **read_params}).rowcount
-                if not self._texts_fit(after_id):
+                if not self.feed.texts_fit(self.conn, self.table, self.texts, after_id):
                     count = None
-            except sa.exc.DBAPIError as exc:
-                log.debug("%s: a batch goes the row path (%s)", self.plan.entity.name, exc.orig)
+            except Exception as exc:
+                if not isinstance(exc, (sa.exc.DBAPIError, *self.feed.errors)):
+                    raise
+                log.debug("%s: a batch goes the row path (%s)", self.plan.entity.name, getattr(exc, "orig", exc))
                 count = None
             if count is None:
                 transaction.rollback()
                 return None
             then(self.conn)
         return count
+
+
+class Attached:
+    """SQLite: the ERP's file attached to the overlay's connection; its query is run there as it is."""
+
+    schema = "main."
+    errors: tuple[type[BaseException], ...] = ()
+
+    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
+        compiled = plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
+        assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
+        return str(compiled), dict(compiled.construct_params())
+
+    def stamp(self, now: datetime) -> Any:
+        return now.isoformat(" ")
+
+    def texts_fit(self, conn: Connection, table: str, texts: list[str], after_id: int) -> bool:
+        """No NUL and no broken bytes (`sql_mapping.text_check`), asked once per batch."""
+        joined = ", ".join(f"group_concat({c}, char(10))" for c in texts)
+        return bool(conn.exec_driver_sql(f"SELECT {TEXT_CHECK}({joined}) FROM {table} WHERE id > ?", (after_id,)).scalar())
+
+    def close(self, conn: Connection) -> None:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute(f"DETACH DATABASE {ALIAS}")
+        raw.create_function(TEXT_CHECK, -1, None)
+        raw.create_function("concat", -1, None)
 
 
 def _attach(raw: Any, url: URL) -> bool:

@@ -58,6 +58,57 @@ class Untranslated(Exception):
     """The definition uses something the SQL mapping does not do: the entity goes row by row."""
 
 
+class SqliteSql:
+    """How SQLite writes each test and conversion: its columns hold any type, so a value's type is asked per row.
+
+    `sql_mapping_pg.PgSql` writes the same for PostgreSQL, where a column's type is
+    known before any row is read. Conditions let NULL through (`required` is asked apart).
+    """
+
+    coalesce_first = True  # a default stands in for NULL before the conversion checks it
+
+    def raw(self, position: int) -> str:
+        return f"+r.c{position}"  # unary plus: no column affinity in comparisons
+
+    def placeholder(self, name: str) -> str:
+        return f":{name}"
+
+    def key(self, x: str) -> str:
+        return _KEY.format(x=x)
+
+    def as_text(self, x: str) -> str:
+        return _AS_TEXT.format(x=x)
+
+    def text(self, x: str) -> list[str]:
+        return [_TEXT.format(x=x)]
+
+    def amount(self, x: str) -> tuple[str, list[str]]:
+        return x, [_AMOUNT.format(x=x)]
+
+    def whole(self, x: str) -> tuple[str, list[str]]:
+        return x, [f"typeof({x}) IN ('null', 'integer')"]
+
+    def yes_no(self, x: str) -> tuple[str, list[str]]:
+        return x, [f"{x} IS NULL OR typeof({x}) = 'integer' AND {x} IN (0, 1)"]
+
+    def day(self, x: str) -> tuple[str, list[str]]:
+        return f"substr({x}, 1, 10)", [f"{x} IS NULL OR {_DATE.format(x=x, moment=_MOMENT.format(x=x))}"]
+
+    def moment(self, x: str) -> tuple[str, list[str]]:
+        moment = _MOMENT.format(x=x)
+        return moment, [f"{x} IS NULL OR {_DATE.format(x=x, moment=moment)}"]
+
+    def groups(self, x: str) -> list[tuple[str, bool]]:
+        """Tests telling numbers from text, each with whether it is the text one (Python's dict tells 8 from '8')."""
+        return [(_NUMBER.format(x=x), False), (f"typeof({x}) = 'text'", True)]
+
+    def default(self, f: Field, value: Any, placeholder: str) -> str:
+        return placeholder
+
+    def constant(self, f: Field, value: Any, placeholder: str) -> str:
+        return placeholder
+
+
 @dataclass
 class SqlMapping:
     """The pieces of one entity's INSERT … SELECT (`bulk.BulkLoad` puts them together).
@@ -75,26 +126,27 @@ class SqlMapping:
     resolved: list[str] = field(default_factory=list)  # conditions on the joins: required references found
     texts: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    sql: SqliteSql = field(default_factory=SqliteSql)
 
     def param(self, value: Any) -> str:
         name = f"b_{len(self.params)}"
         self.params[name] = value
-        return f":{name}"
+        return self.sql.placeholder(name)
 
 
-def translate(entity: Entity, spec: EntitySpec, mapper: RowMapper) -> SqlMapping:
-    """The SQL mapping of one entity; `Untranslated` when the definition uses what it does not translate."""
+def translate(entity: Entity, spec: EntitySpec, mapper: RowMapper, sql: SqliteSql | None = None) -> SqlMapping:
+    """The SQL mapping of one entity (SQLite's unless `sql` says otherwise); `Untranslated` when the definition uses what it does not translate."""
     if len(spec.key) != 1:
         raise Untranslated("a composite key")
-    out = SqlMapping()
+    out = SqlMapping(sql=sql or SqliteSql())
     positions = {(s.column, s.sql): i for i, s in enumerate(mapper.select)}
 
     def raw(column: str | None, sql: str | None) -> str:
-        return f"+r.c{positions[(column, sql)]}"  # unary plus: no column affinity in comparisons
+        return out.sql.raw(positions[(column, sql)])
 
-    key = f"+r.c{mapper.key_positions[0]}"
-    checks = [f"{key} IS NOT NULL AND ({_KEY.format(x=key)})"]
-    out.inner.append(f"{_AS_TEXT.format(x=key)} AS k")
+    key = out.sql.raw(mapper.key_positions[0])
+    checks = [f"{key} IS NOT NULL AND ({out.sql.key(key)})"]
+    out.inner.append(f"{out.sql.as_text(key)} AS k")
     for i, f in enumerate(entity.fields):
         s = spec.fields.get(f.name)
         column = ref_key_column(f.name) if f.ref else f.name
@@ -102,7 +154,8 @@ def translate(entity: Entity, spec: EntitySpec, mapper: RowMapper) -> SqlMapping
             continue
         if s.has_value:
             out.columns.append(column)
-            out.values.append(out.param(_constant(f, s)))
+            value = _constant(f, s)
+            out.values.append(out.sql.constant(f, value, out.param(value)))
             continue
         expression, conditions = _field(f, s, raw, out)
         out.inner.append(f"{expression} AS f{i}")
@@ -150,11 +203,16 @@ def _field(f: Field, s: FieldSpec, raw: Callable[[str | None, str | None], str],
             raise Untranslated(f"{f.name}: a map outside a text field")
         expression, conditions = _mapped(f, s, x, out)
     else:
+        default = None
         if s.default is not None:
             if type(s.default) not in _PLAIN.get(f.kind, ()) or f.ref:
                 raise Untranslated(f"{f.name}: a default of this type")
-            x = f"coalesce({x}, {out.param(s.default)})"
+            default = out.sql.default(f, s.default, out.param(s.default))
+            if out.sql.coalesce_first:
+                x, default = f"coalesce({x}, {default})", None
         expression, conditions = _converted(f, x, out)
+        if default is not None:
+            expression = f"coalesce({expression}, {default})"
         if s.negate_when is not None:
             expression, conditions = _negated(f, s, expression, conditions, raw, out)
     if f.required:
@@ -176,7 +234,8 @@ def _mapped(f: Field, s: FieldSpec, x: str, out: SqlMapping) -> tuple[str, list[
         (texts if isinstance(key, str) else numbers).append((key, value))
     default = out.param(s.default)
     branches, found = [], [f"{x} IS NULL"]
-    for test, pairs in ((_NUMBER.format(x=x), numbers), (f"typeof({x}) = 'text'", texts)):
+    for test, is_text in out.sql.groups(x):
+        pairs = texts if is_text else numbers
         if pairs:
             whens = " ".join(f"WHEN {out.param(k)} THEN {out.param(v)}" for k, v in pairs)
             branches.append(f"WHEN {test} THEN CASE {x} {whens} ELSE {default} END")
@@ -187,22 +246,15 @@ def _mapped(f: Field, s: FieldSpec, x: str, out: SqlMapping) -> tuple[str, list[
 
 def _converted(f: Field, x: str, out: SqlMapping) -> tuple[str, list[str]]:
     """A value of the field's kind as the mapper's fast path takes it (NULL passes: `required` is asked apart)."""
+    sql = out.sql
     if f.ref or f.kind is Kind.TEXT:
-        conditions = [(_KEY if f.ref else _TEXT).format(x=x)]
-        expression = _AS_TEXT.format(x=x)
+        conditions = [sql.key(x)] if f.ref else sql.text(x)
+        expression = sql.as_text(x)
         if f.choices and not f.ref:
             conditions.append(f"{x} IS NULL OR {expression} IN ({', '.join(out.param(c) for c in f.choices)})")
-    elif f.kind is Kind.DECIMAL:
-        conditions, expression = [_AMOUNT.format(x=x)], x
-    elif f.kind is Kind.INT:
-        conditions, expression = [f"typeof({x}) IN ('null', 'integer')"], x
-    elif f.kind is Kind.BOOL:
-        conditions, expression = [f"{x} IS NULL OR typeof({x}) = 'integer' AND {x} IN (0, 1)"], x
-    else:
-        moment = _MOMENT.format(x=x)
-        conditions = [f"{x} IS NULL OR {_DATE.format(x=x, moment=moment)}"]
-        expression = f"substr({x}, 1, 10)" if f.kind is Kind.DATE else moment
-    return expression, conditions
+        return expression, conditions
+    convert = {Kind.DECIMAL: sql.amount, Kind.INT: sql.whole, Kind.BOOL: sql.yes_no, Kind.DATE: sql.day}.get(f.kind, sql.moment)
+    return convert(x)
 
 
 def _negated(
@@ -219,6 +271,10 @@ def _negated(
     c = raw(cond.column, cond.sql)
     numbers = [m for m in members if not isinstance(m, str)]
     texts = [m for m in members if isinstance(m, str)]
-    tests = [f"{test} AND {c} IN ({', '.join(out.param(m) for m in group)})" for test, group in ((_NUMBER.format(x=c), numbers), (f"typeof({c}) = 'text'", texts)) if group]
+    tests = [
+        f"{test} AND {c} IN ({', '.join(out.param(m) for m in group)})"
+        for test, is_text in out.sql.groups(c)
+        if (group := texts if is_text else numbers)
+    ]
     when = " OR ".join(f"({t})" for t in tests)
     return f"CASE WHEN {when} THEN -({expression}) ELSE {expression} END", conditions

@@ -197,7 +197,7 @@ class EntityWriter:
         # (partner or document id, document date) whose data this batch changes, moved-from ones included
         owners: set[tuple[int | None, date | None]] = set()
         changed: list[str] = []  # keys of changed rows without an owner (partners themselves, products, users)
-        source, reorder, owner_at, date_at = self.source, self.reorder, self.owner_at, self.date_at
+        source, reorder, owner_at, date_at, dialect = self.source, self.reorder, self.owner_at, self.date_at, conn.dialect.name
         stamp: Any = now.isoformat(" ") if self.text_stamps else now
         for key, row in latest.items():
             before = stored.get(key)
@@ -215,7 +215,7 @@ class EntityWriter:
                 continue
             result.written_keys.append(key)
             row_hash = row[-1]
-            if before is not None and not before[1] and (before[0] == row_hash or (key in unhashed and same_as_stored(unhashed[key], row))):
+            if before is not None and not before[1] and (before[0] == row_hash or (key in unhashed and same_as_stored(unhashed[key], row, dialect))):
                 result.unchanged += 1
                 continue
             if before is None:

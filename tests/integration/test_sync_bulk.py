@@ -7,12 +7,14 @@ does not have. Read one row per batch, most batches go the bulk way and the host
 ones the row path; the overlay, the quarantine and the run's counts must be those of a
 load done wholly row by row. A load killed half-way resumes (the row path, comparing
 values with the rows the bulk load wrote) to the same end, and later runs find nothing
-changed.
+changed. Both ways are proven between two SQLite files and between two PostgreSQL
+databases (the ERP's rows staged on the overlay by COPY, `erp_crm.sync.bulk_pg`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,9 @@ MORE = {
 IGNORED = {"id", "row_hash", "synced_at"}
 
 
-def erp_with_more(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'erp.sqlite'}"
+def erp_with_more(tmp_path: Path, url: str | None = None) -> str:
+    """The hostile rows' ERP and more, in an SQLite file or in the database at `url`."""
+    url = url or f"sqlite:///{tmp_path / 'erp.sqlite'}"
     build_erp(url)
     erp = sa.create_engine(url, poolclass=NullPool)
     with erp.begin() as conn:
@@ -48,12 +51,30 @@ def erp_with_more(tmp_path: Path) -> str:
     return url
 
 
-def home(tmp_path: Path, erp_url: str, name: str) -> Settings:
-    """A home reading the ERP one row per batch, with an SQLite overlay of its own."""
+def home(tmp_path: Path, erp_url: str, name: str, overlay_url: str | None = None) -> Settings:
+    """A home reading the ERP one row per batch, with an overlay of its own (an SQLite file unless `overlay_url`)."""
     folder = tmp_path / name
     folder.mkdir()
-    overlay_url = f"sqlite:///{folder / 'overlay.sqlite'}"
+    overlay_url = overlay_url or f"sqlite:///{folder / 'overlay.sqlite'}"
     return settings_with_connector(folder, "mini", CONNECTOR, overlay_url, erp_url=erp_url, extra={"erp": {"batch_size": 1}})
+
+
+Homes = Callable[[], tuple[Settings, Settings]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "pg"])
+def homes(request: pytest.FixtureRequest, tmp_path: Path) -> Homes:
+    """Two homes (a bulk one and a row-by-row one) reading one ERP: all three SQLite files, or all three PostgreSQL databases."""
+
+    def make() -> tuple[Settings, Settings]:
+        if request.param == "sqlite":
+            erp_url = erp_with_more(tmp_path)
+            return home(tmp_path, erp_url, "bulk"), home(tmp_path, erp_url, "rows")
+        new: Callable[[], str] = request.getfixturevalue("pg_url_factory")
+        erp_url = erp_with_more(tmp_path, new())
+        return home(tmp_path, erp_url, "bulk", new()), home(tmp_path, erp_url, "rows", new())
+
+    return make
 
 
 def overlay_state(settings: Settings) -> dict[str, Any]:
@@ -97,9 +118,8 @@ def row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BulkLoad, "open", classmethod(lambda *_args: None))
 
 
-def test_a_bulk_load_ends_as_a_load_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
-    erp_url = erp_with_more(tmp_path)
-    bulky, plain = home(tmp_path, erp_url, "bulk"), home(tmp_path, erp_url, "rows")
+def test_a_bulk_load_ends_as_a_load_row_by_row(homes: Homes, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    bulky, plain = homes()
     first = run_sync(bulky, mode="full")
     assert len(every_batch_tried) > 10, "most batches went the bulk way"
     db = overlay_engine(bulky.overlay.full_url())
@@ -122,9 +142,8 @@ class Killed(Exception):
     """The process dying between two batches."""
 
 
-def test_a_bulk_load_killed_half_way_resumes_to_the_same_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
-    erp_url = erp_with_more(tmp_path)
-    bulky, plain = home(tmp_path, erp_url, "bulk"), home(tmp_path, erp_url, "rows")
+def test_a_bulk_load_killed_half_way_resumes_to_the_same_end(homes: Homes, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    bulky, plain = homes()
     insert = BulkLoad.insert  # the counting one
 
     def dies_at_the_fourth(self: BulkLoad, *args: Any) -> int | None:

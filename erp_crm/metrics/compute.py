@@ -84,7 +84,9 @@ def compute_metrics(
     """Compute and store every live partner's figures as of ``as_of`` (today by default); rows are stamped with `source`."""
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
-    with _without_cycle_collection(), overlay.lock(ONE_AT_A_TIME, "another metrics run is working on this overlay"), overlay.begin() as conn:
+    # begin_writing: on SQLite the run's one transaction takes the write lock at its start (waiting for other
+    # writers); a transaction that reads first and writes later fails at once if another process wrote meanwhile
+    with _without_cycle_collection(), overlay.lock(ONE_AT_A_TIME, "another metrics run is working on this overlay"), overlay.begin_writing() as conn:
         report = _run(conn, source, as_of, full, refit, settings)
     return _finished(report, clock)
 
@@ -101,7 +103,7 @@ def compute_metrics_when_due(overlay: Overlay, settings: MetricsSection, *, sour
     with _without_cycle_collection(), overlay.lock_if_free(ONE_AT_A_TIME) as mine:
         if not mine:
             return None
-        with overlay.begin() as conn:
+        with overlay.begin_writing() as conn:
             if not is_due(conn, settings, as_of):
                 return None
             report = _run(conn, source, as_of, False, False, settings)

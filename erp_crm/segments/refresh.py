@@ -130,7 +130,7 @@ def _figures_day(overlay: Overlay) -> tuple[dt.date, str]:
 def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry, names: Iterable[str], as_of: dt.date) -> RefreshReport:
     """The refresh itself, under the lock: two at once would both insert the partners that entered."""
     report = RefreshReport(as_of)
-    with overlay.begin() as conn:
+    with overlay.begin_writing() as conn:  # SQLite: the write lock from the start, as a read turned write mid-way fails at once when another process wrote meanwhile
         sync_config(conn, config, dt.datetime.now())
         segments = config + user_segments(conn, registry, as_of)
         ids = dict(conn.execute(sa.select(segment.c.name, segment.c.id)).all())
@@ -142,7 +142,7 @@ def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry
     for d in segments:
         if wanted and d.name not in wanted:
             continue
-        with overlay.begin() as conn:
+        with overlay.begin_writing() as conn:
             report.segments.append(refresh_one(conn, ids[d.name], d, registry, as_of))
     return report
 

@@ -20,8 +20,15 @@ from sqlalchemy.engine import Connection
 
 @contextmanager
 def temporary_table(conn: Connection, name: str, columns: list[sa.Column], rows: list[dict[str, object]]) -> Iterator[sa.Table]:
-    """Within the block, a temporary table on `conn` holding `rows`, dropped afterwards."""
+    """Within the block, a temporary table on `conn` holding `rows`, dropped afterwards.
+
+    A pooled connection of a long-lived process (the scheduler, a worker) may still hold
+    the table from a block whose transaction was rolled back after its drop (SQLite's
+    driver commits a CREATE at once, but a DROP inside a transaction goes with it), so a
+    table left over is dropped first rather than failing every later run on that connection.
+    """
     table = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    table.drop(conn, checkfirst=True)
     table.create(conn)
     try:
         if rows:

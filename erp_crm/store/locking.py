@@ -92,7 +92,8 @@ def is_held(overlay: Engine, name: str, connect: Connect | None = None) -> bool:
         with (connect or overlay.connect)() as conn:
             return bool(
                 conn.exec_driver_sql(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1",
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1 "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",  # locks are per database; pg_locks shows all
                     (advisory_key(name),),
                 ).scalar()
             )

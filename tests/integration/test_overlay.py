@@ -8,6 +8,8 @@ taking them. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
 
@@ -92,3 +94,16 @@ def test_is_locked_sees_a_named_holder_without_taking_its_lock(overlay_url: str)
             assert not second.is_locked("sync.erp")
         with first.lock("sync.erp", "another sync"), second.lock("metrics", "metrics"):  # probing left no lock behind
             assert second.is_locked("metrics") and first.is_locked("sync.erp")
+
+
+def test_a_lock_on_one_postgresql_overlay_is_not_seen_on_another_of_the_same_server(pg_url_factory: Callable[[], str]) -> None:
+    """Advisory locks belong to a database; pg_locks lists every database's, so a probe must look at its own only."""
+    first, second = Overlay(sa.create_engine(pg_url_factory())), Overlay(sa.create_engine(pg_url_factory()))
+    try:
+        with first.lock("sync.erp", "busy"):
+            assert first.is_locked("sync.erp") and not second.is_locked("sync.erp")
+            with second.lock("sync.erp", "busy"):  # and each database's lock is its own
+                assert second.is_locked("sync.erp")
+    finally:
+        first.close()
+        second.close()

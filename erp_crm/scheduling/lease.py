@@ -29,15 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from erp_crm.model.tables.jobs import lease
-from erp_crm.store.locking import advisory_key
+from erp_crm.scheduling.runs import utc_now
+from erp_crm.store.locking import advisory_held, advisory_key
 from erp_crm.store.overlay import Overlay
 
 SCHEDULER = "scheduler"
 STANDBY = "standby:"  # rows of schedulers waiting to lead, by holder
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def new_holder() -> str:
@@ -107,13 +104,9 @@ class Lease:
 
     def _advisory_held(self) -> bool:
         assert self._session is not None, "renew() is only called after acquire() succeeded"
-        held = self._session.exec_driver_sql(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1 "
-            "AND pid = pg_backend_pid() AND granted",
-            (advisory_key(f"lease.{self.name}"),),
-        ).scalar()
+        held = advisory_held(self._session, f"lease.{self.name}", by_this_session=True)
         self._session.commit()
-        return bool(held)
+        return held
 
     def _drop_session(self) -> None:
         if self._session is not None:

@@ -35,6 +35,7 @@ def lock_name(job: str) -> str:
 
 
 def utc_now() -> dt.datetime:
+    """The run log's and the lease's clock: UTC without a zone, to the microsecond (a run's length is often under a second)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 

@@ -90,13 +90,7 @@ def is_held(overlay: Engine, name: str, connect: Connect | None = None) -> bool:
     """
     if overlay.dialect.name == "postgresql":
         with (connect or overlay.connect)() as conn:
-            return bool(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1 "
-                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",  # locks are per database; pg_locks shows all
-                    (advisory_key(name),),
-                ).scalar()
-            )
+            return advisory_held(conn, name)
     path = _lock_path(overlay, name)
     if not path.exists():
         return False
@@ -107,6 +101,18 @@ def is_held(overlay: Engine, name: str, connect: Connect | None = None) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def advisory_held(conn: Connection, name: str, *, by_this_session: bool = False) -> bool:
+    """PostgreSQL: whether the advisory lock `name` is held in this database (by anyone, or by `conn`'s own session)."""
+    mine = " AND pid = pg_backend_pid() AND granted" if by_this_session else ""
+    return bool(
+        conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1 "
+            f"AND database = (SELECT oid FROM pg_database WHERE datname = current_database()){mine}",  # locks are per database; pg_locks shows all
+            (advisory_key(name),),
+        ).scalar()
+    )
 
 
 def advisory_key(name: str) -> int:

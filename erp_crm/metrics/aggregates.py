@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics import partner_days, rhythm
+from erp_crm.metrics import day_aggregates_sql, partner_days, rhythm
 from erp_crm.metrics.invoice_days import DocumentDays, Purchases, read_days
 from erp_crm.metrics.purchases import Documents
 from erp_crm.metrics.quantitative import PART_COLUMNS as QUANTITATIVE_COLUMNS
@@ -153,11 +153,14 @@ def aggregates(
     partners: sa.Select[tuple[int]] | None,
     days: DocumentDays | None,
     parts: Collection[str] | None = None,
+    *,
+    day_part: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Stage 1 for the partners `partners` selects (all when None): one row per partner with documents.
 
     The purchase part (`DAYS`) comes from `days` (the partners' days of purchase
-    `documents`). With `parts`, only those parts' columns (the others are left out).
+    `documents`), or is `day_part` when the database computed it
+    (`day_aggregates_sql`). With `parts`, only those parts' columns (the others are left out).
     """
     every = parts_of(documents)
     parts = every if parts is None else parts
@@ -172,17 +175,31 @@ def aggregates(
             counts = counts.drop(columns="quotes_converted")
         frames.append(counts)
     if DAYS in parts:
-        assert days is not None, "the purchase part needs the purchase days"
-        counted = days.until((as_of - EPOCH).days)
-        sums = counted.per_partner()
-        frames += [sums[[c for c in sums.columns if c in every[DAYS][0]]], purchase_figures(counted.purchases(), as_of)]
+        if day_part is None:
+            assert days is not None, "the purchase part needs the purchase days"
+            day_part = python_day_part(days, as_of)
+        frames.append(day_part[[c for c in day_part.columns if c in every[DAYS][0]]])
     rest: list[pd.DataFrame | pd.Series] = [*frames[1:]]  # the list type DataFrame.join is declared to take
     frame = frames[0].join(rest, how="outer") if rest else frames[0]
     return frame.reindex(columns=columns)
 
 
-def everyone(conn: Connection, documents: Documents, as_of: dt.date) -> tuple[pd.DataFrame, DocumentDays]:
-    """Stage 1 for every partner, and every partner's days: the day table written anew from the purchase `documents` on the way."""
+def python_day_part(days: DocumentDays, as_of: dt.date) -> pd.DataFrame:
+    """The purchase part from the partners' `days`, in numpy: their sums, and the figures of their purchase days up to `as_of`."""
+    counted = days.until((as_of - EPOCH).days)
+    return counted.per_partner().join(purchase_figures(counted.purchases(), as_of), how="outer")
+
+
+def everyone(conn: Connection, documents: Documents, as_of: dt.date, *, in_database: bool = False) -> tuple[pd.DataFrame, DocumentDays | None]:
+    """Stage 1 for every partner, and every partner's days: the day table written anew from the purchase `documents` on the way.
+
+    `in_database`: PostgreSQL writes the day table and sums it per partner itself
+    (`partner_days.replace_all_in_database`, `day_aggregates_sql`), and no partner's
+    days are read (None in their place).
+    """
+    if in_database:
+        partner_days.replace_all_in_database(conn, documents)
+        return aggregates(conn, documents, as_of, None, None, day_part=day_aggregates_sql.day_part(conn, as_of)), None
     days = read_days(conn, documents)
     partner_days.replace_all(conn, days)
     return aggregates(conn, documents, as_of, None, days), days

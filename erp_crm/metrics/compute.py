@@ -35,7 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from erp_crm.metrics import aggregates, figure_rows, figures, partner_days, purchases
+from erp_crm.metrics import aggregate_in, aggregates, figure_rows, figures, partner_days, purchases
 from erp_crm.metrics.fits import Fits, kept_fits
 from erp_crm.metrics.invoice_days import DocumentDays
 from erp_crm.model.tables.metrics import metrics_run
@@ -235,7 +235,8 @@ class _Run:
             recomputed = len(changed.aggregated)
             days: DocumentDays | None = None
         else:
-            base, days = aggregates.everyone(conn, self.documents, self.as_of)
+            in_database = aggregate_in.in_database(conn.dialect.name, self.options.aggregate_in, len(live))
+            base, days = aggregates.everyone(conn, self.documents, self.as_of, in_database=in_database)
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())

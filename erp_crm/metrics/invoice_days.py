@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,8 +106,13 @@ class DocumentDays:
 
 
 def _by_day(documents: Documents, query: sa.Select, partners: sa.Select[tuple[int]] | None, cells: sa.FromClause | None, live_only: bool) -> sa.Select:
-    """`query` over `documents` narrowed to some partners, to some (partner, day) cells, or to live partners; per partner and day."""
+    """`query` over `documents` narrowed to some partners, to some (partner, day) cells, or to live partners; per partner and day.
+
+    A document without a partner or a date (the sync never writes one, but the columns
+    allow it) belongs to no day of anyone's.
+    """
     doc, partner = documents.table, SYNCED["partner"]
+    query = query.where(doc.c.partner_id.is_not(None), doc.c.date.is_not(None))
     if live_only:
         query = query.join(partner, partner.c.id == doc.c.partner_id).where(partner.c.erp_deleted_at.is_(None))
     if partners is not None:
@@ -138,6 +144,38 @@ def services_days_query(
         .where(documents.counted(None), line.c.erp_deleted_at.is_(None), product.c.kind == "service")
     )
     return _by_day(documents, query, partners, cells, live_only)
+
+
+def rounded_as_numpy(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """`value` as a float rounded to 4 decimals the way ``np.round(x, 4)`` rounds it: ``rint(x * 10⁴) / 10⁴`` in doubles.
+
+    PostgreSQL's ``round(double precision)`` is ``rint`` (half to even), and a numeric
+    cast to double is correctly rounded as Python's ``float(Decimal)`` is, so the
+    database gives the very doubles the Python path computes from the same sums.
+    """
+    scale = sa.literal(10_000.0, sa.Float)
+    return sa.func.round(sa.cast(value, sa.Float) * scale, type_=sa.Float) / scale
+
+
+def day_rows_query(documents: Documents, dialect: str) -> sa.Select:
+    """Every day of the `documents` as rows of `crm_partner_day`, with the values `read_days` gives them.
+
+    The day sums and the service lines' sums are the statements `read_days` reads, joined
+    on (partner, day) instead of in numpy; a day without service lines has services 0.
+    """
+    days = days_query(documents, dialect).order_by(None).subquery("days")
+    services = services_days_query(documents, dialect).order_by(None).subquery("services")
+    partner_id, day, invoices, credit_notes, net, credited = days.c
+    service_partner, service_day, service_net = services.c
+    return sa.select(
+        partner_id,
+        sa.literal(EPOCH, sa.Date) + day,
+        invoices,
+        credit_notes,
+        rounded_as_numpy(net),
+        rounded_as_numpy(sa.func.coalesce(credited, 0)),
+        rounded_as_numpy(sa.func.coalesce(service_net, 0)),
+    ).select_from(days.outerjoin(services, sa.and_(service_partner == partner_id, service_day == day)))
 
 
 def matrix(conn: Connection, query: sa.Select, width: int) -> np.ndarray:

@@ -23,6 +23,7 @@ MAX_FACTOR = 1000.0
 Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 LapseDefinition = Literal["score", "rule", "rhythm", "model"]
 PurchasesFrom = Literal["invoices", "orders"]
+AggregateIn = Literal["auto", "database", "python"]
 LAPSE_DEFINITIONS: tuple[LapseDefinition, ...] = ("score", "rule", "rhythm", "model")
 NO_PURCHASE = "no_purchase"  # the group of partners who never bought
 UNCLASSIFIED = "unclassified"  # the group of a (R, FM) cell a custom grid leaves unnamed
@@ -128,9 +129,16 @@ class MetricsSection(Section):
     # What a purchase is: posted or paid invoices, or (for ERPs that keep sales as orders
     # and invoice elsewhere, or not at all) confirmed, delivered or closed orders.
     purchases_from: PurchasesFrom = "invoices"
+    # Where a full run sums the documents per partner: in PostgreSQL (SQL), in Python
+    # (numpy), or auto (PostgreSQL on a large base); the figures are the same either way.
+    aggregate_in: AggregateIn = "auto"
     rfm: RfmSection = Field(default_factory=RfmSection)
     lapse: LapseSection = Field(default_factory=LapseSection)
 
     def digest(self) -> str:
-        """A fingerprint of every setting: a run whose settings differ from the last one's rewrites every row."""
-        return hashlib.md5(self.model_dump_json().encode(), usedforsecurity=False).hexdigest()
+        """A fingerprint of every setting a figure depends on: a run whose settings differ from the last one's rewrites every row.
+
+        `aggregate_in` is left out: it changes where the sums are made, not what they are,
+        so switching it keeps the fit and the rows.
+        """
+        return hashlib.md5(self.model_dump_json(exclude={"aggregate_in"}).encode(), usedforsecurity=False).hexdigest()

@@ -235,7 +235,9 @@ def purchase_figures(purchases: Purchases, as_of: dt.date) -> pd.DataFrame:
     # purchases are sorted by partner: one sum per partner's run of rows
     starts = np.flatnonzero(np.r_[True, purchases.partner_id[1:] != purchases.partner_id[:-1]]) if len(purchases) else np.empty(0, np.int64)
     value = np.round(np.add.reduceat(purchases.value, starts), 4) if len(purchases) else np.empty(0)
-    repeat = summary["monetary_value"].to_numpy()
+    # the mean of the days after the first, from the rounded sum: a float sum of the days' doubles would make it
+    # depend on the order they were added in when it falls halfway between two ten-thousandths
+    repeat = (value - purchases.value[starts]) / np.maximum(frequency, 1) if len(purchases) else np.empty(0)
     frame = pd.DataFrame(
         {
             "first_purchase": first,

@@ -9,7 +9,8 @@ median pandas takes (the mean of the middle two of an even count).
 
 Every figure is the double the Python path (`aggregates.python_day_part`) computes:
 amounts are rounded as ``np.round(x, 4)`` rounds (`invoice_days.rounded_as_numpy`), and
-the average and the repeat value divide the rounded sums as numpy does. The sums
+the average and the repeat value (the rounded sum less the first day's) divide the
+rounded sums as numpy does. The sums
 differ in how they add: numpy adds the days' doubles (pairwise, in day order), with an
 error that grows with the sum and the number of days; PostgreSQL adds them as the
 decimals they were rounded from (`_exact`), without error. Rounded to 4 decimals the two
@@ -70,7 +71,7 @@ def _sums(as_of: dt.date, dialect: str) -> sa.Subquery:
             day_number_sql(sa.func.max(d.day).filter(d.bought), dialect).label("last_purchase"),
             sa.func.count().filter(d.bought).label("purchase_days"),
             rounded_as_numpy(sa.func.sum(_exact(d.net)).filter(d.bought)).label("purchase_value"),
-            sa.func.sum(_exact(d.net)).filter(d.gap.is_not(None)).label("repeat_sum"),  # the purchase days after the first
+            sa.func.max(d.net).filter(d.bought, d.gap.is_(None)).label("first_value"),  # the first purchase day's
             sa.func.percentile_cont(0.5).within_group(d.gap).label("typical_gap_days"),
             sa.func.max(d.gap).label("longest_gap"),
         )
@@ -86,7 +87,7 @@ def day_part(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     query = sa.select(
         s.partner_id, s.invoices, s.credit_notes, s.revenue_net, s.credit_note_value, s.services_value, s.first_purchase, s.last_purchase,
         s.purchase_days, s.purchase_value,
-        rounded_as_numpy(sa.cast(s.repeat_sum, sa.Float) / repeats),
+        rounded_as_numpy((s.purchase_value - s.first_value) / repeats),
         rounded_as_numpy(s.purchase_value / sa.func.nullif(s.purchase_days, 0)),
         s.typical_gap_days,
         sa.case((s.purchase_days > 0, sa.func.coalesce(s.longest_gap, 0))),  # 0 with one purchase day, none without

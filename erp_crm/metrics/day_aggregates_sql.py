@@ -82,9 +82,16 @@ def _sums(as_of: dt.date, dialect: str) -> sa.Subquery:
 
 def day_part(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     """The `COLUMNS` per partner id, for every partner with a day up to `as_of`; NaN where the Python path has none."""
-    s = _sums(as_of, conn.dialect.name).c
+    conn.exec_driver_sql("SET LOCAL extra_float_digits = 1")  # doubles as their shortest exact text (`_exact`), to the end of the run
+    data = matrix(conn, day_part_query(as_of, conn.dialect.name), 1 + len(COLUMNS))
+    return pd.DataFrame(data[:, 1:], columns=list(COLUMNS), index=pd.Index(data[:, 0].astype("int64"), name="partner_id"))
+
+
+def day_part_query(as_of: dt.date, dialect: str) -> sa.Select:
+    """partner_id and the `COLUMNS`, one row per partner with a day up to `as_of`."""
+    s = _sums(as_of, dialect).c
     repeats = sa.func.nullif(s.purchase_days - 1, 0)
-    query = sa.select(
+    return sa.select(
         s.partner_id, s.invoices, s.credit_notes, s.revenue_net, s.credit_note_value, s.services_value, s.first_purchase, s.last_purchase,
         s.purchase_days, s.purchase_value,
         rounded_as_numpy((s.purchase_value - s.first_value) / repeats),
@@ -92,6 +99,3 @@ def day_part(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         s.typical_gap_days,
         sa.case((s.purchase_days > 0, sa.func.coalesce(s.longest_gap, 0))),  # 0 with one purchase day, none without
     )  # fmt: skip
-    conn.exec_driver_sql("SET LOCAL extra_float_digits = 1")  # doubles as their shortest exact text (`_exact`), to the end of the run
-    data = matrix(conn, query, 1 + len(COLUMNS))
-    return pd.DataFrame(data[:, 1:], columns=list(COLUMNS), index=pd.Index(data[:, 0].astype("int64"), name="partner_id"))

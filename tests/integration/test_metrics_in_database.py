@@ -7,8 +7,8 @@ stage-1 frame and the same stored rows: on the overlay of the figures worked out
 hand, on the demo ERP synced, and on hostile rows (credit notes of either sign, zero,
 negative, NULL and huge amounts, documents on one day, deleted documents and lines,
 documents without a date or a partner, sums that doubles add up differently in another
-order, a repeat value halfway between two ten-thousandths), with purchases from
-invoices and from orders.
+order, a repeat value halfway between two ten-thousandths, SQL in kinds, statuses and
+product kinds), with purchases from invoices and from orders.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_the_handmade_overlay_gives_the_same_both_ways(pg_url: str) -> None:
 def hostile(url: str) -> Overlay:
     """Rows a well-behaved ERP does not hold, as invoices and as orders (with their lines)."""
     o = Overlay(url)
-    for key in ("credit", "zero", "same", "one", "gone", "huge", "large", "nulls", "many", "half", "prospect"):
+    for key in ("credit", "zero", "same", "one", "gone", "huge", "large", "nulls", "many", "half", "attack", "prospect"):
         o.add("partner", key, name=key)
     o.add("partner", "deleted", name="deleted", erp_deleted_at=OLD)
     o.add("product", "G", name="goods", kind="goods")
@@ -155,6 +155,11 @@ def hostile(url: str) -> Overlay:
     document("half", D(2024, 2, 1), 10)
     document("half", D(2024, 3, 1), 10.0001)
     document("deleted", D(2024, 3, 1), 33)
+    # SQL in the values: compared as values, so none of these counts, and nothing runs
+    o.add("product", "X", name="x'); DROP TABLE crm_partner_day; --", kind="service' OR '1'='1")
+    document("attack", D(2024, 5, 1), 5, kind="credit_note'); DROP TABLE crm_partner_day; --")
+    document("attack", D(2024, 5, 2), 6, status="posted' OR '1'='1", lines=(("X", 6),))
+    document("attack", D(2024, 5, 3), 7, lines=(("X", 7),))
     o.add("quote", "Q1", partner="credit", date=D(2024, 1, 1), status="sent")
     o.add("quote", "Q2", partner="prospect", date=None, status="sent")
     o.add("ticket", "T1", partner="zero", category="complaint", opened_at=dt.datetime(2024, 2, 1, 9))
@@ -165,12 +170,14 @@ def hostile(url: str) -> Overlay:
 def test_hostile_rows_give_the_same_both_ways(pg_url: str, purchases_from: PurchasesFrom) -> None:
     o = hostile(pg_url)
     frame = assert_same_both_ways(o, MetricsSection(min_customers=2, purchases_from=purchases_from), AS_OF, beyond_cents="huge")
-    ids = {key: o.ids[("partner", key)] for key in ("credit", "half", "many", "nulls", "one", "large")}
+    ids = {key: o.ids[("partner", key)] for key in ("credit", "half", "many", "nulls", "one", "large", "attack")}
     assert frame.loc[ids["half"], "repeat_value"] == round(10.00005, 4)
     assert frame.loc[ids["many"], "purchase_days"] == 21 and frame.loc[ids["one"], "longest_gap_days"] == 0
     assert frame.loc[ids["nulls"], "purchase_days"] == 2, "the document without a date belongs to no day"
     assert frame.loc[ids["large"], "revenue_net"] == 103_703_670_370.3681, "the exact sum, which numpy reaches too"
     assert frame.loc[ids["credit"], "purchase_days"] == 2
+    counted = 1 if purchases_from == "invoices" else 2  # orders carry no kind
+    assert frame.loc[ids["attack"], "purchase_days"] == counted and frame.loc[ids["attack"], "services_value"] == 0, "the hostile kinds and statuses are values that do not count"
 
 
 def test_the_demo_erp_gives_the_same_both_ways(tmp_path: Path, pg_url: str) -> None:

@@ -1,4 +1,4 @@
-"""`metrics.aggregate_in`: validated like every setting, chosen per overlay and size, and no value of it or of the data reaches SQL text.
+"""`metrics.aggregate_in`: chosen per overlay and size (its wrong values: tests/unit/test_settings.py), and no value of it or of the data reaches SQL text.
 
 The SQL path's statements (`invoice_days.day_rows_query`, `day_aggregates_sql`) take
 what varies (the run's date, the statuses and kinds that count) as bound values; a
@@ -15,26 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.dialects import postgresql
 
-from erp_crm.errors import ConfigError, UserError
+from erp_crm.errors import UserError
 from erp_crm.metrics import day_aggregates_sql
 from erp_crm.metrics.aggregate_in import AUTO_PARTNERS, in_database
 from erp_crm.metrics.invoice_days import day_rows_query
 from erp_crm.metrics.purchases import PURCHASES
 from erp_crm.settings.metrics import MetricsSection
 from erp_crm.settings.root import load_settings
-
-
-def write(home: Path, text: str) -> Path:
-    (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "erp_crm.yaml").write_text(text, encoding="utf-8")
-    return home
-
-
-@pytest.mark.parametrize("value", ["sql", "Database", "'python; DROP TABLE crm_partner_day'", "[database]", "1"])
-def test_a_wrong_value_gives_one_line_with_file_line_and_key(tmp_path: Path, value: str) -> None:
-    with pytest.raises(ConfigError, match=r"erp_crm.yaml:3: metrics.aggregate_in: .*'auto', 'database' or 'python'") as caught:
-        load_settings(write(tmp_path, f"metrics:\n  min_customers: 5\n  aggregate_in: {value}\n"), environ={})
-    assert "\n" not in str(caught.value)
+from tests.unit.test_settings import write
 
 
 @pytest.mark.parametrize("value", ["auto", "database", "python"])

@@ -58,6 +58,9 @@ class Feed(Protocol):
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
         """The SELECT (and its parameters) giving the batch's rows to the overlay, in the same transaction."""
 
+    def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
+        """The rows of the batch after this one: a feed that fetches them may start now, while this one is written."""
+
     def stamp(self, now: datetime) -> Any:
         """`synced_at` as the row path binds it."""
 
@@ -150,12 +153,23 @@ class BulkLoad:
         )
         return f"{self.head} FROM {self._rows(read)} {joins}"
 
-    def insert(self, where: Sequence[sa.ColumnElement[bool]], now: datetime, then: Callable[[Connection], None]) -> int | None:
-        """Write the rows matching `where` and run `then` in the same transaction; None (nothing written) when a row needs the row path."""
+    def insert(
+        self,
+        where: Sequence[sa.ColumnElement[bool]],
+        now: datetime,
+        then: Callable[[Connection], None],
+        following: Sequence[sa.ColumnElement[bool]] | None = None,
+    ) -> int | None:
+        """Write the rows matching `where` and run `then` in the same transaction; None (nothing written) when a row needs the row path.
+
+        `following` selects the next batch's rows, which the feed may start fetching meanwhile.
+        """
         params: dict[str, Any] = {**self.mapping.params, "b_source": self.source, "b_stamp": self.feed.stamp(now), "b_unhashed": UNHASHED}
         with self.conn.begin() as transaction:
             try:
                 read, read_params = self.feed.read(self.conn, self.plan, where)
+                if following is not None:
+                    self.feed.ahead(self.plan, following)
                 if params.keys() & read_params.keys():
                     transaction.rollback()
                     return None  # a definition's :param named as ours
@@ -185,6 +199,9 @@ class Attached:
         compiled = plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
         assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
         return str(compiled), dict(compiled.construct_params())
+
+    def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
+        """Nothing to fetch: the statement reads the attached file itself."""
 
     def stamp(self, now: datetime) -> Any:
         return now.isoformat(" ")

@@ -1,18 +1,28 @@
 """A bulk load's batches between two PostgreSQL databases: the ERP's rows copied into a staging table on the overlay.
 
 A PostgreSQL overlay cannot read the ERP's database itself, so each batch is streamed
-from one connection to the other: `COPY (SELECT …) TO STDOUT` on the ERP's read-only
-connection, its blocks written as they come to `COPY … FROM STDIN` into a temporary
-table on the overlay's, in binary (no value is parsed twice, none becomes a Python
-object, and no more than one block is held at a time). The staging table's columns
-have the ERP's types, and is emptied at every commit or rollback; `bulk.BulkLoad`
-then maps it with one INSERT … SELECT, as it maps SQLite's attached ERP.
+from one connection to the other: `COPY (SELECT …) TO STDOUT` on a read-only ERP
+connection, its blocks written as they come to `COPY … FROM STDIN` into a staging table
+on the overlay, in binary (no value is parsed twice, none becomes a Python object, and
+no more than one block is held at a time). `bulk.BulkLoad` then maps it with one
+INSERT … SELECT, as it maps SQLite's attached ERP.
+
+The copy of a batch and the insert of the one before it run at the same time: a
+batch's copy took a third of a load, and it is the other servers' work (the ERP's
+reading, the overlay's parsing), so on two cores it costs next to nothing once it no
+longer waits for the insert. A thread of its own copies with connections of its own
+(an ERP twin, a second overlay connection) into one of two staging tables while the
+insert reads the other, so the tables are regular ones, UNLOGGED (scratch: nothing in
+them outlives a batch), named after the copying session's process id; a run that dies
+leaves its pair behind, and the next one drops every pair whose session is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -23,41 +33,32 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync.plan import ReadPlan
-from erp_crm.sync.source import ErpSource
+from erp_crm.sync.source import ErpSource, Query
 from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, translate
 from erp_crm.sync.sql_mapping_pg import STAGED, PgSql
 
 log = logging.getLogger(__name__)
-STAGE = "pg_temp.erp_crm_stage"
-PIPED = 256 * 1024  # bytes written to the stage at once
+PREFIX = "erp_crm_stage_"
+PIPED = 256 * 1024  # bytes written to a staging table at once
+Batch = tuple[str, str]  # a batch's query and its parameters, as text: which rows a staging table holds
 
 
 class Staged:
-    """The ERP's rows of a batch, copied to `STAGE` in the overlay connection's transaction."""
+    """The ERP's rows of a batch, copied to a staging table by `Stager`, the next batch's copy started meanwhile."""
 
     schema = ""
     errors: tuple[type[BaseException], ...] = (psycopg.Error,)
 
-    def __init__(self, conn: Connection, erp: ErpSource, mapping: SqlMapping) -> None:
+    def __init__(self, conn: Connection, stager: Stager) -> None:
         self.conn = conn
-        self.erp = erp
-        self.mapping = mapping
+        self.stager = stager
+        self.mapping = stager.mapping
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
-        query = self.erp.compile(plan.select(where).order_by(None))
-        overlay = conn.connection.driver_connection
-        assert overlay is not None  # a live connection
-        try:
-            with (
-                self.erp.conn.cursor() as reading,
-                overlay.cursor() as writing,
-                reading.copy(f"COPY ({query.sql}) TO STDOUT (FORMAT BINARY)", query.params) as rows,
-                writing.copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as stage,
-            ):
-                _pipe(rows, stage)
-        finally:
-            self.erp.conn.rollback()  # end the read transaction (and its snapshot), as `ErpSource.rows` does
-        return f"SELECT * FROM {STAGE}", {}
+        return f"SELECT * FROM {self.stager.take(plan, where)}", {}
+
+    def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
+        self.stager.start(plan, where)
 
     def stamp(self, now: datetime) -> Any:
         return now
@@ -67,9 +68,124 @@ class Staged:
         return True
 
     def close(self, conn: Connection) -> None:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
-        conn.exec_driver_sql("RESET extra_float_digits")
-        conn.commit()
+        try:
+            self.stager.close()
+        finally:
+            for setting in ("extra_float_digits", "synchronous_commit"):
+                conn.exec_driver_sql(f"RESET {setting}")
+            conn.commit()
+
+
+class Stager:
+    """Two staging tables and the thread that fills them, one batch at a time, with connections of its own."""
+
+    def __init__(self, overlay: Overlay, erp: ErpSource, mapping: SqlMapping, types: list[int]) -> None:
+        self.erp = erp
+        self.mapping = mapping
+        self.tables: list[str] = []
+        self.conn = overlay.connect()
+        self.twin: ErpSource | None = None
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-crm-stage")
+        self.pending: tuple[Batch, Future[str]] | None = None
+        self.free = 0  # the table the next copy goes to: not the one the batch being inserted reads
+        try:
+            raw = self._raw()
+            pid = raw.info.backend_pid
+            _drop_abandoned(raw)
+            columns = ", ".join(f"c{i} {STAGED[t]}" for i, t in enumerate(types))
+            self.tables = [f"{PREFIX}{pid}_{n}" for n in (0, 1)]
+            for table in self.tables:
+                raw.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
+            raw.execute("SET synchronous_commit = off")
+            raw.commit()
+            self.twin = erp.twin()
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
+        """Begin copying the rows of `where` in the background, unless they are being copied already."""
+        query = self.erp.compile(plan.select(where).order_by(None))
+        batch = (query.sql, repr(query.params))
+        if self.pending is not None and self.pending[0] == batch:
+            return
+        self._settle()
+        table = self.tables[self.free]
+        self.free = 1 - self.free
+        self.pending = (batch, self.thread.submit(self._copy, query, table))
+
+    def take(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
+        """The staging table holding the rows of `where`, copied (now, if no copy of them was started)."""
+        self.start(plan, where)
+        assert self.pending is not None  # just started
+        future = self.pending[1]
+        self.pending = None
+        return future.result()
+
+    def close(self) -> None:
+        try:
+            self._settle()
+            self.thread.shutdown(wait=True)
+            if self.tables:
+                raw = self._raw()
+                raw.rollback()
+                for table in self.tables:
+                    raw.execute(f"DROP TABLE IF EXISTS {table}")
+                raw.commit()
+        finally:
+            try:
+                if self.twin is not None:
+                    self.twin.close()
+            finally:
+                self.conn.close()
+
+    def _settle(self) -> None:
+        """Wait for a copy no batch will read (a batch refused, or the load given up): its table is about to be reused."""
+        if self.pending is not None:
+            _, future = self.pending
+            self.pending = None
+            future.exception()  # its error, if any, is that of a batch nobody reads
+
+    def _copy(self, query: Query, table: str) -> str:
+        """Empty `table` and stream the batch's rows into it from the ERP; committed, so the inserting connection sees them."""
+        assert self.twin is not None  # made at the start
+        raw = self._raw()
+        try:
+            raw.execute(f"TRUNCATE {table}")
+            with (
+                self.twin.conn.cursor() as reading,
+                raw.cursor() as writing,
+                reading.copy(f"COPY ({query.sql}) TO STDOUT (FORMAT BINARY)", query.params) as rows,
+                writing.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as stage,
+            ):
+                _pipe(rows, stage)
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            self.twin.conn.rollback()  # end the read transaction (and its snapshot), as `ErpSource.rows` does
+        return table
+
+    def _raw(self) -> psycopg.Connection[Any]:
+        raw = self.conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)  # a live psycopg connection (checked by `open_staging`)
+        return raw
+
+
+def _drop_abandoned(raw: psycopg.Connection[Any]) -> None:
+    """Drop the staging tables of runs whose session is gone (killed mid-load): no live run reads them."""
+    rows = raw.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace"
+        " AND c.relname LIKE %s",
+        (PREFIX.replace("_", r"\_") + "%",),
+    ).fetchall()
+    live = {row[0] for row in raw.execute("SELECT pid FROM pg_stat_activity").fetchall()}
+    for (name,) in rows:
+        found = re.fullmatch(rf"{PREFIX}(\d+)_[01]", name)
+        if found and int(found.group(1)) not in live:
+            raw.execute(f"DROP TABLE IF EXISTS {name}")
+    raw.commit()
 
 
 def _pipe(rows: psycopg.Copy, stage: psycopg.Copy) -> None:
@@ -99,20 +215,24 @@ def open_staging(overlay: Overlay, erp: ErpSource, plan: ReadPlan) -> Staged | N
     except Untranslated as exc:
         log.info("%s: loaded row by row (the SQL mapping does not translate %s)", plan.entity.name, exc)
         return None
-    conn = overlay.connect()
     try:
-        columns = ", ".join(f"c{i} {STAGED[t]}" for i, t in enumerate(types))
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE.split('.')[1]} ({columns}) ON COMMIT DELETE ROWS")
-        conn.exec_driver_sql("SET extra_float_digits = 1")  # a float's text as Python's repr: the shortest exact digits
-        conn.commit()
-    except sa.exc.DBAPIError as exc:  # no temporary tables for this role, say: the row path needs none
-        conn.close()
+        stager = Stager(overlay, erp, mapping, types)
+    except sa.exc.DBAPIError as exc:  # no right to create tables, say: the row path needs none
         log.info("%s: loaded row by row (no staging table on the overlay: %s)", plan.entity.name, exc.orig)
         return None
+    except psycopg.Error as exc:
+        log.info("%s: loaded row by row (no staging table on the overlay: %s)", plan.entity.name, exc)
+        return None
+    conn = overlay.connect()
+    try:
+        conn.exec_driver_sql("SET extra_float_digits = 1")  # a float's text as Python's repr: the shortest exact digits
+        conn.exec_driver_sql("SET synchronous_commit = off")  # a batch lost with the server is read again: its progress is lost with it
+        conn.commit()
     except BaseException:
         conn.close()
+        stager.close()
         raise
-    return Staged(conn, erp, mapping)
+    return Staged(conn, stager)
 
 
 def _column_types(erp: ErpSource, plan: ReadPlan) -> list[int] | None:

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -43,6 +43,7 @@ from erp_crm.sync.writer import EntityWriter, chunks, json_safe, quarantine_rows
 log = logging.getLogger(__name__)
 Mode = Literal["incremental", "full", "reconcile"]
 PARENT_CHUNK = 500
+BULK_SCALE = 10  # a first load's batches are this many times larger: its rows never pass through Python
 PROBED_KEYS = 100_000  # a pass that wrote more keys than this probes the whole table for shared keys
 BULK_REFUSALS = 3  # batches the bulk load may hand to the row path before the row path takes the rest of the entity
 SHARED_KEY = (
@@ -247,32 +248,38 @@ class EntitySync:
         if last_key is None:
             for rows in self.reader.batches([*where, *plan.without_key()], None):
                 self._write_batch(rows, save_progress=False)
+        ahead = self._key_range(where, last_key)
         while self.bulk is not None:
-            after = [*where, *plan.after(last_key)]
-            end = self.run.erp.scalar(plan.nth_key(after, self.run.batch_size))
-            part = [*after, *plan.up_to(end)]
+            part, end = ahead
+            ahead = self._key_range(where, [end]) if end is not None else ahead
             reached = self.pending["last_key"] if end is None else sync_state.encode([end])
-            if not self._bulk_write(part, reached):
+            if not self._bulk_write(part, reached, following=ahead[0] if end is not None else None):
                 self._rows_in_key_order([*where, *plan.up_to(end)], last_key)
             if end is None:
                 return
             last_key = [end]
         self._rows_in_key_order([*where, *plan.up_to(None)], last_key)
 
+    def _key_range(self, where: list[sa.ColumnElement[bool]], last_key: Any) -> tuple[list[sa.ColumnElement[bool]], Any]:
+        """The conditions of the bulk batch after `last_key`, and the key it ends at (None: it runs to the end)."""
+        after = [*where, *self.plan.after(last_key)]
+        end = self.run.erp.scalar(self.plan.nth_key(after, self.run.batch_size * BULK_SCALE))
+        return [*after, *self.plan.up_to(end)], end
+
     def _bulk_load(self) -> BulkLoad | None:
         """The overlay's own load of a first pass (`sync.bulk`), where it can do it."""
         first = self.writer.empty and self.since is None and not self.has_quarantine and not self.pending.get("seen")
         return BulkLoad.open(self.run.overlay, self.run.erp, self.plan, self.run.source_name) if first else None
 
-    def _bulk_write(self, where: list[sa.ColumnElement[bool]], reached: Any) -> bool:
-        """One batch loaded by the overlay, with `reached` as the resume point; False: nothing written, the row path's turn."""
+    def _bulk_write(self, where: list[sa.ColumnElement[bool]], reached: Any, following: list[sa.ColumnElement[bool]] | None) -> bool:
+        """One batch loaded by the overlay, with `reached` as the resume point, the `following` one fetched meanwhile; False: nothing written, the row path's turn."""
         assert self.bulk is not None
 
         def save(conn: Connection) -> None:
             self.pending["last_key"] = reached
             self._save_progress(conn)
 
-        written = self.bulk.insert(where, _now(), save)
+        written = self.bulk.insert(where, _now(), save, following)
         if written is None:
             self.bulk_refused += 1
             if self.bulk_refused >= BULK_REFUSALS:
@@ -289,31 +296,38 @@ class EntitySync:
     def _read_through_parents(self) -> None:
         plan = self.plan
         assert isinstance(plan, LinePlan)
-        erp = self.run.erp
-        parent_where = plan.parent.conditions(self.since)
         own_where = plan.conditions()
-        last = sync_state.decode(self.pending["last_key"])
-        while True:
-            query = erp.compile(plan.parent.key_select([*parent_where, *plan.parent.after(last)], limit=PARENT_CHUNK))
-            parent_keys = [row[0] for batch in erp.rows(query, PARENT_CHUNK) for row in batch]
-            if not parent_keys:
-                return
+        chunk = PARENT_CHUNK * (BULK_SCALE if self.bulk is not None else 1)
+        chunks = self._parent_chunks(sync_state.decode(self.pending["last_key"]), chunk)
+        parent_keys = next(chunks, [])
+        while parent_keys:
+            upcoming = next(chunks, []) if len(parent_keys) == chunk else []
             self.seen_keys = []
             last = [parent_keys[-1]]
             lines = [*own_where, *plan.of_parents(parent_keys)]
-            if self.bulk is not None and self._bulk_write(lines, sync_state.encode(last)):
-                if len(parent_keys) < PARENT_CHUNK:
-                    return
-                continue
-            for rows in self.reader.batches(lines, None):
-                self._write_batch(rows, save_progress=False)
-            self.pending["last_key"] = sync_state.encode(last)
-            with self.run.overlay.begin() as conn:
-                if not self.writer.empty:  # a first load has nothing to sweep
-                    self._sweep_lines(conn, parent_keys)
-                self._save_progress(conn)
-            if len(parent_keys) < PARENT_CHUNK:
+            following = [*own_where, *plan.of_parents(upcoming)] if upcoming else None
+            if self.bulk is None or not self._bulk_write(lines, sync_state.encode(last), following):
+                for rows in self.reader.batches(lines, None):
+                    self._write_batch(rows, save_progress=False)
+                self.pending["last_key"] = sync_state.encode(last)
+                with self.run.overlay.begin() as conn:
+                    if not self.writer.empty:  # a first load has nothing to sweep
+                        self._sweep_lines(conn, parent_keys)
+                    self._save_progress(conn)
+            parent_keys = upcoming
+
+    def _parent_chunks(self, last: Any, chunk: int) -> Iterator[list[Any]]:
+        """The keys of the parents to read the lines of, `chunk` at a time in key order after `last`."""
+        plan = self.plan
+        assert isinstance(plan, LinePlan)
+        erp, parent_where = self.run.erp, plan.parent.conditions(self.since)
+        while True:
+            query = erp.compile(plan.parent.key_select([*parent_where, *plan.parent.after(last)], limit=chunk))
+            keys = [row[0] for batch in erp.rows(query, chunk) for row in batch]
+            if not keys:
                 return
+            yield keys
+            last = [keys[-1]]
 
     def _retry_quarantined(self) -> None:
         """Rows that failed before are read again by key: the ERP may have fixed them,

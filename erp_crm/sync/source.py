@@ -157,6 +157,7 @@ class ErpSource:
         self.dialect = _dialect(self.dialect_name, paramstyle)
         self.params = definition.params
         self.erp = erp
+        self.definition = definition
         self.conn: Any = None
         self.lenient_text = False
         self._engine: sa.Engine | None = None
@@ -174,6 +175,13 @@ class ErpSource:
                 self.close()
             raise
         return self
+
+    def twin(self) -> ErpSource:
+        """A second read-only connection to the same ERP, for a thread of its own (a connection serves one at a time)."""
+        other = ErpSource(self.erp, self.definition).connect()
+        if self.lenient_text:
+            other.decode_text_leniently()
+        return other
 
     def _open(self) -> Any:
         try:

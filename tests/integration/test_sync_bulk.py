@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.root import Settings
-from erp_crm.sync import bulk, engine
+from erp_crm.sync import bulk, bulk_pg, engine
 from erp_crm.sync.bulk import BulkLoad
 from erp_crm.sync.unhashed import UNHASHED
 from tests.integration.test_hostile_rows import CONNECTOR, TABLES, build_erp, good_row
@@ -101,6 +101,7 @@ def every_batch_tried(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Bulk loads that try every batch (none gives up after refusals), one parent's lines at a time; the batches they wrote."""
     monkeypatch.setattr(engine, "BULK_REFUSALS", 10**9)
     monkeypatch.setattr(engine, "PARENT_CHUNK", 1)
+    monkeypatch.setattr(engine, "BULK_SCALE", 1)
     written: list[int] = []
     insert = BulkLoad.insert
 
@@ -205,3 +206,46 @@ def test_an_erp_that_cannot_be_attached_is_loaded_row_by_row(tmp_path: Path, mon
     monkeypatch.setattr(bulk, "_attach", refused)
     report = run_sync(settings, mode="full")
     assert report.entities["invoice"].inserted > 0
+
+
+def staging_tables(url: str) -> set[str]:
+    db = overlay_engine(sa.engine.make_url(url))
+    with db.connect() as conn:
+        names = set(conn.execute(sa.text("SELECT relname FROM pg_class WHERE relname LIKE 'erp\\_crm\\_stage\\_%'")).scalars())
+    db.dispose()
+    return names
+
+
+def test_a_pg_bulk_load_drops_the_staging_tables_of_dead_runs_and_its_own(pg_url_factory: Callable[[], str], tmp_path: Path) -> None:
+    """A run killed mid-load leaves its staging pair behind: the next load drops it, and keeps a live session's."""
+    erp_url, overlay_url = erp_with_more(tmp_path, pg_url_factory()), pg_url_factory()
+    settings = home(tmp_path, erp_url, "bulk", overlay_url)
+    db = overlay_engine(sa.engine.make_url(overlay_url))
+    with db.connect() as live:
+        live_pid = live.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        running = set(live.execute(sa.text("SELECT pid FROM pg_stat_activity")).scalars())
+        dead_pid = next(pid for pid in range(max(running) + 1000, 10**7) if pid not in running)
+        for pid, slot in ((dead_pid, 0), (dead_pid, 1), (live_pid, 0)):
+            live.execute(sa.text(f"CREATE UNLOGGED TABLE {bulk_pg.PREFIX}{pid}_{slot} (c0 text)"))
+        live.commit()
+        report = run_sync(settings, mode="full")
+        assert report.entities["invoice_line"].inserted > 0
+        assert staging_tables(overlay_url) == {f"{bulk_pg.PREFIX}{live_pid}_0"}, "the dead run's pair and the load's own are gone"
+    db.dispose()
+
+
+def test_a_pg_bulk_load_copies_ahead_through_a_read_only_erp_session(pg_url_factory: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    erp_url = erp_with_more(tmp_path, pg_url_factory())
+    settings = home(tmp_path, erp_url, "bulk", pg_url_factory())
+    sessions: list[str] = []
+    copy = bulk_pg.Stager._copy
+
+    def checked(self: bulk_pg.Stager, *args: Any) -> str:
+        assert self.twin is not None and self.twin.conn is not self.erp.conn
+        sessions.append(self.twin.conn.execute("SHOW default_transaction_read_only").fetchone()[0])
+        self.twin.conn.rollback()
+        return copy(self, *args)
+
+    monkeypatch.setattr(bulk_pg.Stager, "_copy", checked)
+    run_sync(settings, mode="full")
+    assert sessions and set(sessions) == {"on"}

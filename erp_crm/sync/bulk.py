@@ -54,6 +54,7 @@ class Feed(Protocol):
 
     schema: str  # where the overlay's own tables are, as a prefix of their names
     errors: tuple[type[BaseException], ...]  # the driver's errors that send a batch the row path (SQLAlchemy's do)
+    defers_indexes: bool  # whether a load into an empty table builds its secondary indexes at the end (`sync.deferred_indexes`)
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
         """The SELECT (and its parameters) giving the batch's rows to the overlay, in the same transaction."""
@@ -194,6 +195,7 @@ class Attached:
 
     schema = "main."
     errors: tuple[type[BaseException], ...] = ()
+    defers_indexes = False
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
         compiled = plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})

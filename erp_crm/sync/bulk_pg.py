@@ -48,6 +48,7 @@ class Staged:
 
     schema = ""
     errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+    defers_indexes = True
 
     def __init__(self, conn: Connection, stager: Stager) -> None:
         self.conn = conn

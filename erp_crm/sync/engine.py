@@ -31,6 +31,7 @@ from erp_crm.settings.databases import ErpSettings
 from erp_crm.store import change_feed
 from erp_crm.store.driver import dialect_insert
 from erp_crm.store.overlay import Overlay
+from erp_crm.sync import deferred_indexes
 from erp_crm.sync import state as sync_state
 from erp_crm.sync.batches import KeyOrderedReader, Row
 from erp_crm.sync.bulk import BulkLoad
@@ -133,6 +134,7 @@ class EntitySync:
             self.has_quarantine = self._quarantine_count(conn) > 0
             t = SYNCED[self.name]
             self.writer.empty = conn.execute(sa.select(t.c.id).where(t.c.source == run.source_name).limit(1)).first() is None
+            deferred_indexes.restore(conn, t)  # a first load that died left them dropped
         pending = previous.pending if previous.pending and previous.pending.get("mode") == self.mode else None
         self.resumed = pending is not None
         if pending is None:
@@ -155,6 +157,7 @@ class EntitySync:
         self.since = sync_state.decode(pending["since"])
         self.expected = self._expected_rows() if run.counts_rows and self.since is None else None
         self.bulk = self._bulk_load()
+        deferred = self.bulk is not None and self.bulk.feed.defers_indexes and self._defer_indexes()
         try:
             if self._follows_parent():
                 self._read_through_parents()
@@ -163,6 +166,9 @@ class EntitySync:
         finally:
             if self.bulk is not None:
                 self.bulk.close()
+        if deferred:
+            with overlay.begin() as conn:
+                deferred_indexes.restore(conn, SYNCED[self.name])
         self._probe_shared_keys()
         if self.mode == "incremental" and self.has_quarantine:
             self._retry_quarantined()
@@ -270,6 +276,11 @@ class EntitySync:
         """The overlay's own load of a first pass (`sync.bulk`), where it can do it."""
         first = self.writer.empty and self.since is None and not self.has_quarantine and not self.pending.get("seen")
         return BulkLoad.open(self.run.overlay, self.run.erp, self.plan, self.run.source_name) if first else None
+
+    def _defer_indexes(self) -> bool:
+        """Drop the table's secondary indexes for the first load (`sync.deferred_indexes`), if it is empty of every source."""
+        with self.run.overlay.begin() as conn:
+            return deferred_indexes.defer(conn, SYNCED[self.name])
 
     def _bulk_write(self, where: list[sa.ColumnElement[bool]], reached: Any, following: list[sa.ColumnElement[bool]] | None) -> bool:
         """One batch loaded by the overlay, with `reached` as the resume point, the `following` one fetched meanwhile; False: nothing written, the row path's turn."""

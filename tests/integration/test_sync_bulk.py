@@ -249,3 +249,36 @@ def test_a_pg_bulk_load_copies_ahead_through_a_read_only_erp_session(pg_url_fact
     monkeypatch.setattr(bulk_pg.Stager, "_copy", checked)
     run_sync(settings, mode="full")
     assert sessions and set(sessions) == {"on"}
+
+
+def secondary_indexes(url: Any) -> dict[str, set[str]]:
+    db = overlay_engine(url)
+    found = {entity: {ix["name"] for ix in sa.inspect(db).get_indexes(SYNCED[entity].name) if not ix["unique"]} for entity in TABLES}
+    db.dispose()
+    return found
+
+
+def test_a_pg_first_load_builds_its_indexes_at_the_end_and_a_killed_one_gets_them_back(
+    pg_url_factory: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]
+) -> None:
+    erp_url = erp_with_more(tmp_path, pg_url_factory())
+    settings = home(tmp_path, erp_url, "bulk", pg_url_factory())
+    url = settings.overlay.full_url()
+    expected = {entity: {ix.name for ix in SYNCED[entity].indexes} for entity in TABLES}
+    insert = BulkLoad.insert  # the counting one
+    missing: list[dict[str, set[str]]] = []
+
+    def dies_in_the_lines(self: BulkLoad, *args: Any) -> int | None:
+        if self.plan.entity.name == "invoice_line" and every_batch_tried:
+            missing.append(secondary_indexes(url))
+            raise Killed
+        return insert(self, *args)
+
+    with monkeypatch.context() as m:
+        m.setattr(BulkLoad, "insert", dies_in_the_lines)
+        with pytest.raises(Killed):
+            run_sync(settings, mode="full")
+    assert missing[0]["invoice_line"] == set() and missing[0]["invoice"] == expected["invoice"], "dropped while loading, built at the end"
+    assert secondary_indexes(url)["invoice_line"] == set(), "the killed load left them dropped"
+    run_sync(settings, mode="full")
+    assert secondary_indexes(url) == expected

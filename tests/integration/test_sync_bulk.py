@@ -143,19 +143,24 @@ class Killed(Exception):
     """The process dying between two batches."""
 
 
-def test_a_bulk_load_killed_half_way_resumes_to_the_same_end(homes: Homes, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
-    bulky, plain = homes()
-    insert = BulkLoad.insert  # the counting one
+def killed_load(settings: Settings, monkeypatch: pytest.MonkeyPatch, dies: Callable[[BulkLoad], bool]) -> None:
+    """A full sync whose process dies before the bulk batch for which `dies` says so."""
+    insert = BulkLoad.insert
 
-    def dies_at_the_fourth(self: BulkLoad, *args: Any) -> int | None:
-        if len(every_batch_tried) == 3:
+    def dying(self: BulkLoad, *args: Any) -> int | None:
+        if dies(self):
             raise Killed
         return insert(self, *args)
 
     with monkeypatch.context() as m:
-        m.setattr(BulkLoad, "insert", dies_at_the_fourth)
+        m.setattr(BulkLoad, "insert", dying)
         with pytest.raises(Killed):
-            run_sync(bulky, mode="full")
+            run_sync(settings, mode="full")
+
+
+def test_a_bulk_load_killed_half_way_resumes_to_the_same_end(homes: Homes, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    bulky, plain = homes()
+    killed_load(bulky, monkeypatch, lambda _load: len(every_batch_tried) == 3)
     run_sync(bulky, mode="full")
     with monkeypatch.context() as m:
         row_by_row(m)
@@ -265,19 +270,15 @@ def test_a_pg_first_load_builds_its_indexes_at_the_end_and_a_killed_one_gets_the
     settings = home(tmp_path, erp_url, "bulk", pg_url_factory())
     url = settings.overlay.full_url()
     expected = {entity: {ix.name for ix in SYNCED[entity].indexes} for entity in TABLES}
-    insert = BulkLoad.insert  # the counting one
     missing: list[dict[str, set[str]]] = []
 
-    def dies_in_the_lines(self: BulkLoad, *args: Any) -> int | None:
-        if self.plan.entity.name == "invoice_line" and every_batch_tried:
+    def in_the_lines(load: BulkLoad) -> bool:
+        dies = load.plan.entity.name == "invoice_line" and bool(every_batch_tried)
+        if dies:
             missing.append(secondary_indexes(url))
-            raise Killed
-        return insert(self, *args)
+        return dies
 
-    with monkeypatch.context() as m:
-        m.setattr(BulkLoad, "insert", dies_in_the_lines)
-        with pytest.raises(Killed):
-            run_sync(settings, mode="full")
+    killed_load(settings, monkeypatch, in_the_lines)
     assert missing[0]["invoice_line"] == set() and missing[0]["invoice"] == expected["invoice"], "dropped while loading, built at the end"
     assert secondary_indexes(url)["invoice_line"] == set(), "the killed load left them dropped"
     run_sync(settings, mode="full")

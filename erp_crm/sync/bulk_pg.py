@@ -7,14 +7,13 @@ on the overlay, in binary (no value is parsed twice, none becomes a Python objec
 no more than one block is held at a time). `bulk.BulkLoad` then maps it with one
 INSERT … SELECT, as it maps SQLite's attached ERP.
 
-The copy of a batch and the insert of the one before it run at the same time: a
-batch's copy took a third of a load, and it is the other servers' work (the ERP's
-reading, the overlay's parsing), so on two cores it costs next to nothing once it no
-longer waits for the insert. A thread of its own copies with connections of its own
-(an ERP twin, a second overlay connection) into one of two staging tables while the
-insert reads the other, so the tables are regular ones, UNLOGGED (scratch: nothing in
-them outlives a batch), named after the copying session's process id; a run that dies
-leaves its pair behind, and the next one drops every pair whose session is gone.
+The copy of a batch and the insert of the one before it run at the same time
+(`staging`): a batch's copy took a third of a load, and it is mostly the other servers'
+work (the ERP's reading, the overlay's parsing). The copying thread has connections of
+its own (an ERP twin, a second overlay connection), so the two staging tables are
+regular ones, UNLOGGED (scratch: nothing in them outlives a batch), named after the
+copying session's process id; a run that dies leaves its pair behind, and the next one
+drops every pair whose session is gone.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +34,11 @@ from erp_crm.sync.plan import ReadPlan
 from erp_crm.sync.source import ErpSource, Query
 from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, translate
 from erp_crm.sync.sql_mapping_pg import STAGED, PgSql
+from erp_crm.sync.staging import TwoTables
 
 log = logging.getLogger(__name__)
 PREFIX = "erp_crm_stage_"
 PIPED = 256 * 1024  # bytes written to a staging table at once
-Batch = tuple[str, str]  # a batch's query and its parameters, as text: which rows a staging table holds
 
 
 class Staged:
@@ -78,27 +76,25 @@ class Staged:
 
 
 class Stager:
-    """Two staging tables and the thread that fills them, one batch at a time, with connections of its own."""
+    """Two staging tables on the overlay, filled by turns (`staging.TwoTables`) with connections of their own."""
 
     def __init__(self, overlay: Overlay, erp: ErpSource, mapping: SqlMapping, types: list[int]) -> None:
         self.erp = erp
         self.mapping = mapping
-        self.tables: list[str] = []
         self.conn = overlay.connect()
         self.twin: ErpSource | None = None
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-crm-stage")
-        self.pending: tuple[Batch, Future[str]] | None = None
-        self.free = 0  # the table the next copy goes to: not the one the batch being inserted reads
+        self.turns: TwoTables[Query, str] | None = None
         try:
             raw = self._raw()
             pid = raw.info.backend_pid
             _drop_abandoned(raw)
             columns = ", ".join(f"c{i} {STAGED[t]}" for i, t in enumerate(types))
-            self.tables = [f"{PREFIX}{pid}_{n}" for n in (0, 1)]
-            for table in self.tables:
+            tables = [f"{PREFIX}{pid}_{n}" for n in (0, 1)]
+            for table in tables:
                 raw.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
             raw.execute("SET synchronous_commit = off")
             raw.commit()
+            self.turns = TwoTables(tables, self._copy)
             self.twin = erp.twin()
         except BaseException:
             self.close()
@@ -106,31 +102,21 @@ class Stager:
 
     def start(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
         """Begin copying the rows of `where` in the background, unless they are being copied already."""
-        query = self.erp.compile(plan.select(where).order_by(None))
-        batch = (query.sql, repr(query.params))
-        if self.pending is not None and self.pending[0] == batch:
-            return
-        self._settle()
-        table = self.tables[self.free]
-        self.free = 1 - self.free
-        self.pending = (batch, self.thread.submit(self._copy, query, table))
+        assert self.turns is not None  # made at the start
+        self.turns.start(*self._batch(plan, where))
 
     def take(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
         """The staging table holding the rows of `where`, copied (now, if no copy of them was started)."""
-        self.start(plan, where)
-        assert self.pending is not None  # just started
-        future = self.pending[1]
-        self.pending = None
-        return future.result()
+        assert self.turns is not None
+        return self.turns.take(*self._batch(plan, where))
 
     def close(self) -> None:
         try:
-            self._settle()
-            self.thread.shutdown(wait=True)
-            if self.tables:
+            if self.turns is not None:
+                self.turns.close()
                 raw = self._raw()
                 raw.rollback()
-                for table in self.tables:
+                for table in self.turns.tables:
                     raw.execute(f"DROP TABLE IF EXISTS {table}")
                 raw.commit()
         finally:
@@ -140,12 +126,9 @@ class Stager:
             finally:
                 self.conn.close()
 
-    def _settle(self) -> None:
-        """Wait for a copy no batch will read (a batch refused, or the load given up): its table is about to be reused."""
-        if self.pending is not None:
-            _, future = self.pending
-            self.pending = None
-            future.exception()  # its error, if any, is that of a batch nobody reads
+    def _batch(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, Query]:
+        query = self.erp.compile(plan.select(where).order_by(None))
+        return f"{query.sql} {query.params!r}", query
 
     def _copy(self, query: Query, table: str) -> str:
         """Empty `table` and stream the batch's rows into it from the ERP; committed, so the inserting connection sees them."""

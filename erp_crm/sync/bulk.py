@@ -2,14 +2,15 @@
 
 Row by row, a line costs 12–18 µs of Python (reading, the mapper, the hash, binding
 and executemany) against 1.5 µs for SQLite to read it: a full sync ran at a tenth of a
-bare read. When both databases are SQLite files, the overlay's connection can read the
-ERP's file itself (ATTACH with `mode=ro`, so it can no more write there than the ERP
-connection can), and each batch becomes one statement that maps the rows in SQL
+bare read. Instead, each batch becomes one statement that maps the rows in SQL
 (`sql_mapping`), resolves references by join and writes them, committed together with
-how far the run got, as the row path commits its batches. Between two PostgreSQL
-databases the overlay cannot read the ERP, so each batch's rows are copied to a
-staging table on the overlay's connection first (`bulk_pg`), and the same statement
-maps that; a `Feed` is what differs.
+how far the run got, as the row path commits its batches. The ERP's rows reach the
+statement through a staging table filled one batch ahead by a thread of its own
+(`staging`), so reading the next batch overlaps writing this one: between two SQLite
+files the rows are read from the ERP's file attached read-only and already mapped
+there (`bulk_sqlite`); between two PostgreSQL databases, which cannot read each other,
+they are copied as they are onto the overlay and mapped by the statement (`bulk_pg`).
+A `Feed` is what differs.
 
 Only a first load goes this way (no overlay rows of the source yet, nothing in
 quarantine): there is nothing to compare and nothing to tell the change feed row by
@@ -23,30 +24,23 @@ there is rolled back whole and goes the row path, which quarantines what it must
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite.base import SQLiteDialect
-from sqlalchemy.engine import URL, Connection
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.engine import Connection
 
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync.bulk_pg import open_staging
-from erp_crm.sync.connection import read_only_uri
+from erp_crm.sync.bulk_sqlite import StagedFile, open_stager
 from erp_crm.sync.plan import ReadPlan
-from erp_crm.sync.source import ErpSource, concat
-from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, text_check, translate
+from erp_crm.sync.source import ErpSource
+from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, translate
 from erp_crm.sync.unhashed import UNHASHED
 
 log = logging.getLogger(__name__)
-ALIAS = "erp_crm_erp"
-TEXT_CHECK = "erp_crm_text_check"
-_NAMED = SQLiteDialect(paramstyle="named")
 
 
 class Feed(Protocol):
@@ -55,6 +49,7 @@ class Feed(Protocol):
     schema: str  # where the overlay's own tables are, as a prefix of their names
     errors: tuple[type[BaseException], ...]  # the driver's errors that send a batch the row path (SQLAlchemy's do)
     defers_indexes: bool  # whether a load into an empty table builds its secondary indexes at the end (`sync.deferred_indexes`)
+    mapped: bool  # whether `read` gives the rows mapped (`sql_mapping`'s k, f0, …, ok), not as the ERP has them
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
         """The SELECT (and its parameters) giving the batch's rows to the overlay, in the same transaction."""
@@ -102,24 +97,16 @@ class BulkLoad:
         except Untranslated as exc:
             log.info("%s: loaded row by row (the SQL mapping does not translate %s)", plan.entity.name, exc)
             return None
+        stager = open_stager(erp.url, mapping, plan.entity.name)
+        if stager is None:
+            return None
         conn = overlay.connect()
-        raw = conn.connection.driver_connection
-        assert raw is not None  # a live connection
         try:
-            attached = _attach(raw, erp.url)
-        except sqlite3.Error as exc:  # the row path reads through the ERP connection, which did open
-            log.info("%s: loaded row by row (the ERP could not be attached: %s)", plan.entity.name, exc)
-            attached = False
-        try:
-            if not attached:
-                conn.close()
-                return None
-            raw.create_function("concat", -1, concat, deterministic=True)
-            raw.create_function(TEXT_CHECK, -1, text_check, deterministic=True)
+            return cls(conn, plan, source, mapping, StagedFile(conn, stager))
         except BaseException:
             conn.close()
+            stager.close()
             raise
-        return cls(conn, plan, source, mapping, Attached())
 
     def close(self) -> None:
         try:
@@ -143,6 +130,8 @@ class BulkLoad:
         return f"INSERT INTO {self.feed.schema}{quote(table.name)} ({columns}) SELECT {values}"
 
     def _rows(self, read: str) -> str:
+        if self.feed.mapped:
+            return f"({read}) AS m"
         return f"(SELECT {', '.join(self.mapping.inner)} FROM ({read}) AS r) AS m"
 
     def _statement(self, read: str) -> str:
@@ -188,47 +177,3 @@ class BulkLoad:
                 return None
             then(self.conn)
         return count
-
-
-class Attached:
-    """SQLite: the ERP's file attached to the overlay's connection; its query is run there as it is."""
-
-    schema = "main."
-    errors: tuple[type[BaseException], ...] = ()
-    defers_indexes = False
-
-    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
-        compiled = plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
-        assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
-        return str(compiled), dict(compiled.construct_params())
-
-    def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
-        """Nothing to fetch: the statement reads the attached file itself."""
-
-    def stamp(self, now: datetime) -> Any:
-        return now.isoformat(" ")
-
-    def texts_fit(self, conn: Connection, table: str, texts: list[str], after_id: int) -> bool:
-        """No NUL and no broken bytes (`sql_mapping.text_check`), asked once per batch."""
-        joined = ", ".join(f"group_concat({c}, char(10))" for c in texts)
-        return bool(conn.exec_driver_sql(f"SELECT {TEXT_CHECK}({joined}) FROM {table} WHERE id > ?", (after_id,)).scalar())
-
-    def close(self, conn: Connection) -> None:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        raw.execute(f"DETACH DATABASE {ALIAS}")
-        raw.create_function(TEXT_CHECK, -1, None)
-        raw.create_function("concat", -1, None)
-
-
-def _attach(raw: Any, url: URL) -> bool:
-    """Attach the ERP's file read-only, unless a name in it would be read from the overlay instead (SQLite looks there first)."""
-    path = url.database or ""
-    raw.execute(f"ATTACH DATABASE ? AS {ALIAS}", (read_only_uri(url),))
-    attached = raw.execute("SELECT file FROM pragma_database_list WHERE name = ?", (ALIAS,)).fetchone()
-    names = "SELECT lower(name) FROM {}.sqlite_master WHERE type IN ('table', 'view')"
-    shared = raw.execute(f"{names.format(ALIAS)} INTERSECT SELECT * FROM ({names.format('main')} UNION {names.format('temp')})").fetchall()
-    if attached is None or not attached[0] or Path(attached[0]).resolve() != Path(path).resolve() or shared:
-        raw.execute(f"DETACH DATABASE {ALIAS}")
-        return False
-    return True

@@ -47,6 +47,7 @@ class Staged:
     schema = ""
     errors: tuple[type[BaseException], ...] = (psycopg.Error,)
     defers_indexes = True
+    mapped = False
 
     def __init__(self, conn: Connection, stager: Stager) -> None:
         self.conn = conn

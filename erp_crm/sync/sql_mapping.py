@@ -40,10 +40,9 @@ _NUMBER = "typeof({x}) IN ('integer', 'real')"
 # a statement runs them for every row, so they are written to cost few operations.
 _TEXT = "typeof({x}) IN ('null', 'integer', 'text')"  # NUL and UTF-8: `text_check`
 _KEY = f"typeof({{x}}) IN ('null', 'integer') OR typeof({{x}}) = 'text' AND length({{x}}) <= {KEY_LENGTH}"
-_AMOUNT = (
-    f"CASE typeof({{x}}) WHEN 'null' THEN 1 WHEN 'integer' THEN {{x}} > {-_FLOAT_LIMIT!r} AND {{x}} < {_FLOAT_LIMIT!r}"
-    f" WHEN 'real' THEN {{x}} > {-_FLOAT_LIMIT!r} AND {{x}} < {_FLOAT_LIMIT!r} ELSE 0 END"
-)
+# Between two numbers only a number is: SQLite orders every number before any text or blob
+# (and the raw value has no affinity to convert it by), so no typeof() is needed.
+_AMOUNT = f"{{x}} IS NULL OR {{x}} > {-_FLOAT_LIMIT!r} AND {{x}} < {_FLOAT_LIMIT!r}"
 _AS_TEXT = "CAST({x} AS TEXT)"  # an integer's digits; text as it is (the conditions leave no other type)
 # ISO text that names a moment that exists: SQLite's datetime() with a modifier moves
 # '2024-02-30' on to March, so only a real date comes back unchanged.

@@ -14,6 +14,7 @@ databases (the ERP's rows staged on the overlay by COPY, `erp_crm.sync.bulk_pg`)
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.root import Settings
-from erp_crm.sync import bulk, bulk_pg, engine
+from erp_crm.sync import bulk_pg, bulk_sqlite, engine
 from erp_crm.sync.bulk import BulkLoad
 from erp_crm.sync.unhashed import UNHASHED
 from tests.integration.test_hostile_rows import CONNECTOR, TABLES, build_erp, good_row
@@ -176,29 +177,39 @@ def test_the_bulk_load_reads_the_erp_through_a_read_only_attachment(tmp_path: Pa
     db = overlay_engine(settings.overlay.full_url())
     with db.connect() as conn:
         raw = conn.connection.driver_connection
-        assert bulk._attach(raw, sa.engine.make_url(erp_url))
+        assert bulk_sqlite._attach(raw, sa.engine.make_url(erp_url))
         with pytest.raises(Exception, match="readonly"):
-            raw.execute(f"DELETE FROM {bulk.ALIAS}.soc")
-        raw.execute(f"DETACH DATABASE {bulk.ALIAS}")
+            raw.execute(f"DELETE FROM {bulk_sqlite.ALIAS}.soc")
+        raw.execute(f"DETACH DATABASE {bulk_sqlite.ALIAS}")
     db.dispose()
 
 
-def test_no_bulk_load_where_an_erp_table_would_be_read_from_the_overlay(tmp_path: Path) -> None:
-    """SQLite looks for an unqualified name in the overlay first: an ERP table named like one of ours is never attached."""
+def test_no_bulk_load_where_an_erp_table_would_be_read_from_the_staging_file(tmp_path: Path) -> None:
+    """SQLite looks for an unqualified name in the main database first: an ERP table named like a staging table is never attached."""
     erp_url = erp_with_more(tmp_path)
     erp = sa.create_engine(erp_url, poolclass=NullPool)
     with erp.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE crm_partner (x INTEGER)")
+        conn.exec_driver_sql("CREATE TABLE ERP_CRM_SLOT_0 (x INTEGER)")
     erp.dispose()
-    settings = home(tmp_path, erp_url, "bulk")
-    db = overlay_engine(settings.overlay.full_url())
-    with db.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert not bulk._attach(raw, sa.engine.make_url(erp_url))
-        assert bulk.ALIAS not in {row[1] for row in raw.execute("PRAGMA database_list")}
-    db.dispose()
-    report = run_sync(settings, mode="full")
+    stage = sqlite3.connect(tmp_path / "stage.sqlite")
+    stage.execute("CREATE TABLE erp_crm_slot_0 (k)")
+    assert not bulk_sqlite._attach(stage, sa.engine.make_url(erp_url))
+    assert bulk_sqlite.ALIAS not in {row[1] for row in stage.execute("PRAGMA database_list")}
+    stage.close()
+    report = run_sync(home(tmp_path, erp_url, "bulk"), mode="full")
     assert report.entities["invoice"].inserted > 0, "the row path loads it"
+
+
+def test_an_sqlite_bulk_load_leaves_no_staging_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    erp_url = erp_with_more(tmp_path)
+    killed_load(home(tmp_path, erp_url, "killed"), monkeypatch, lambda _load: len(every_batch_tried) == 3)
+    assert list(scratch.iterdir()) == []
+    report = run_sync(home(tmp_path, erp_url, "bulk"), mode="full")
+    assert report.entities["invoice_line"].inserted > 0 and len(every_batch_tried) > 10
+    assert list(scratch.iterdir()) == []
 
 
 def test_an_erp_that_cannot_be_attached_is_loaded_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +219,7 @@ def test_an_erp_that_cannot_be_attached_is_loaded_row_by_row(tmp_path: Path, mon
     def refused(*_args: Any) -> bool:
         raise sqlite3.OperationalError("too many attached databases - max 10")
 
-    monkeypatch.setattr(bulk, "_attach", refused)
+    monkeypatch.setattr(bulk_sqlite, "_attach", refused)
     report = run_sync(settings, mode="full")
     assert report.entities["invoice"].inserted > 0
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from erp_crm.settings.metrics import MetricsSection, RfmSection
 from erp_crm.store import change_feed
 from erp_crm.store.overlay import Overlay as OverlayDatabase
 from tests.support.homes import make_home
+from tests.support.terminal import stderr_is_a_terminal, terminal_lines
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2024, 1, 1)  # when the handmade rows were "synced"
@@ -405,17 +405,16 @@ def test_progress_is_shown_on_a_terminal_only_and_never_with_json(overlay: Overl
     from click.testing import CliRunner
 
     from erp_crm.entrypoints.cli import cli
-    from erp_crm.entrypoints.cli import progress as cli_progress
 
     home = make_home(tmp_path, overlay_url=overlay.url.render_as_string(hide_password=False), extra={"erp": {"source": "t"}})
     command = ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30"]
     run = CliRunner().invoke
     piped = run(cli, command)
     assert piped.exit_code == 0 and piped.stdout.startswith("metrics as of 2024-06-30") and piped.stderr == "", "stderr is not a terminal here"
-    monkeypatch.setattr(cli_progress, "sys", SimpleNamespace(stderr=SimpleNamespace(isatty=lambda: True)))
+    stderr_is_a_terminal(monkeypatch)
     shown = run(cli, [*command, "--full"])
     assert shown.exit_code == 0 and shown.stdout.startswith("metrics as of 2024-06-30 (full)")
-    lines = [line.split("\r")[-1].strip() for line in shown.stderr.split("\n")[:-1]]  # what the terminal is left with
+    lines = terminal_lines(shown.stderr)
     assert [line.split("  ")[0].split(" [")[0] for line in lines] == ["reading purchases", "day table", "aggregates", "figures", "writing rows", "snapshot"]
     assert lines[4].endswith("100%            6 / 6")
     scripted = run(cli, [*command, "--json"])

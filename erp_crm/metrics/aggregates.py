@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.metrics import day_aggregates_sql, partner_days, rhythm
 from erp_crm.metrics.invoice_days import DocumentDays, Purchases, read_days
+from erp_crm.metrics.progress import AGGREGATING, DAY_TABLE, READING, Progress, silent
 from erp_crm.metrics.purchases import Documents
 from erp_crm.metrics.quantitative import PART_COLUMNS as QUANTITATIVE_COLUMNS
 from erp_crm.metrics.quantitative import PARTS as quantitative_parts
@@ -190,18 +191,26 @@ def python_day_part(days: DocumentDays, as_of: dt.date) -> pd.DataFrame:
     return counted.per_partner().join(purchase_figures(counted.purchases(), as_of), how="outer")
 
 
-def everyone(conn: Connection, documents: Documents, as_of: dt.date, *, in_database: bool = False) -> tuple[pd.DataFrame, DocumentDays | None]:
+def everyone(
+    conn: Connection, documents: Documents, as_of: dt.date, *, in_database: bool = False, progress: Progress = silent
+) -> tuple[pd.DataFrame, DocumentDays | None]:
     """Stage 1 for every partner, and every partner's days: the day table written anew from the purchase `documents` on the way.
 
     `in_database`: PostgreSQL writes the day table and sums it per partner itself
     (`partner_days.replace_all_in_database`, `day_aggregates_sql`), and no partner's
-    days are read (None in their place).
+    days are read (None in their place). `progress` hears of each of these steps as it
+    begins: on a large base each takes a while.
     """
     if in_database:
+        progress(DAY_TABLE, None, None)
         partner_days.replace_all_in_database(conn, documents)
+        progress(AGGREGATING, None, None)
         return aggregates(conn, documents, as_of, None, None, day_part=day_aggregates_sql.day_part(conn, as_of)), None
+    progress(READING, None, None)
     days = read_days(conn, documents)
+    progress(DAY_TABLE, None, None)
     partner_days.replace_all(conn, days)
+    progress(AGGREGATING, None, None)
     return aggregates(conn, documents, as_of, None, days), days
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.metrics import aggregate_in, aggregates, figure_rows, figures, partner_days, purchases
 from erp_crm.metrics.fits import Fits, kept_fits
 from erp_crm.metrics.invoice_days import DocumentDays
+from erp_crm.metrics.progress import AGGREGATING, CHANGES, FIGURES, FITTING, Progress, silent
 from erp_crm.model.tables.metrics import metrics_run
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.metrics import MetricsSection
@@ -80,14 +81,19 @@ def compute_metrics(
     as_of: dt.date | None = None,
     full: bool = False,
     refit: bool = False,
+    progress: Progress | None = None,
 ) -> MetricsReport:
-    """Compute and store every live partner's figures as of ``as_of`` (today by default); rows are stamped with `source`."""
+    """Compute and store every live partner's figures as of ``as_of`` (today by default); rows are stamped with `source`.
+
+    `progress` hears of each phase as it begins and of the rows written (`metrics.progress`),
+    for a person waiting at a terminal: on a large base a run takes minutes.
+    """
     as_of = as_of or dt.date.today()
     clock = time.perf_counter()
     # begin_writing: on SQLite the run's one transaction takes the write lock at its start (waiting for other
     # writers); a transaction that reads first and writes later fails at once if another process wrote meanwhile
     with _without_cycle_collection(), overlay.lock(ONE_AT_A_TIME, "another metrics run is working on this overlay"), overlay.begin_writing() as conn:
-        report = _run(conn, source, as_of, full, refit, settings)
+        report = _run(conn, source, as_of, full, refit, settings, progress or silent)
     return _finished(report, clock)
 
 
@@ -106,7 +112,7 @@ def compute_metrics_when_due(overlay: Overlay, settings: MetricsSection, *, sour
         with overlay.begin_writing() as conn:
             if not is_due(conn, settings, as_of):
                 return None
-            report = _run(conn, source, as_of, False, False, settings)
+            report = _run(conn, source, as_of, False, False, settings, silent)  # nobody watches: the report is logged
     return _finished(report, clock)
 
 
@@ -160,7 +166,7 @@ def last_run(conn: Connection) -> sa.Row[Any, Any, Any, Any, Any] | None:
     ).first()
 
 
-def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSection) -> MetricsReport:
+def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool, options: MetricsSection, progress: Progress) -> MetricsReport:
     started = _now()
     last = last_run(conn)
     digest = options.digest()
@@ -168,9 +174,10 @@ def _run(conn: Connection, source: str, as_of: dt.date, full: bool, refit: bool,
     incremental = not full and last is not None and last.settings_hash is not None and as_of >= last.as_of
     report = MetricsReport(as_of=as_of, mode="incremental" if incremental else "full")
     kept = last.models if last is not None and not refit and last.settings_hash == digest else None
-    run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report)
+    run = _Run(conn, as_of, options, kept, {"source": source, "as_of": as_of, "computed_at": started}, report, progress)
     changed: aggregates.Changes | None = None
     if incremental and last is not None:
+        progress(CHANGES, None, None)
         since = last.started_at - dt.timedelta(minutes=options.change_margin_minutes)
         changed = aggregates.changed_partners(conn, run.documents, since, last.as_of, as_of)
     same_day = last is not None and last.as_of == as_of and kept is not None
@@ -197,6 +204,7 @@ class _Run:
     kept: dict[str, Any] | None  # the last run's fits, if they may be kept (same settings, no --refit)
     extra: dict[str, Any]  # source, as_of and computed_at of every row written
     report: MetricsReport
+    progress: Progress  # told of each phase as it begins
 
     @property
     def documents(self) -> purchases.Documents:
@@ -210,6 +218,7 @@ class _Run:
             others = figure_rows.stored_totals(conn, excluding=ids)
             if len(partners) > WHOLE_SHARE * (others.partners + len(partners)):  # one pass over everyone is cheaper
                 return False
+            self.progress(AGGREGATING, None, None)
             live = _live_partners(conn, ids)
             stored = figure_rows.read_stored(conn, ids)
             changed.add(aggregates.EVERY_PART, live.index.difference(stored.index))
@@ -217,8 +226,9 @@ class _Run:
             fits = kept_fits(self.kept, others.customers + int((base["purchase_days"] > 0).sum()), self.as_of, self.options)
             if fits is None:  # the base moved too far for the kept fit: refit, and rewrite everyone
                 return False
+            self.progress(FIGURES, None, None)
             frame = figures.figures(base, self.as_of, self.options, fits)
-            figure_rows.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()))
+            figure_rows.write(conn, frame, self.extra, only=ids, gone=partners - set(live.index.tolist()), progress=self.progress)
             change_feed.record_selected(conn, "metrics", ids, _now())
         self._report(fits, len(changed.aggregated), len(frame), others + figure_rows.Totals.of(frame), fitted=False)
         return True
@@ -228,6 +238,7 @@ class _Run:
         conn = self.conn
         live = _live_partners(conn, None)
         if changed is not None and len(changed.partners) <= WHOLE_SHARE * len(live):
+            self.progress(AGGREGATING, None, None)
             stored = figure_rows.read_stored(conn, None)
             changed.add(aggregates.EVERY_PART, live.index.difference(stored.index))
             fresh = aggregates.refreshed(conn, self.as_of, changed, stored)
@@ -236,17 +247,19 @@ class _Run:
             days: DocumentDays | None = None
         else:
             in_database = aggregate_in.in_database(conn.dialect.name, self.options.aggregate_in, len(live))
-            base, days = aggregates.everyone(conn, self.documents, self.as_of, in_database=in_database)
+            base, days = aggregates.everyone(conn, self.documents, self.as_of, in_database=in_database, progress=self.progress)
             recomputed = len(live)
         base = _with_partners(base, live)
         customers = int((base["purchase_days"] > 0).sum())
         fits = kept_fits(self.kept, customers, self.as_of, self.options)
         fitted = fits is None
         if fits is None:  # the lapse model learns from every purchase day
+            self.progress(FITTING, None, None)
             every = days if days is not None else partner_days.read(conn, None)
             fits = figures.fit(base, self.as_of, self.options, every.until(figures.day_number(self.as_of)).purchases())
+        self.progress(FIGURES, None, None)
         frame = figures.figures(base, self.as_of, self.options, fits)
-        figure_rows.write(conn, frame, self.extra)
+        figure_rows.write(conn, frame, self.extra, progress=self.progress)
         change_feed.record_everyone(conn, "metrics", _now())
         self._report(fits, recomputed, len(frame), figure_rows.Totals.of(frame), fitted=fitted)
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.metrics.aggregates import AGGREGATES
 from erp_crm.metrics.figures import LAPSE_FLAGS, METRIC_COLUMNS, SCORES, TEXTS
 from erp_crm.metrics.invoice_days import day_number_sql
+from erp_crm.metrics.progress import SNAPSHOT, WRITING, Progress, silent
 from erp_crm.model.tables.metrics import partner_metrics, partner_metrics_history
 from erp_crm.store.driver import driver_params, insert_sql, on_conflict
 
@@ -73,13 +74,22 @@ def _rows(frame: pd.DataFrame, columns: list[str], extra: dict[str, Any]) -> lis
     return list(zip(*(values[c] for c in columns)))
 
 
-def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only: sa.Select[tuple[int]] | None = None, gone: Collection[int] = ()) -> None:
+def write(
+    conn: Connection,
+    frame: pd.DataFrame,
+    extra: dict[str, Any],
+    *,
+    only: sa.Select[tuple[int]] | None = None,
+    gone: Collection[int] = (),
+    progress: Progress = silent,
+) -> None:
     """Store `frame`'s rows as the current figures and as the snapshot of `extra["as_of"]`.
 
     With `only` (a SELECT of the partner ids of `frame`), just those partners' rows are
     written, updating the rows they had, and the rows of the `gone` partners (deleted in
     the ERP) are removed; without, every current row and the whole snapshot of the date
-    are replaced.
+    are replaced. `progress` hears of the rows written after each statement, and of the
+    snapshot's copy as it begins.
     """
     current, snapshot = partner_metrics, partner_metrics_history
     sql, columns = insert_sql(conn, current, () if only is None else ("partner_id",))
@@ -93,8 +103,12 @@ def write(conn: Connection, frame: pd.DataFrame, extra: dict[str, Any], *, only:
         conn.execute(sa.delete(current).where(current.c.partner_id.in_(sorted(gone))))
         conn.execute(sa.delete(snapshot).where(of_date, snapshot.c.partner_id.in_(sorted(gone))))
     rows = _rows(frame, columns, extra)
+    progress(WRITING, 0, len(rows))
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        conn.exec_driver_sql(sql, rows[start : start + ROWS_PER_STATEMENT])
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        conn.exec_driver_sql(sql, chunk)
+        progress(WRITING, start + len(chunk), len(rows))
+    progress(SNAPSHOT, None, None)
     copied = sa.select(*(current.c[c] for c in columns)).where(sa.true() if only is None else current.c.partner_id.in_(only))
     copy = sa.insert(snapshot).from_select(columns, copied).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     conn.exec_driver_sql(str(copy) + on_conflict(conn, columns, () if only is None else ("partner_id", "as_of")), driver_params(copy))

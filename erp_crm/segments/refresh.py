@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 
 from erp_crm.errors import UserError
 from erp_crm.metrics.compute import last_run
+from erp_crm.metrics.progress import Progress, silent
 from erp_crm.model.tables.profile import partner_profile
 from erp_crm.model.tables.segments import segment, segment_event, segment_member
 from erp_crm.segments.compiler import Compiled, compile_for_refresh
@@ -91,6 +92,7 @@ def refresh_segments(
     names: Iterable[str] = (),
     *,
     as_of: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> RefreshReport:
     """Refresh the named segments (all active ones when none are named) as of `as_of`.
 
@@ -99,6 +101,7 @@ def refresh_segments(
     the day is the one the partners' figures were computed for (the last metrics run):
     a filter that mixes those figures with "within 90 days" of another day would flag
     partners neither day would, and every such entry or exit is an event chains act on.
+    `progress` hears of each segment as its refresh begins: its name, its place, how many.
     """
     figures_day, as_of_from = _figures_day(overlay)
     notes = []
@@ -114,7 +117,7 @@ def refresh_segments(
     clock = time.perf_counter()
     config = load_config_segments(config_file, registry, as_of)
     with overlay.lock("segments", BUSY):
-        report = _refresh(overlay, config, registry, names, as_of)
+        report = _refresh(overlay, config, registry, names, as_of, progress or silent)
     report.as_of_from, report.notes = as_of_from, notes
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
@@ -127,7 +130,9 @@ def _figures_day(overlay: Overlay) -> tuple[dt.date, str]:
     return (last.as_of, "metrics") if last is not None else (dt.date.today(), "today")
 
 
-def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry, names: Iterable[str], as_of: dt.date) -> RefreshReport:
+def _refresh(
+    overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry, names: Iterable[str], as_of: dt.date, progress: Progress
+) -> RefreshReport:
     """The refresh itself, under the lock: two at once would both insert the partners that entered."""
     report = RefreshReport(as_of)
     with overlay.begin_writing() as conn:  # SQLite: the write lock from the start, as a read turned write mid-way fails at once when another process wrote meanwhile
@@ -139,9 +144,9 @@ def _refresh(overlay: Overlay, config: list[SegmentDef], registry: FieldRegistry
     if unknown:
         known = ", ".join(sorted(d.name for d in segments)) or "none"
         raise UserError(f"no segment named {unknown[0]!r} (known: {known})")
-    for d in segments:
-        if wanted and d.name not in wanted:
-            continue
+    chosen = [d for d in segments if not wanted or d.name in wanted]
+    for number, d in enumerate(chosen, 1):
+        progress(d.name, number, len(chosen))
         with overlay.begin_writing() as conn:
             report.segments.append(refresh_one(conn, ids[d.name], d, registry, as_of))
     return report

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from erp_crm.metrics import compute
+from erp_crm.metrics import compute, progress
 from erp_crm.metrics.bgnbd import MBGNBD
 from erp_crm.metrics.compute import compute_metrics
 from erp_crm.metrics.rfm import rfm_scores
@@ -30,6 +30,7 @@ from erp_crm.settings.metrics import MetricsSection, RfmSection
 from erp_crm.store import change_feed
 from erp_crm.store.overlay import Overlay as OverlayDatabase
 from tests.support.homes import make_home
+from tests.support.terminal import stderr_is_a_terminal, terminal_lines
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2024, 1, 1)  # when the handmade rows were "synced"
@@ -381,3 +382,41 @@ def test_the_commands(overlay: Overlay, tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "recency_days             112" in shown.output and "as_of=2024-06-30" in shown.output
     missing = run(cli, ["--home", str(home), "metrics", "show", "nobody"])
     assert isinstance(missing.exception, UserError) and "no partner with ERP key 'nobody'" in str(missing.exception)
+
+
+def test_progress_hears_each_phase_in_order_and_the_rows_written(overlay: Overlay) -> None:
+    heard: list[tuple[str, int | None, int | None]] = []
+    compute_metrics(overlay.database, OPTIONS, source="t", as_of=AS_OF, full=True, progress=lambda *call: heard.append(call))
+    assert heard == [
+        (progress.READING, None, None), (progress.DAY_TABLE, None, None), (progress.AGGREGATING, None, None),
+        (progress.FITTING, None, None), (progress.FIGURES, None, None),
+        (progress.WRITING, 0, 6), (progress.WRITING, 6, 6), (progress.SNAPSHOT, None, None),
+    ]  # fmt: skip
+    heard.clear()
+    overlay.update("partner", "beta", name="Béta és Társa Bt.")
+    compute_metrics(overlay.database, OPTIONS, source="t", as_of=AS_OF, progress=lambda *call: heard.append(call))
+    assert heard == [
+        (progress.CHANGES, None, None), (progress.AGGREGATING, None, None), (progress.FIGURES, None, None),
+        (progress.WRITING, 0, 1), (progress.WRITING, 1, 1), (progress.SNAPSHOT, None, None),
+    ], "a same-day run with the fit kept writes the changed partner's row alone"  # fmt: skip
+
+
+def test_progress_is_shown_on_a_terminal_only_and_never_with_json(overlay: Overlay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from erp_crm.entrypoints.cli import cli
+
+    home = make_home(tmp_path, overlay_url=overlay.url.render_as_string(hide_password=False), extra={"erp": {"source": "t"}})
+    command = ["--home", str(home), "metrics", "compute", "--as-of", "2024-06-30"]
+    run = CliRunner().invoke
+    piped = run(cli, command)
+    assert piped.exit_code == 0 and piped.stdout.startswith("metrics as of 2024-06-30") and piped.stderr == "", "stderr is not a terminal here"
+    stderr_is_a_terminal(monkeypatch)
+    shown = run(cli, [*command, "--full"])
+    assert shown.exit_code == 0 and shown.stdout.startswith("metrics as of 2024-06-30 (full)")
+    lines = terminal_lines(shown.stderr)
+    assert [line.split("  ")[0].split(" [")[0] for line in lines] == ["reading purchases", "day table", "aggregates", "figures", "writing rows", "snapshot"]
+    assert lines[4].endswith("100%            6 / 6")
+    scripted = run(cli, [*command, "--json"])
+    assert scripted.exit_code == 0 and scripted.stderr == ""
+    assert json.loads(scripted.stdout)["partners"] == 6

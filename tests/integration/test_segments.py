@@ -35,6 +35,7 @@ from erp_crm.settings.profile import ProfileSection
 from erp_crm.store import change_feed
 from erp_crm.store.overlay import Overlay as OverlayDatabase
 from tests.support.homes import make_home
+from tests.support.terminal import stderr_is_a_terminal, terminal_lines
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2024, 1, 1)
@@ -408,6 +409,34 @@ def test_a_refresh_without_a_day_takes_the_day_of_the_last_metrics_run(overlay: 
     ]
     said = run(cli, ["--home", str(home), "segments", "refresh", "recent_buyers", "--as-of", "2024-12-31"])
     assert said.output.splitlines()[1].startswith("note: the partners' figures are as of 2024-06-30")
+
+
+def test_progress_hears_each_segment_by_name_with_its_place_among_them(overlay: Overlay) -> None:
+    registry = segment_registry(overlay.profile, overlay.metrics.rfm)
+    heard: list[tuple[str, int | None, int | None]] = []
+    refresh_segments(overlay.database, overlay.home / SEGMENTS_FILE, registry, as_of=AS_OF, progress=lambda *call: heard.append(call))
+    assert heard == [("at_risk", 1, 3), ("lapsed", 2, 3), ("recent_buyers", 3, 3)]
+    heard.clear()
+    refresh_segments(overlay.database, overlay.home / SEGMENTS_FILE, registry, ("recent_buyers", "at_risk"), as_of=AS_OF, progress=lambda *call: heard.append(call))
+    assert heard == [("at_risk", 1, 2), ("recent_buyers", 2, 2)], "only the segments named, counted among themselves"
+
+
+def test_refresh_progress_is_shown_on_a_terminal_only_and_never_with_json(overlay: Overlay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = overlay.cli_home(tmp_path)
+    command = ["--home", str(home), "segments", "refresh", "--as-of", "2024-06-30"]
+    run = CliRunner().invoke
+    piped = run(cli, command)
+    assert piped.exit_code == 0 and piped.stdout.startswith("segments as of 2024-06-30") and piped.stderr == "", "stderr is not a terminal here"
+    stderr_is_a_terminal(monkeypatch)
+    shown = run(cli, command)
+    assert shown.exit_code == 0 and shown.stdout.startswith("segments as of 2024-06-30")
+    assert terminal_lines(shown.stderr) == [
+        f"{name:<17} [{bar:<30}] {share:>4} {number:>12} / 3"
+        for name, bar, share, number in (("at_risk", "#" * 10, "33%", 1), ("lapsed", "#" * 20, "67%", 2), ("recent_buyers", "#" * 30, "100%", 3))
+    ]
+    scripted = run(cli, [*command, "--json"])
+    assert scripted.exit_code == 0 and scripted.stderr == ""
+    assert [s["name"] for s in json.loads(scripted.stdout)["segments"]] == ["at_risk", "lapsed", "recent_buyers"]
 
 
 def test_segments_commands(overlay: Overlay, tmp_path: Path) -> None:

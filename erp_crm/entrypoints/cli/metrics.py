@@ -11,6 +11,7 @@ import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import AS_OF, DAY, DAYS
+from erp_crm.entrypoints.cli.progress import on_terminal, progress_printer
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.partners import partner_figures
 
@@ -28,14 +29,18 @@ def metrics() -> None:
 @click.option("--full", is_flag=True, help="Aggregate every partner's documents again, not only what changed.")
 @click.option("--refit", is_flag=True, help="Fit the customer models anew even if the last fit is recent (metrics.refit_days).")
 @click.option("--as-of", "as_of", type=AS_OF, help="Compute as of this day (YYYY-MM-DD). Default: today.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON (no progress).")
 @pass_ctx
 def compute(obj: Context, full: bool, refit: bool, as_of: dt.date | None, as_json: bool) -> None:
     """Compute every partner's figures as of a date and keep a snapshot of them."""
     from erp_crm.metrics.compute import compute_metrics
 
     settings = obj.settings
-    report = compute_metrics(obj.overlay, settings.metrics, source=settings.erp.source, as_of=as_of, full=full, refit=refit)
+    show, end = progress_printer(on_terminal(as_json))
+    try:
+        report = compute_metrics(obj.overlay, settings.metrics, source=settings.erp.source, as_of=as_of, full=full, refit=refit, progress=show)
+    finally:
+        end()
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 

@@ -11,6 +11,7 @@ import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import AS_OF
+from erp_crm.entrypoints.cli.progress import on_terminal, progress_printer
 from erp_crm.i18n import LOCALES, lapse_reasons
 from erp_crm.queries.segments import list_segments, members_frame, segment_details
 from erp_crm.reports.files import Format, write_table
@@ -29,11 +30,15 @@ def segments() -> None:
 @segments.command("refresh")
 @click.argument("names", nargs=-1)
 @click.option("--as-of", "as_of", type=AS_OF, help="Evaluate the filters as of this day (YYYY-MM-DD). Default: the day of the last metrics run (today if metrics have not run).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (no progress).")
 @pass_ctx
 def refresh(obj: Context, names: tuple[str, ...], as_of: dt.date | None, as_json: bool) -> None:
     """Bring the membership of the named segments (default: all) up to date."""
-    report = refresh_configured(obj.overlay, obj.settings, names, as_of)
+    show, end = progress_printer(on_terminal(as_json))
+    try:
+        report = refresh_configured(obj.overlay, obj.settings, names, as_of, show)
+    finally:
+        end()
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_refresh(report))
 
 

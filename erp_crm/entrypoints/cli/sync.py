@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from erp_crm.entrypoints.cli.context import Context, pass_ctx
 from erp_crm.entrypoints.cli.options import LIMIT
+from erp_crm.entrypoints.cli.progress import on_terminal, progress_printer
 from erp_crm.model.canonical import ENTITIES
 from erp_crm.queries.quarantine import quarantined_count, quarantined_rows
 from erp_crm.queries.sync_runs import recent_runs
-from erp_crm.sync.engine import Mode, Progress, RunReport
+from erp_crm.sync.engine import Mode, RunReport
 
 COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "deleted", "shared_keys")
 
@@ -51,7 +50,7 @@ def sync(ctx: click.Context, mode: Mode | None, entities: tuple[str, ...], as_js
 
     obj: Context = ctx.obj
     definition = load_connector(obj.settings.erp)  # a mistake in the definition is named before the overlay is opened
-    show, done = progress_printer(not as_json and sys.stderr.isatty())
+    show, done = progress_printer(on_terminal(as_json))
     try:
         report = sync_source(obj.overlay, obj.settings.erp, definition, mode=mode or "incremental", entities=entities or None, progress=show)
     finally:
@@ -99,28 +98,6 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
         line = f"{run['id']:>6}  {run['mode']:<11} {run['started_at']:%Y-%m-%d %H:%M:%S}  {finished:<19}  {run['status']:<11} {read:>12,}"
         lines.append(line + (f"  {run['error']}" if run["error"] and run["status"] != "ok" else ""))
     return "\n".join(lines)
-
-
-def progress_printer(enabled: bool) -> tuple[Progress | None, Callable[[], None]]:
-    """A one-line progress bar per entity on stderr (a counter when the total is unknown), and its closing call."""
-    state: dict[str, Any] = {"entity": None}
-
-    def show(entity: str, rows: int, expected: int | None) -> None:
-        if entity != state["entity"] and state["entity"] is not None:
-            click.echo("", err=True)
-        state["entity"] = entity
-        if expected:
-            done = min(rows / expected, 1.0)
-            bar = "#" * int(done * 30)
-            click.echo(f"\r  {entity:<14} [{bar:<30}] {done:>4.0%} {rows:>12,} / {expected:,}", nl=False, err=True)
-        else:
-            click.echo(f"\r  {entity:<14} {rows:>12,} rows read", nl=False, err=True)
-
-    def done() -> None:
-        if state["entity"] is not None:
-            click.echo("", err=True)
-
-    return (show if enabled else None), done
 
 
 def format_report(report: RunReport) -> str:

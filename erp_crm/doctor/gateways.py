@@ -17,10 +17,10 @@ from erp_crm.automation.sms_channel import SmsSender
 from erp_crm.automation.webhook_channel import WebhookSender
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.errors import UserError
+from erp_crm.settings.base import MOST_HOST
 from erp_crm.settings.root import Settings
 
 PORTS = {"http": 80, "https": 443}
-MOST_HOST = 253  # the longest name DNS carries
 SETTINGS = "correct what the message names: a secret goes in the environment variable it names (docs/sending.md)"
 
 

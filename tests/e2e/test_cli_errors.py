@@ -215,6 +215,21 @@ def test_other_host_names_the_resolver_refuses_are_one_line_too(tmp_path: Path, 
     assert done.returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("command", "config", "key"),
+    [
+        (("db", "upgrade"), f"overlay:\n  url: 'postgresql+psycopg://crm@/crm?host={LONG_LABEL}'\n", "overlay.url"),
+        (("check",), f"erp:\n  connector: tiny\n  url: 'postgresql+psycopg://crm@/erp?host={LONG_LABEL}'\n", "erp.url"),
+    ],
+    ids=["db-upgrade-overlay", "check-erp"],
+)
+def test_a_refused_host_the_settings_cannot_see_is_one_line_naming_the_key(tmp_path: Path, command: tuple[str, ...], config: str, key: str) -> None:
+    """A host in the URL's query reaches the driver's resolver: the connection names the key instead of an internal error."""
+    done = erp_crm("--home", str(write_home(tmp_path, config)), *command)
+    one_line_error(done, f"{key}: not a host name that can be looked up (label")
+    assert done.returncode == 2
+
+
 # -- reaching the ERP and the overlay ---------------------------------------------------------
 
 

@@ -288,6 +288,17 @@ def test_database_urls_with_a_host_the_resolver_refuses_are_a_settings_finding(t
     assert findings["erp.reachable"]["status"] == findings["clock.overlay"]["status"] == "skipped"
 
 
+def test_database_hosts_in_the_query_the_resolver_refuses_are_findings(tmp_path: Path) -> None:
+    """The drivers let the resolver's UnicodeError through as it is: without care it is "the check itself failed"."""
+    query = "?host=" + "a" * 64 + ".example"
+    home = tiny_home(tmp_path, f"postgresql+psycopg://crm@/erp{query}", overlay_url=f"postgresql+psycopg://crm@/crm{query}", upgrade_to=None)
+    done, findings = doctor(home)
+    assert done.returncode == 4
+    for name, key in (("erp.reachable", "erp.url"), ("overlay.reachable", "overlay.url")):
+        assert "not a host name" in findings[name]["message"] and findings[name]["fix"] == f"correct the host in {key}", findings[name]
+    assert findings["clock.overlay"]["status"] == "skipped"
+
+
 def test_a_control_character_in_the_settings_is_a_finding_shown_as_an_escape(tmp_path: Path) -> None:
     home = make_home(tmp_path)
     (home / "config" / "erp_crm.yaml").write_text('erp:\n  source: "shop\\e[2J"\n', encoding="utf-8")

@@ -15,6 +15,20 @@ class ConfigError(UserError):
     """A settings file or connector definition is invalid."""
 
 
+class UnresolvableHost(ConfigError):
+    """A host name the resolver refuses before asking anyone (a label over 63 characters): a typo in the setting `key`, not a network problem.
+
+    Python's IDNA codec raises it as a UnicodeError, which the drivers and smtplib let
+    through as it is, and which would read as a bug. The settings refuse the hosts they
+    name; the connections turn this one (a host in a URL's query, a connector's own
+    connection) into a line naming the key.
+    """
+
+    def __init__(self, key: str, error: UnicodeError) -> None:
+        super().__init__(f"{key}: not a host name that can be looked up ({error.__cause__ or error})")
+        self.key = key
+
+
 class SourceError(UserError):
     """The ERP database cannot be reached or does not look as the definition says."""
 

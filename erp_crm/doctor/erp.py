@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
 from erp_crm.doctor.odbc import driver_finding
 from erp_crm.doctor.overlay import with_connect_timeout
-from erp_crm.errors import SourceError, UserError
+from erp_crm.errors import SourceError, UnresolvableHost, UserError
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.settings.root import Settings
 from erp_crm.sync.connection import connection_hint, login_refused, password_source
@@ -100,8 +100,8 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         return
     try:
         source.connect()
-    except (UserError, UnicodeError) as exc:
-        yield unresolvable("erp.reachable", source.origin, exc) if isinstance(exc, UnicodeError) else unreachable(exc, source, erp)
+    except UserError as exc:
+        yield unresolvable("erp.reachable", exc) if isinstance(exc, UnresolvableHost) else unreachable(exc, source, erp)
         yield skipped("erp.read_only", "not checked: the ERP cannot be reached")
         return
     try:

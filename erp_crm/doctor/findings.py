@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from erp_crm.errors import UnresolvableHost
 from erp_crm.yamlfile import CONTROL_CHARACTERS
 
 if TYPE_CHECKING:
@@ -67,12 +68,9 @@ def skipped(name: str, message: str) -> Finding:
     return Finding(name, Status.SKIPPED, message)
 
 
-def unresolvable(name: str, key: str, error: UnicodeError) -> Finding:
-    """A host name the resolver refuses before asking anyone (a label over 63 characters): a typo in the setting, not a network problem.
-
-    Python raises it as a UnicodeError, which the drivers and smtplib let through as it is.
-    """
-    return Finding(name, Status.FAIL, f"{key}: not a host name that can be looked up ({error})", f"correct the host in {key}")
+def unresolvable(name: str, error: UnresolvableHost) -> Finding:
+    """A host name the resolver refuses before asking anyone: a typo in the setting the error names, not a network problem."""
+    return Finding(name, Status.FAIL, str(error), f"correct the host in {error.key}")
 
 
 Probe = Callable[["Settings", float], Iterator[Finding]]

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 from erp_crm.automation.sms_channel import SmsSender
 from erp_crm.automation.webhook_channel import WebhookSender
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
-from erp_crm.errors import UserError
+from erp_crm.errors import UnresolvableHost, UserError
+from erp_crm.settings.base import MOST_HOST
 from erp_crm.settings.root import Settings
 
 PORTS = {"http": 80, "https": 443}
-MOST_HOST = 253  # the longest name DNS carries
 SETTINGS = "correct what the message names: a secret goes in the environment variable it names (docs/sending.md)"
 
 
@@ -48,7 +48,7 @@ def connection(name: str, key: str, url: str, timeout: float) -> Finding:
             f"check that {key} names the gateway's own host and https port; its certificate must be one this machine trusts",
         )
     except UnicodeError as exc:
-        return unresolvable(name, key, exc)
+        return unresolvable(name, UnresolvableHost(key, exc))
     except OSError as exc:
         words = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
         return Finding(

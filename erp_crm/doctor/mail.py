@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from erp_crm.automation.email_channel import smtp_server
 from erp_crm.automation.smtp_send import ConnectionFailed, SmtpSession
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
-from erp_crm.errors import UserError
+from erp_crm.errors import UnresolvableHost, UserError
 from erp_crm.settings.base import resolve_path
 from erp_crm.settings.root import Settings
 from erp_crm.settings.sending import SmtpSection
@@ -67,7 +67,7 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
         yield Finding(NAME, Status.FAIL, f"cannot open an SMTP session ({smtp.security}) with {exc}", _fix(exc.__context__, smtp))
         return
     except UnicodeError as exc:
-        yield unresolvable(NAME, "email.smtp.host", exc)
+        yield unresolvable(NAME, UnresolvableHost("email.smtp.host", exc))
         return
     login = f", logged in as {smtp.username}" if smtp.username else ""
     yield ok(NAME, f"{smtp.host}:{smtp.port} answers ({smtp.security}{login}); no message was sent")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from erp_crm.doctor.findings import Check, Finding, Status, ok, skipped, unresolvable
-from erp_crm.errors import UserError
+from erp_crm.errors import UnresolvableHost, UserError
 from erp_crm.model import migrate
 from erp_crm.settings.base import anchor_sqlite
 from erp_crm.settings.databases import OverlaySettings
@@ -96,9 +96,9 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
             version = overlay.schema_version()
         finally:
             overlay.close()
-    except (UserError, UnicodeError) as exc:
-        if isinstance(exc, UnicodeError):
-            yield unresolvable("overlay.reachable", "overlay.url", exc)
+    except UserError as exc:
+        if isinstance(exc, UnresolvableHost):
+            yield unresolvable("overlay.reachable", exc)
         else:
             yield Finding("overlay.reachable", Status.FAIL, str(exc), unreachable_hint(str(exc), settings.overlay))
         yield skipped("overlay.migrations", "not checked: the overlay cannot be reached")

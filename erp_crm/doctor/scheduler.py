@@ -32,7 +32,7 @@ def probe(settings: Settings, timeout: float) -> Iterator[Finding]:
             leader, waiting, ran = current_leader(overlay), standbys(overlay), ever_led(overlay)
         finally:
             overlay.close()
-    except (UserError, UnicodeError):  # UnicodeError: a host name the resolver refuses (overlay.reachable names it)
+    except UserError:  # overlay.reachable says what
         yield skipped("scheduler.lease", "not checked: the overlay cannot be reached (overlay.reachable says why)")
         return
     except Exception:  # noqa: BLE001 (an overlay without the scheduler's tables: overlay.migrations says so)

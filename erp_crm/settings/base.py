@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")  # IANA names: Europe/Budapest, America/Argentina/Salta
+MOST_HOST = 253  # the longest name DNS carries
+MOST_LABEL = 63  # the longest part between dots
 
 
 class Section(BaseModel):
@@ -78,12 +80,39 @@ def resolve_path(home: Path, value: str) -> Path:
     return path if path.is_absolute() else home / path
 
 
-def check_url(value: str) -> str:
-    """A database URL SQLAlchemy can read, or a ValueError saying what one looks like."""
+def check_host(host: str) -> str:
+    """A host name the resolver takes, or a ValueError saying what is wrong with it.
+
+    Python encodes every host name with its IDNA codec before a lookup (socket, smtplib and
+    the database drivers alike), and a name it refuses (a label over 63 characters, an
+    empty one, a character IDNA has no code for) raises UnicodeError from deep inside a
+    connection, which reads as a bug. Asked here, of the same codec, it is a settings
+    mistake naming its key. The labels are measured first only to say which rule is broken.
+    """
+    if len(host) > MOST_HOST:
+        raise ValueError(f"host name longer than {MOST_HOST} characters")
+    if any(c.isspace() or not c.isprintable() for c in host):
+        raise ValueError(f"host name {host[:60]!r} has a space or a control character in it")
+    labels = host.removesuffix(".").split(".")  # one trailing dot is a fully qualified name
+    if "" in labels:
+        raise ValueError(f"host name {host[:60]!r} has an empty label (a leading dot, or two dots in a row)")
+    if any(len(label) > MOST_LABEL for label in labels):
+        raise ValueError(f"host name label longer than {MOST_LABEL} characters")
     try:
-        make_url(value)
+        host.encode("idna")
+    except UnicodeError as exc:
+        raise ValueError(f"{host[:60]!r} is not a host name that can be looked up ({exc.__cause__ or exc})") from None
+    return host
+
+
+def check_url(value: str) -> str:
+    """A database URL SQLAlchemy can read, its host one the resolver takes; else a ValueError saying what is wrong."""
+    try:
+        url = make_url(value)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ValueError("expected a database URL such as sqlite:///var/crm.sqlite or postgresql+psycopg://user@host/db") from None
+    if url.host:
+        check_host(url.host)
     return value
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from erp_crm.errors import ConfigError
-from erp_crm.settings.base import Located, Section, parse_duration
+from erp_crm.settings.base import Located, Section, check_host, parse_duration
 
 _URL = re.compile(r"[^\s\x00-\x1f\x7f]+")
 _HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"  # an HTTP token: no colon, space or line break
@@ -25,12 +26,18 @@ _FIELD = r"^[A-Za-z0-9_.\[\]-]{1,100}$"
 
 
 def http_url(value: str) -> str:
-    """An http(s) URL of one printable line; a ValueError naming the scheme it has instead."""
+    """An http(s) URL of one printable line whose host the resolver takes; a ValueError naming what is wrong."""
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
     if scheme not in ("http", "https"):
         raise ValueError(f"only http:// and https:// URLs are used, not {scheme + ':' if scheme else repr(value[:40])}")
     if not _URL.fullmatch(value) or len(value) > 2000:
         raise ValueError("a URL is one line without spaces or control characters, at most 2000 characters")
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:  # an unclosed [IPv6 bracket: the dispatcher and the doctor say so with the URL's other faults
+        return value
+    if host:
+        check_host(host)
     return value
 
 

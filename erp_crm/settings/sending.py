@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from erp_crm.settings.base import Section, check_time_zone, parse_duration
+from erp_crm.settings.base import Section, check_host, check_time_zone, parse_duration
 from erp_crm.settings.databases import Secret
 
 _HOST = r"^[A-Za-z0-9.:\[\]-]{1,253}$"
@@ -35,6 +35,7 @@ class SmtpSection(Secret):
     ca_file: str | None = Field(None, description="a company's own certificate authority, for a relay whose certificate it signed")
 
     _timeout = field_validator("timeout", mode="before")(_seconds)
+    _host = field_validator("host")(check_host)
 
 
 class EmailSection(Section):

@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
-from erp_crm.errors import UserError
+from erp_crm.errors import UnresolvableHost, UserError
 from erp_crm.model import migrate
 from erp_crm.store.locking import is_held, overlay_lock, overlay_lock_if_free, whole_overlay_lock
 
@@ -142,6 +142,8 @@ class Overlay:
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             raise UserError(f"cannot open the overlay database {self.label} (overlay.url): {reason}") from None
+        except UnicodeError as exc:  # a host in the URL's query (?host=): the settings check only the URL's own
+            raise UnresolvableHost("overlay.url", exc) from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from erp_crm.errors import ConfigError, SourceError
+from erp_crm.errors import ConfigError, SourceError, UnresolvableHost
 from erp_crm.settings.databases import ErpSettings
 from erp_crm.settings.odbc import is_braced, is_password, odbc_attributes
 from erp_crm.sync import privileges
@@ -195,6 +195,8 @@ class ErpSource:
             return self._pooled.dbapi_connection
         except ImportError as exc:
             raise self._unreachable(missing_driver(exc)) from None
+        except UnicodeError as exc:  # a host in the URL's query, or in a connector's connection, that the settings cannot see
+            raise UnresolvableHost(self.origin, exc) from None
         except Exception as exc:  # SQLAlchemy's, the drivers' (they share no base class) and the system's errors
             if not isinstance(exc, SQLAlchemyError | OSError) and not _from_driver(exc):
                 raise

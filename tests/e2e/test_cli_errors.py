@@ -182,6 +182,54 @@ def test_unknown_connector_names_the_key_and_where_it_looked(tmp_path: Path, tin
     one_line_error(erp_crm("--home", str(home), "sync"), "'tiyn'", str(home / "connectors"), "erp.connector")
 
 
+LONG_LABEL = "a" * 64 + ".example.com"
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "key"),
+    [
+        (("db", "upgrade"), "overlay:\n  url: postgresql+psycopg://crm@HOST/crm\n", "overlay.url"),
+        (("check",), "erp:\n  connector: tiny\n  url: postgresql+psycopg://crm@HOST/erp\n", "erp.url"),
+        (("sync",), "erp:\n  connector: tiny\n  url: mysql+pymysql://crm@HOST/erp\n", "erp.url"),
+        (("outbox", "dispatch"), "email:\n  sender: crm@example.hu\n  smtp:\n    host: HOST\n", "email.smtp.host"),
+        (("outbox", "dispatch"), "sms:\n  url: https://HOST/send\n", "sms.url"),
+        (("outbox", "dispatch"), "webhooks:\n  crm: {url: 'https://HOST/hook', secret_env: S}\n", "webhooks.crm.url"),
+    ],
+    ids=["db-upgrade-overlay", "check-erp", "sync-erp", "dispatch-smtp", "dispatch-sms", "dispatch-webhook"],
+)
+def test_a_host_name_the_resolver_refuses_is_one_line_naming_file_line_and_key(tmp_path: Path, command: tuple[str, ...], config: str, key: str) -> None:
+    """Python's IDNA codec refuses a label over 63 characters with a UnicodeError from inside a connection: it was an internal error (exit 70)."""
+    config = config.replace("HOST", LONG_LABEL)
+    home = write_home(tmp_path, config)
+    done = erp_crm("--home", str(home), *command)
+    one_line_error(done, f"{config_of(home)}:{line_of(config, LONG_LABEL)}:", f"{key}: host name label longer than 63 characters")
+    assert done.returncode == 2
+
+
+@pytest.mark.parametrize(("host", "words"), [("erp..example.com", "empty label"), ("erp db", "a space"), ("erp\ufffd.example", "Invalid character")])
+def test_other_host_names_the_resolver_refuses_are_one_line_too(tmp_path: Path, host: str, words: str) -> None:
+    config = f"erp:\n  connector: tiny\n  url: 'postgresql+psycopg://crm@{host}/erp'\n"
+    home = write_home(tmp_path, config)
+    done = erp_crm("--home", str(home), "check")
+    one_line_error(done, f"{config_of(home)}:3:", "erp.url: ", words)
+    assert done.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "key"),
+    [
+        (("db", "upgrade"), f"overlay:\n  url: 'postgresql+psycopg://crm@/crm?host={LONG_LABEL}'\n", "overlay.url"),
+        (("check",), f"erp:\n  connector: tiny\n  url: 'postgresql+psycopg://crm@/erp?host={LONG_LABEL}'\n", "erp.url"),
+    ],
+    ids=["db-upgrade-overlay", "check-erp"],
+)
+def test_a_refused_host_the_settings_cannot_see_is_one_line_naming_the_key(tmp_path: Path, command: tuple[str, ...], config: str, key: str) -> None:
+    """A host in the URL's query reaches the driver's resolver: the connection names the key instead of an internal error."""
+    done = erp_crm("--home", str(write_home(tmp_path, config)), *command)
+    one_line_error(done, f"{key}: not a host name that can be looked up (label")
+    assert done.returncode == 2
+
+
 # -- reaching the ERP and the overlay ---------------------------------------------------------
 
 

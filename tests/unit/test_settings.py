@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from erp_crm.errors import ConfigError
-from erp_crm.settings.base import parse_duration
+from erp_crm.settings.base import check_host, parse_duration
 from erp_crm.settings.home import find_home
 from erp_crm.settings.root import load_settings
 
@@ -103,3 +103,52 @@ def test_find_home_explains_what_is_missing(tmp_path: Path, monkeypatch: pytest.
 @pytest.mark.parametrize("text, seconds", [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), (45, 45)])
 def test_durations(text: str | int, seconds: int) -> None:
     assert parse_duration(text) == seconds
+
+
+LONG_LABEL = "a" * 64 + ".example.com"
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        (LONG_LABEL, "host name label longer than 63 characters"),
+        ("a..b", "empty label"),
+        (".example.com", "empty label"),
+        ("erp db.local", "a space or a control character"),
+        ("x\ufffd.example", "not a host name that can be looked up .*Invalid character"),
+        ("\u05d0a1.example", "not a host name that can be looked up .*BIDI"),
+        (".".join(["b" * 63] * 5), "longer than 253 characters"),
+    ],
+    ids=["label-over-63", "empty-label", "leading-dot", "space", "no-idna-code", "bidi", "name-over-253"],
+)
+def test_host_names_the_resolver_refuses(host: str, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        check_host(host)
+
+
+@pytest.mark.parametrize("host", ["db.example.com", "a" * 63 + ".example", "fqdn.example.", "bolt.példa.hu", "127.0.0.1", "::1", "[::1]", "erp_db", "srv\\SQLEXPRESS"])
+def test_host_names_the_resolver_takes(host: str) -> None:
+    assert check_host(host) == host
+    host.encode("idna")  # and Python's resolver takes it too
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        (f"overlay:\n  url: postgresql+psycopg://crm@{LONG_LABEL}/crm\n", "overlay.url"),
+        (f"erp:\n  url: mysql+pymysql://crm@{LONG_LABEL}/erp\n", "erp.url"),
+        (f"email:\n  smtp:\n    host: {LONG_LABEL}\n", "email.smtp.host"),
+        (f"sms:\n  url: https://{LONG_LABEL}/send\n", "sms.url"),
+        (f"webhooks:\n  crm: {{url: 'https://{LONG_LABEL}/hook', secret_env: S}}\n", "webhooks.crm.url"),
+    ],
+    ids=["overlay", "erp", "smtp", "sms", "webhook"],
+)
+def test_every_setting_that_names_a_host_refuses_one_the_resolver_refuses(tmp_path: Path, text: str, key: str) -> None:
+    line = text.count("\n")
+    with pytest.raises(ConfigError, match=rf"erp_crm.yaml:{line}: {key}: host name label longer than 63 characters$"):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_a_host_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="environment ERP_CRM__ERP__URL: erp.url: host name 'a..b' has an empty label"):
+        load_settings(write(tmp_path, "{}\n"), environ={"ERP_CRM__ERP__URL": "postgresql+psycopg://crm@a..b/erp"})

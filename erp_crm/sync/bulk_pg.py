@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from psycopg.abc import Buffer
 from sqlalchemy.engine import Connection
 
+from erp_crm.errors import SourceError
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync.plan import ReadPlan
 from erp_crm.sync.source import ErpSource, Query
@@ -214,6 +215,9 @@ def open_staging(overlay: Overlay, erp: ErpSource, plan: ReadPlan) -> Staged | N
         return None
     except psycopg.Error as exc:
         log.info("%s: loaded row by row (no staging table on the overlay: %s)", plan.entity.name, exc)
+        return None
+    except SourceError as exc:  # the ERP allows one session, say: the row path needs no other
+        log.info("%s: loaded row by row (no second ERP session for the staging thread: %s)", plan.entity.name, exc)
         return None
     conn = overlay.connect()
     try:

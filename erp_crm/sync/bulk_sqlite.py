@@ -95,7 +95,11 @@ class Stager:
         self.path = self.folder / "stage.sqlite"
         self.turns: TwoTables[tuple[str, dict[str, Any]], Mapped] | None = None
         # made here, used by the staging thread alone (and closed here once it has stopped)
-        self.raw = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            self.raw = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, isolation_level=None, check_same_thread=False)
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         try:
             self.raw.execute("PRAGMA journal_mode=WAL")  # the overlay reads one table while the other is written
             self.raw.execute("PRAGMA synchronous=OFF")  # scratch: a batch is read again if the machine dies
@@ -157,8 +161,8 @@ def open_stager(url: URL, mapping: SqlMapping, entity: str) -> Stager | None:
     """The staging of an entity's rows from the ERP's file at `url`, or None where the ERP cannot be attached."""
     try:
         stager = Stager(url, mapping)
-    except sqlite3.Error as exc:  # the row path reads through the ERP connection, which did open
-        log.info("%s: loaded row by row (the ERP could not be attached: %s)", entity, exc)
+    except (sqlite3.Error, OSError) as exc:  # the row path reads through the ERP connection, which did open, and needs no scratch file
+        log.info("%s: loaded row by row (no staging file with the ERP attached: %s)", entity, exc)
         return None
     if not stager.attached:
         stager.close()

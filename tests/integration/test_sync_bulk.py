@@ -23,10 +23,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from erp_crm.errors import SourceError
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.root import Settings
 from erp_crm.sync import bulk_pg, bulk_sqlite, engine
 from erp_crm.sync.bulk import BulkLoad
+from erp_crm.sync.source import ErpSource
 from erp_crm.sync.unhashed import UNHASHED
 from tests.integration.test_hostile_rows import CONNECTOR, TABLES, build_erp, good_row
 from tests.support.mini_erp import quarantined, settings_with_connector
@@ -294,3 +296,25 @@ def test_a_pg_first_load_builds_its_indexes_at_the_end_and_a_killed_one_gets_the
     assert secondary_indexes(url)["invoice_line"] == set(), "the killed load left them dropped"
     run_sync(settings, mode="full")
     assert secondary_indexes(url) == expected
+
+
+def test_no_second_erp_session_or_scratch_file_means_a_load_row_by_row(
+    homes: Homes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]
+) -> None:
+    """The staging thread's own ERP session (PostgreSQL) or scratch file (SQLite) refused: the row path loads it all, as it would."""
+    bulky, plain = homes()
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise SourceError("cannot connect to the ERP database: too many connections")
+
+    def no_scratch(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ErpSource, "twin", refused)
+    monkeypatch.setattr(tempfile, "mkdtemp", no_scratch)
+    run_sync(bulky, mode="full")
+    assert every_batch_tried == []
+    with monkeypatch.context() as m:
+        row_by_row(m)
+        run_sync(plain, mode="full")
+    assert overlay_state(bulky) == overlay_state(plain)

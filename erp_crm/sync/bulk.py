@@ -97,7 +97,7 @@ class BulkLoad:
         except Untranslated as exc:
             log.info("%s: loaded row by row (the SQL mapping does not translate %s)", plan.entity.name, exc)
             return None
-        stager = open_stager(erp.url, mapping, plan.entity.name)
+        stager = open_stager(erp.url, plan, mapping)
         if stager is None:
             return None
         conn = overlay.connect()

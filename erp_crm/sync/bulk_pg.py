@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from erp_crm.errors import SourceError
 from erp_crm.store.overlay import Overlay
 from erp_crm.sync.plan import ReadPlan
-from erp_crm.sync.source import ErpSource, Query
+from erp_crm.sync.source import ErpSource
 from erp_crm.sync.sql_mapping import SqlMapping, Untranslated, translate
 from erp_crm.sync.sql_mapping_pg import STAGED, PgSql
 from erp_crm.sync.staging import TwoTables
@@ -56,10 +56,12 @@ class Staged:
         self.mapping = stager.mapping
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
-        return f"SELECT * FROM {self.stager.take(plan, where)}", {}
+        assert self.stager.turns is not None  # made with the stager
+        return f"SELECT * FROM {self.stager.turns.take(where)}", {}
 
     def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
-        self.stager.start(plan, where)
+        assert self.stager.turns is not None
+        self.stager.turns.start(where)
 
     def stamp(self, now: datetime) -> Any:
         return now
@@ -80,12 +82,13 @@ class Staged:
 class Stager:
     """Two staging tables on the overlay, filled by turns (`staging.TwoTables`) with connections of their own."""
 
-    def __init__(self, overlay: Overlay, erp: ErpSource, mapping: SqlMapping, types: list[int]) -> None:
+    def __init__(self, overlay: Overlay, erp: ErpSource, plan: ReadPlan, mapping: SqlMapping, types: list[int]) -> None:
         self.erp = erp
+        self.plan = plan
         self.mapping = mapping
         self.conn = overlay.connect()
         self.twin: ErpSource | None = None
-        self.turns: TwoTables[Query, str] | None = None
+        self.turns: TwoTables[Sequence[sa.ColumnElement[bool]], str] | None = None
         try:
             raw = self._raw()
             pid = raw.info.backend_pid
@@ -101,16 +104,6 @@ class Stager:
         except BaseException:
             self.close()
             raise
-
-    def start(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
-        """Begin copying the rows of `where` in the background, unless they are being copied already."""
-        assert self.turns is not None  # made at the start
-        self.turns.start(*self._batch(plan, where))
-
-    def take(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
-        """The staging table holding the rows of `where`, copied (now, if no copy of them was started)."""
-        assert self.turns is not None
-        return self.turns.take(*self._batch(plan, where))
 
     def close(self) -> None:
         try:
@@ -128,11 +121,7 @@ class Stager:
             finally:
                 self.conn.close()
 
-    def _batch(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, Query]:
-        query = self.erp.compile(plan.select(where).order_by(None))
-        return f"{query.sql} {query.params!r}", query
-
-    def _copy(self, query: Query, table: str) -> str:
+    def _copy(self, where: Sequence[sa.ColumnElement[bool]], table: str) -> str:
         """Empty `table` and stream the batch's rows into it from the ERP; committed, so the inserting connection sees them.
 
         The table is analysed too, off the insert's path: knowing a batch's size and how
@@ -141,6 +130,7 @@ class Stager:
         with the overlay (a 10M-line load ran at 0.20 of the bare read, a 1M one at 0.25).
         """
         assert self.twin is not None  # made at the start
+        query = self.erp.compile(self.plan.select(where).order_by(None))
         raw = self._raw()
         try:
             raw.execute(f"TRUNCATE {table}")
@@ -209,7 +199,7 @@ def open_staging(overlay: Overlay, erp: ErpSource, plan: ReadPlan) -> Staged | N
         log.info("%s: loaded row by row (the SQL mapping does not translate %s)", plan.entity.name, exc)
         return None
     try:
-        stager = Stager(overlay, erp, mapping, types)
+        stager = Stager(overlay, erp, plan, mapping, types)
     except sa.exc.DBAPIError as exc:  # no right to create tables, say: the row path needs none
         log.info("%s: loaded row by row (no staging table on the overlay: %s)", plan.entity.name, exc.orig)
         return None

@@ -64,11 +64,13 @@ class StagedFile:
         raw.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(stager.path),))
 
     def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
-        table, self.fits = self.stager.take(plan, where)
+        assert self.stager.turns is not None  # made with the stager
+        table, self.fits = self.stager.turns.take(where)
         return f"SELECT * FROM {STAGE}.{table}", {}
 
     def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
-        self.stager.start(plan, where)
+        assert self.stager.turns is not None
+        self.stager.turns.start(where)
 
     def stamp(self, now: datetime) -> Any:
         return now.isoformat(" ")
@@ -89,11 +91,12 @@ class StagedFile:
 class Stager:
     """The staging file's connection, the ERP attached to it, and the thread that maps batches into its two tables."""
 
-    def __init__(self, url: URL, mapping: SqlMapping) -> None:
+    def __init__(self, url: URL, plan: ReadPlan, mapping: SqlMapping) -> None:
+        self.plan = plan
         self.mapping = mapping
         self.folder = Path(tempfile.mkdtemp(prefix="erp-crm-stage-"))
         self.path = self.folder / "stage.sqlite"
-        self.turns: TwoTables[tuple[str, dict[str, Any]], Mapped] | None = None
+        self.turns: TwoTables[Sequence[sa.ColumnElement[bool]], Mapped] | None = None
         # made here, used by the staging thread alone (and closed here once it has stopped)
         try:
             self.raw = sqlite3.connect(f"file:{quote(str(self.path))}", uri=True, isolation_level=None, check_same_thread=False)
@@ -116,16 +119,6 @@ class Stager:
             self.close()
             raise
 
-    def start(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
-        """Begin mapping the rows of `where` in the background, unless they are being mapped already."""
-        assert self.turns is not None  # made at the start
-        self.turns.start(*_batch(plan, where))
-
-    def take(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> Mapped:
-        """The staging table holding the mapped rows of `where`, and whether their text fits (mapped now, if not ahead)."""
-        assert self.turns is not None
-        return self.turns.take(*_batch(plan, where))
-
     def close(self) -> None:
         try:
             if self.turns is not None:
@@ -134,9 +127,11 @@ class Stager:
             self.raw.close()
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _map(self, read: tuple[str, dict[str, Any]], table: str) -> Mapped:
+    def _map(self, where: Sequence[sa.ColumnElement[bool]], table: str) -> Mapped:
         """Empty `table` and write the batch's rows into it as the mapping makes them; committed, so the overlay sees them."""
-        sql, params = read
+        compiled = self.plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
+        assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
+        sql, params = str(compiled), dict(compiled.construct_params())
         self.raw.execute("BEGIN")
         try:
             self.raw.execute(f"DELETE FROM {table}")
@@ -149,20 +144,12 @@ class Stager:
         return table, fits
 
 
-def _batch(plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, tuple[str, dict[str, Any]]]:
-    """The batch's name (its query and parameters as text) and its query, as the staging connection runs it."""
-    compiled = plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
-    assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
-    params = dict(compiled.construct_params())
-    return f"{compiled} {params!r}", (str(compiled), params)
-
-
-def open_stager(url: URL, mapping: SqlMapping, entity: str) -> Stager | None:
+def open_stager(url: URL, plan: ReadPlan, mapping: SqlMapping) -> Stager | None:
     """The staging of an entity's rows from the ERP's file at `url`, or None where the ERP cannot be attached."""
     try:
-        stager = Stager(url, mapping)
+        stager = Stager(url, plan, mapping)
     except (sqlite3.Error, OSError) as exc:  # the row path reads through the ERP connection, which did open, and needs no scratch file
-        log.info("%s: loaded row by row (no staging file with the ERP attached: %s)", entity, exc)
+        log.info("%s: loaded row by row (no staging file with the ERP attached: %s)", plan.entity.name, exc)
         return None
     if not stager.attached:
         stager.close()

@@ -311,12 +311,12 @@ class EntitySync:
         chunk = PARENT_CHUNK * (BULK_SCALE if self.bulk is not None else 1)
         chunks = self._parent_chunks(sync_state.decode(self.pending["last_key"]), chunk)
         parent_keys = next(chunks, [])
+        lines = [*own_where, *plan.of_parents(parent_keys)]
         while parent_keys:
             upcoming = next(chunks, []) if len(parent_keys) == chunk else []
             self.seen_keys = []
             last = [parent_keys[-1]]
-            lines = [*own_where, *plan.of_parents(parent_keys)]
-            following = [*own_where, *plan.of_parents(upcoming)] if upcoming else None
+            following = [*own_where, *plan.of_parents(upcoming)] if upcoming else None  # next turn's `lines`: the same object
             if self.bulk is None or not self._bulk_write(lines, sync_state.encode(last), following):
                 for rows in self.reader.batches(lines, None):
                     self._write_batch(rows, save_progress=False)
@@ -325,7 +325,7 @@ class EntitySync:
                     if not self.writer.empty:  # a first load has nothing to sweep
                         self._sweep_lines(conn, parent_keys)
                     self._save_progress(conn)
-            parent_keys = upcoming
+            parent_keys, lines = upcoming, following or []
 
     def _parent_chunks(self, last: Any, chunk: int) -> Iterator[list[Any]]:
         """The keys of the parents to read the lines of, `chunk` at a time in key order after `last`."""

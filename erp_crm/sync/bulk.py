@@ -51,8 +51,8 @@ class Feed(Protocol):
     defers_indexes: bool  # whether a load into an empty table builds its secondary indexes at the end (`sync.deferred_indexes`)
     mapped: bool  # whether `read` gives the rows mapped (`sql_mapping`'s k, f0, …, ok), not as the ERP has them
 
-    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
-        """The SELECT (and its parameters) giving the batch's rows to the overlay, in the same transaction."""
+    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
+        """The SELECT giving the batch's rows to the overlay, in the same transaction."""
 
     def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
         """The rows of the batch after this one: a feed that fetches them may start now, while this one is written."""
@@ -157,14 +157,11 @@ class BulkLoad:
         params: dict[str, Any] = {**self.mapping.params, "b_source": self.source, "b_stamp": self.feed.stamp(now), "b_unhashed": UNHASHED}
         with self.conn.begin() as transaction:
             try:
-                read, read_params = self.feed.read(self.conn, self.plan, where)
+                read = self.feed.read(self.conn, self.plan, where)
                 if following is not None:
                     self.feed.ahead(self.plan, following)
-                if params.keys() & read_params.keys():
-                    transaction.rollback()
-                    return None  # a definition's :param named as ours
                 after_id = int(self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {self.table}").scalar_one())
-                count: int | None = self.conn.exec_driver_sql(self._statement(read), {**params, **read_params}).rowcount
+                count: int | None = self.conn.exec_driver_sql(self._statement(read), params).rowcount
                 if not self.feed.texts_fit(self.conn, self.table, self.texts, after_id):
                     count = None
             except Exception as exc:

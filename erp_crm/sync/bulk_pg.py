@@ -55,9 +55,9 @@ class Staged:
         self.stager = stager
         self.mapping = stager.mapping
 
-    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
+    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
         assert self.stager.turns is not None  # made with the stager
-        return f"SELECT * FROM {self.stager.turns.take(where)}", {}
+        return f"SELECT * FROM {self.stager.turns.take(where)}"
 
     def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
         assert self.stager.turns is not None

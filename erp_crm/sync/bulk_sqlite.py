@@ -48,11 +48,15 @@ _NAMED = SQLiteDialect(paramstyle="named")
 Mapped = tuple[str, bool]  # a staging table, and whether its text holds what the mapper would store
 
 
+class ParameterClash(Exception):
+    """A definition's `:param` named as one of the mapping's: one statement cannot bind both, so the row path reads the batch."""
+
+
 class StagedFile:
     """The overlay's side: each batch's mapped rows read from the staging file (`Stager`)."""
 
     schema = "main."
-    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)  # the staging connection's, raised as they are
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, ParameterClash)  # the staging thread's, raised as they are
     defers_indexes = False
     mapped = True
 
@@ -63,10 +67,10 @@ class StagedFile:
         assert raw is not None  # a live connection
         raw.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(stager.path),))
 
-    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> tuple[str, dict[str, Any]]:
+    def read(self, conn: Connection, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> str:
         assert self.stager.turns is not None  # made with the stager
         table, self.fits = self.stager.turns.take(where)
-        return f"SELECT * FROM {STAGE}.{table}", {}
+        return f"SELECT * FROM {STAGE}.{table}"
 
     def ahead(self, plan: ReadPlan, where: Sequence[sa.ColumnElement[bool]]) -> None:
         assert self.stager.turns is not None
@@ -132,6 +136,8 @@ class Stager:
         compiled = self.plan.select(where).order_by(None).compile(dialect=_NAMED, compile_kwargs={"render_postcompile": True})
         assert isinstance(compiled, SQLCompiler)  # a query: it has bound parameters
         sql, params = str(compiled), dict(compiled.construct_params())
+        if params.keys() & self.mapping.params.keys():
+            raise ParameterClash(", ".join(sorted(params.keys() & self.mapping.params.keys())))
         self.raw.execute("BEGIN")
         try:
             self.raw.execute(f"DELETE FROM {table}")

@@ -43,7 +43,9 @@ class ReadPlan:
         self.change = None
         if spec.change is not None:
             self.change = self._column(spec.change.column) if spec.change.column else sa.literal_column(f"({spec.change.sql})")
-        self.filter = _bound(spec.filter, definition.params) if spec.filter else None
+        # parenthesised, so that `a OR b` stays one condition beside the key range and the change
+        # column; the newline ends a `--` comment the filter may close with
+        self.filter = _bound(f"({spec.filter}\n)", definition.params) if spec.filter else None
 
     def mapper_for(self, lenient_text: bool) -> RowMapper:
         """The mapper; once the source decodes text leniently, one that checks for broken bytes."""

@@ -54,12 +54,12 @@ def erp_with_more(tmp_path: Path, url: str | None = None) -> str:
     return url
 
 
-def home(tmp_path: Path, erp_url: str, name: str, overlay_url: str | None = None) -> Settings:
+def home(tmp_path: Path, erp_url: str, name: str, overlay_url: str | None = None, connector: str = CONNECTOR) -> Settings:
     """A home reading the ERP one row per batch, with an overlay of its own (an SQLite file unless `overlay_url`)."""
     folder = tmp_path / name
     folder.mkdir()
     overlay_url = overlay_url or f"sqlite:///{folder / 'overlay.sqlite'}"
-    return settings_with_connector(folder, "mini", CONNECTOR, overlay_url, erp_url=erp_url, extra={"erp": {"batch_size": 1}})
+    return settings_with_connector(folder, "mini", connector, overlay_url, erp_url=erp_url, extra={"erp": {"batch_size": 1}})
 
 
 Homes = Callable[[], tuple[Settings, Settings]]
@@ -317,4 +317,24 @@ def test_no_second_erp_session_or_scratch_file_means_a_load_row_by_row(
     with monkeypatch.context() as m:
         row_by_row(m)
         run_sync(plain, mode="full")
+    assert overlay_state(bulky) == overlay_state(plain)
+
+
+def test_a_filter_with_or_and_a_parameter_named_as_the_mappings(tmp_path: Path, every_batch_tried: list[int]) -> None:
+    """`typ IS NULL OR typ <> :b_0` stays one condition beside the key range (each product read once, not once a batch),
+    and its `:b_0` cannot share a statement with `b_0` of the kind's map: those batches load row by row, as they would."""
+    erp_url = erp_with_more(tmp_path)
+    erp = sa.create_engine(erp_url, poolclass=NullPool)
+    with erp.begin() as conn:
+        conn.execute(sa.insert(TABLES["product"]), [{"ref": "PNULL", "label": "no kind", "typ": None}])
+        products = conn.execute(sa.select(sa.func.count()).select_from(TABLES["product"]).where(sa.text("typ IS NULL OR typ <> 7"))).scalar_one()
+    erp.dispose()
+    clashing = CONNECTOR.replace("name: mini\n", "name: mini\nparams: {b_0: 7}\n").replace("    key: ref\n", "    key: ref\n    filter: \"typ IS NULL OR typ <> :b_0 -- kinds but 7\"\n")
+    bulky, plain = (home(tmp_path, erp_url, name, connector=clashing) for name in ("bulk", "rows"))
+    report = run_sync(bulky, mode="full")
+    assert every_batch_tried, "the other entities still go the bulk way"
+    assert report.entities["product"].read == products
+    with pytest.MonkeyPatch.context() as m:
+        row_by_row(m)
+        assert run_sync(plain, mode="full").entities["product"].read == products
     assert overlay_state(bulky) == overlay_state(plain)

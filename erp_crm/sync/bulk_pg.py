@@ -71,6 +71,7 @@ class Staged:
         return True
 
     def close(self, conn: Connection) -> None:
+        """Undo the load's settings, as `Stager.close` does: the connection goes back to the pool."""
         try:
             self.stager.close()
         finally:
@@ -106,14 +107,20 @@ class Stager:
             raise
 
     def close(self) -> None:
+        """Stop the thread, drop the tables, and give the connection back to the pool as it was taken.
+
+        Its `synchronous_commit = off` must not outlive the load: a pooled connection
+        serves the outbox next, whose `sent` marks must survive a crash of the server.
+        """
         try:
             if self.turns is not None:
                 self.turns.close()
-                raw = self._raw()
-                raw.rollback()
-                for table in self.turns.tables:
-                    raw.execute(f"DROP TABLE IF EXISTS {table}")
-                raw.commit()
+            raw = self._raw()
+            raw.rollback()
+            for table in self.turns.tables if self.turns is not None else ():
+                raw.execute(f"DROP TABLE IF EXISTS {table}")
+            raw.execute("RESET synchronous_commit")
+            raw.commit()
         finally:
             try:
                 if self.twin is not None:

@@ -26,8 +26,11 @@ from sqlalchemy.pool import NullPool
 from erp_crm.errors import SourceError
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.root import Settings
+from erp_crm.store.overlay import Overlay
 from erp_crm.sync import bulk_pg, bulk_sqlite, engine
 from erp_crm.sync.bulk import BulkLoad
+from erp_crm.sync.definition import load_connector
+from erp_crm.sync.engine import sync_source
 from erp_crm.sync.source import ErpSource
 from erp_crm.sync.unhashed import UNHASHED
 from tests.integration.test_hostile_rows import CONNECTOR, TABLES, build_erp, good_row
@@ -338,3 +341,21 @@ def test_a_filter_with_or_and_a_parameter_named_as_the_mappings(tmp_path: Path, 
         row_by_row(m)
         assert run_sync(plain, mode="full").entities["product"].read == products
     assert overlay_state(bulky) == overlay_state(plain)
+
+
+def test_a_pg_bulk_load_gives_its_connections_back_to_the_pool_as_it_took_them(pg_url_factory: Callable[[], str], tmp_path: Path) -> None:
+    """The load commits without waiting for the WAL flush; the outbox, served next by the same pool, must not."""
+    erp_url = erp_with_more(tmp_path, pg_url_factory())
+    settings = home(tmp_path, erp_url, "bulk", pg_url_factory())
+    with Overlay.open(settings.overlay.full_url(), at_head=False) as overlay:
+        overlay.upgrade()
+        report = sync_source(overlay, settings.erp, load_connector(settings.erp), mode="full")
+        assert report.entities["invoice_line"].inserted > 0
+        held = [overlay.connect() for _ in range(4)]
+        try:
+            found = {conn.exec_driver_sql("SHOW synchronous_commit").scalar() for conn in held}
+            floats = {conn.exec_driver_sql("SHOW extra_float_digits").scalar() for conn in held}
+        finally:
+            for conn in held:
+                conn.close()
+    assert found == {"on"} and floats == {"1"}

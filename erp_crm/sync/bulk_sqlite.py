@@ -79,7 +79,7 @@ class StagedFile:
     def stamp(self, now: datetime) -> Any:
         return now.isoformat(" ")
 
-    def texts_fit(self, conn: Connection, table: str, texts: list[str], after_id: int) -> bool:
+    def texts_fit(self) -> bool:
         """As the staging connection found the batch's text (`Stager._map`)."""
         return self.fits
 

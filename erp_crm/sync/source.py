@@ -281,6 +281,11 @@ class ErpSource:
         return Query(str(compiled), values)
 
     @property
+    def binds_arrays(self) -> bool:
+        """Whether a list binds as one array parameter (`= ANY(%s)`): psycopg does, ODBC and the other drivers do not."""
+        return self.dialect_name == "postgresql" and not self.is_odbc
+
+    @property
     def streams(self) -> bool:
         """Whether one query can be read in batches without the driver loading it whole.
 

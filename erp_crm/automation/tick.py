@@ -209,9 +209,18 @@ class Runner:
         self.zone = ZoneInfo(runtime.chains.time_zone)
 
     def batch(self, conn: Connection, due: Sequence[sa.Row[Any]]) -> None:
+        """Move the batch's enrolments on, in the order of their partners.
+
+        Goals, exits and suppression are asked once per chain version for all its
+        enrolments; the steps then run partner by partner. A `reassign` step holds its
+        partner's row until the batch commits, so two batches (two workers) that took
+        the partners in different orders could each wait for a row the other holds,
+        and PostgreSQL would roll one back; taken in one order, one waits for the other.
+        """
         by_version: dict[int, list[sa.Row[Any]]] = {}
         for row in due:
             by_version.setdefault(row.version_id, []).append(row)
+        ending: dict[int, tuple[str, str]] = {}  # enrolment → (status, why) for those that end unmoved
         for version_id, rows in by_version.items():
             chain_def = self.version(conn, version_id)
             ids = [r.id for r in rows]
@@ -219,15 +228,19 @@ class Runner:
             leave = self.meeting(conn, chain_def.exit_when, ids)
             suppressed = self.suppressed(conn, chain_def, rows)
             for row in rows:
-                self.report.moved += 1
                 if row.id in goal:
-                    self.end(conn, row, chain_def, "goal", f"goal: {chain_def.goal.text if chain_def.goal else ''}")
+                    ending[row.id] = ("goal", f"goal: {chain_def.goal.text if chain_def.goal else ''}")
                 elif row.id in leave:
-                    self.end(conn, row, chain_def, "exited", f"exit_when: {chain_def.exit_when.text if chain_def.exit_when else ''}")
+                    ending[row.id] = ("exited", f"exit_when: {chain_def.exit_when.text if chain_def.exit_when else ''}")
                 elif row.partner_id in suppressed:
-                    self.end(conn, row, chain_def, "exited", "in a suppression segment")
-                else:
-                    self.advance(conn, row, chain_def)
+                    ending[row.id] = ("exited", "in a suppression segment")
+        for row in sorted(due, key=lambda r: (r.partner_id, r.id)):
+            self.report.moved += 1
+            chain_def = self.version(conn, row.version_id)
+            if row.id in ending:
+                self.end(conn, row, chain_def, *ending[row.id])
+            else:
+                self.advance(conn, row, chain_def)
 
     def version(self, conn: Connection, version_id: int) -> ChainDef:
         if version_id not in self.versions:

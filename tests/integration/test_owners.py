@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from erp_crm.automation import tick as tick_module
 from erp_crm.automation.chain_store import enrol
 from erp_crm.automation.owners import Actor, least_loaded, release_owner, set_owner
 from erp_crm.automation.step_messages import recipient
@@ -273,6 +277,39 @@ def test_two_ticks_reassigning_one_partner_at_once_on_postgresql(pg_url: str, tm
         if history:
             assert owners[partner_id] == history[-1]["to"]
             assert all(a["to"] == b["from"] for a, b in pairwise(history)), history
+
+
+def test_two_batches_reassigning_the_same_partners_in_opposite_order_never_deadlock(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reassign step holds its partner's row until the batch commits; batches take partners in one order, so one waits, none is rolled back.
+
+    Each batch claims two enrolments of partners 1 and 2, in opposite orders. Once each
+    has reassigned its first partner, it waits (up to two seconds) for the other to have
+    done the same: taken in claim order, each would then want the row the other holds.
+    """
+    home = make_home(tmp_path, {"to_nagy": RACE % "nagy", "to_kovacs": RACE % "kovacs"})
+    first_done = threading.Barrier(2)
+    reassigned: dict[int, int] = {}
+    real = tick_module.reassign
+
+    def held(conn: Any, partner_id: int, *args: Any, **kwargs: Any) -> Any:
+        change = real(conn, partner_id, *args, **kwargs)
+        me = threading.get_ident()
+        reassigned[me] = reassigned.get(me, 0) + 1
+        if reassigned[me] == 1:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                first_done.wait(timeout=2)
+        return change
+
+    monkeypatch.setattr(tick_module, "reassign", held)
+    with chain_overlay(pg_url) as overlay:
+        enrol_all(overlay, home, "to_nagy", [1, 2], T0)  # one batch: partner 1, then 2
+        enrol_all(overlay, home, "to_kovacs", [2], T0)  # the other: partner 2, then 1
+        enrol_all(overlay, home, "to_kovacs", [1], T0 + dt.timedelta(seconds=1))
+        reports = ticks_at_once(overlay, runtime(home, roles=ROLES, batch=2), T0 + dt.timedelta(minutes=1), 2)
+        with overlay.connect() as conn:
+            done = conn.execute(sa.select(sa.func.count()).select_from(step_log).where(step_log.c.outcome == "done")).scalar_one()
+    assert len(reports) == 2, "both ticks ended without an error"
+    assert sum(r.moved for r in reports) == 4 and done == 4
 
 
 def test_a_segment_on_owner_follows_a_change_of_owner(overlay_url: str, tmp_path: Path) -> None:

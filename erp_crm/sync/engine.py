@@ -562,14 +562,13 @@ class EntitySync:
 
     def _finish(self, conn: Connection) -> None:
         run, t, now = self.run, SYNCED[self.name], _now()
-        arrived = None if self.mode != "incremental" else run.gained_rows
         if self.pending.get("first_load"):
             # Its rows looked their references up as they were written, after the entities they name had
             # loaded (the order is by dependency): only a reference to its own rows can have arrived since.
-            arrived = {self.name}
-        self.writer.resolve_late_references(conn, arrived, now)
-        if self.pending.get("first_load"):  # said again at the end, for consumers that ran during the load
-            change_feed.record_everyone(conn, self.name, now)
+            self.writer.resolve_late_references(conn, {self.name}, now)
+            change_feed.record_everyone(conn, self.name, now)  # said again at the end, for consumers that ran during the load
+        else:
+            self.writer.resolve_late_references(conn, None if self.mode != "incremental" else run.gained_rows, now)
         if self.pending.get("seen"):
             seen = sa.select(sync_seen.c.erp_key).where(sync_seen.c.source == run.source_name, sync_seen.c.entity == self.name)
             vanished = sa.and_(t.c.source == run.source_name, t.c.erp_deleted_at.is_(None), t.c.erp_key.not_in(seen))
